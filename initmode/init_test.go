@@ -1,0 +1,71 @@
+package initmode
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestRun runs real child processes and checks init's report lines.
+func TestRun(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "job.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"job says $1\"\nexit $2\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	console, err := os.Create(filepath.Join(dir, "console"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer console.Close()
+	p := Params{Run: []string{
+		script + " hello 0",
+		script + " 'two words' 3",
+		"/nonexistent/program",
+		"anything", // a kjump command: run through self, here /bin/true
+	}}
+	ok, failed := Run(p, "/bin/true", console)
+	if ok != 2 || failed != 2 {
+		t.Errorf("ok, failed = %d, %d; want 2, 2", ok, failed)
+	}
+	out, err := os.ReadFile(console.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`job says hello`,
+		`kjump-init: ok: ` + regexp.QuoteMeta(script) + ` hello 0 \(\d+\.\d\ds\)`,
+		`job says two words`,
+		`kjump-init: FAIL: ` + regexp.QuoteMeta(script) + ` 'two words' 3: exit status 3`,
+		`kjump-init: FAIL: /nonexistent/program: .*no such file`,
+		`kjump-init: ok: anything`,
+	} {
+		if !regexp.MustCompile(want).Match(out) {
+			t.Errorf("console lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(string(out), "kjump-init: run: "); n != 4 {
+		t.Errorf("%d run lines, want 4", n)
+	}
+}
+
+// TestRunReapsOrphans checks that a command's orphaned child does not disturb the
+// status of the next command.
+func TestRunReapsOrphans(t *testing.T) {
+	console, err := os.Create(filepath.Join(t.TempDir(), "console"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer console.Close()
+	p := Params{Run: []string{
+		`/bin/sh -c 'sleep 0.2 & exit 0'`,
+		`/bin/sh -c 'sleep 0.4; exit 7'`,
+	}}
+	ok, failed := Run(p, "", console)
+	out, _ := os.ReadFile(console.Name())
+	if ok != 1 || failed != 1 || !strings.Contains(string(out), "exit status 7") {
+		t.Errorf("ok=%d failed=%d, console:\n%s", ok, failed, out)
+	}
+}
