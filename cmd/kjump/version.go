@@ -8,8 +8,12 @@ import (
 	"runtime/debug"
 )
 
-// version is set at release time with -ldflags "-X main.version=v1.2.3".
-var version = "dev"
+// version and commit are set at build time with -ldflags "-X main.version=v1.2.3
+// -X main.commit=abc123" (./run sets commit); commit falls back to the VCS stamp.
+var (
+	version = "dev"
+	commit  = ""
+)
 
 func init() {
 	registry = append(registry, command{
@@ -42,6 +46,9 @@ Example:
 							}
 						}
 					}
+				}
+				if commit == "" {
+					commit = "unknown"
 				}
 				fmt.Fprintf(stdout, "kjump %s (commit %s, %s %s/%s)\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 				return nil
