@@ -1,0 +1,587 @@
+package qemu
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Disk is a virtio block device.
+type Disk struct {
+	Path     string
+	Format   string // QEMU image format; "raw" if empty
+	ReadOnly bool
+}
+
+// Config describes one QEMU run.
+type Config struct {
+	Binary    string    // QEMU binary; "qemu-system-x86_64" looked up in PATH if empty
+	Kernel    string    // -kernel; without it the firmware runs and nothing boots
+	Initrd    string    // -initrd; needs Kernel
+	Append    string    // -append, the kernel command line; needs Kernel
+	MemoryMiB int       // -m; 1024 if zero
+	CPUs      int       // -smp; 1 if zero
+	Disks     []Disk    // one -drive if=virtio each, in order (vda, vdb, ...)
+	Extra     []string  // more QEMU arguments, appended last
+	Log       string    // console log path; required
+	Echo      io.Writer // if set, gets a copy of every log line as it arrives
+}
+
+const defaultBinary = "qemu-system-x86_64"
+
+// Number of console and stderr lines kept for error messages.
+const (
+	tailLines   = 8
+	stderrLines = 20
+)
+
+// partialQuiet is how long the console must stay quiet before Expect takes a
+// match on the incomplete last line: long enough for the rest of a line being
+// printed to arrive, short enough not to slow down a dialogue with a shell.
+const partialQuiet = 100 * time.Millisecond
+
+// drainGrace bounds how long the runner waits, after QEMU exited, for the
+// console pipe to reach end of file. It only matters if something outside QEMU's
+// process group holds the pipe open.
+const drainGrace = 2 * time.Second
+
+// args returns the QEMU arguments, without the binary.
+func (c *Config) args() ([]string, error) {
+	mem, cpus := c.MemoryMiB, c.CPUs
+	if mem == 0 {
+		mem = 1024
+	}
+	if cpus == 0 {
+		cpus = 1
+	}
+	if mem < 0 || cpus < 0 {
+		return nil, fmt.Errorf("qemu: MemoryMiB %d, CPUs %d: %w", c.MemoryMiB, c.CPUs, ErrInvalidConfig)
+	}
+	if c.Kernel == "" && (c.Initrd != "" || c.Append != "") {
+		return nil, fmt.Errorf("qemu: Initrd and Append need a Kernel: %w", ErrInvalidConfig)
+	}
+	a := []string{
+		"-machine", "pc,accel=tcg",
+		"-cpu", "qemu64",
+		"-m", strconv.Itoa(mem),
+		"-smp", strconv.Itoa(cpus),
+		"-nodefaults",
+		"-display", "none",
+		"-serial", "stdio",
+		"-monitor", "none",
+		"-no-reboot",
+		"-net", "none",
+	}
+	if c.Kernel != "" {
+		a = append(a, "-kernel", c.Kernel)
+	}
+	if c.Initrd != "" {
+		a = append(a, "-initrd", c.Initrd)
+	}
+	if c.Append != "" {
+		a = append(a, "-append", c.Append)
+	}
+	for _, d := range c.Disks {
+		if d.Path == "" {
+			return nil, fmt.Errorf("qemu: disk with no path: %w", ErrInvalidConfig)
+		}
+		format := d.Format
+		if format == "" {
+			format = "raw"
+		}
+		if strings.Contains(format, ",") {
+			return nil, fmt.Errorf("qemu: disk format %q: %w", format, ErrInvalidConfig)
+		}
+		// In QEMU's option syntax a comma inside a value is written twice.
+		drive := "file=" + strings.ReplaceAll(d.Path, ",", ",,") + ",if=virtio,format=" + format
+		if d.ReadOnly {
+			drive += ",readonly=on"
+		}
+		a = append(a, "-drive", drive)
+	}
+	return append(a, c.Extra...), nil
+}
+
+// VM is a running (or finished) QEMU process.
+type VM struct {
+	cmd     *exec.Cmd
+	pid     int
+	start   time.Time
+	logPath string
+	echo    *echoer // nil without Config.Echo
+	stdin   *os.File
+	stdout  *os.File
+	stderr  *os.File
+	readers sync.WaitGroup
+	stopCtx func() bool
+	done    chan struct{} // closed once QEMU is reaped and the log closed
+	quiet   time.Duration // partialQuiet; tests lengthen it
+
+	mu         sync.Mutex
+	log        *bufio.Writer
+	logFile    *os.File
+	logErr     error
+	console    splitter
+	lines      []string      // complete console lines
+	lastOutput time.Duration // when the last console bytes arrived
+	cursor     int           // first line Expect may match; line len(lines) is the incomplete one
+	errSplit   splitter
+	stderrTail []string
+	changed    chan struct{} // closed and replaced whenever console output or state changes
+	zombie     bool          // QEMU exited: from here on its group is never signalled
+	cause      error         // context error, if the context killed the VM
+	exited     bool
+	state      *os.ProcessState
+}
+
+// Start starts QEMU. The context bounds the VM's whole life: when it ends, the VM
+// is killed. Start returns once QEMU is running; it does not wait for the guest.
+func Start(ctx context.Context, cfg Config) (*VM, error) {
+	if cfg.Log == "" {
+		return nil, fmt.Errorf("qemu: no console log path: %w", ErrInvalidConfig)
+	}
+	args, err := cfg.args()
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("qemu: not started: %w", err)
+	}
+	bin := cfg.Binary
+	if bin == "" {
+		bin = defaultBinary
+	}
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		return nil, fmt.Errorf("qemu: %w", err)
+	}
+
+	logFile, err := os.Create(cfg.Log)
+	if err != nil {
+		return nil, fmt.Errorf("qemu: console log: %w", err)
+	}
+	var files []*os.File // every pipe end, closed if Start fails
+	fail := func(err error) (*VM, error) {
+		for _, f := range files {
+			f.Close()
+		}
+		logFile.Close()
+		return nil, err
+	}
+	pipe := func() (r, w *os.File, err error) {
+		r, w, err = os.Pipe()
+		if err == nil {
+			files = append(files, r, w)
+		}
+		return r, w, err
+	}
+	inR, inW, err := pipe()
+	if err != nil {
+		return fail(fmt.Errorf("qemu: %w", err))
+	}
+	outR, outW, err := pipe()
+	if err != nil {
+		return fail(fmt.Errorf("qemu: %w", err))
+	}
+	errR, errW, err := pipe()
+	if err != nil {
+		return fail(fmt.Errorf("qemu: %w", err))
+	}
+
+	cmd := exec.Command(path, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+
+	vm := &VM{
+		cmd:     cmd,
+		logPath: cfg.Log,
+		stdin:   inW,
+		stdout:  outR,
+		stderr:  errR,
+		done:    make(chan struct{}),
+		quiet:   partialQuiet,
+		log:     bufio.NewWriterSize(logFile, 64<<10),
+		logFile: logFile,
+		changed: make(chan struct{}),
+	}
+	vm.log.WriteString(shellJoin(append([]string{path}, args...)) + "\n")
+	if err := vm.log.Flush(); err != nil {
+		return fail(fmt.Errorf("qemu: console log: %w", err))
+	}
+
+	vm.start = time.Now()
+	if err := cmd.Start(); err != nil {
+		return fail(fmt.Errorf("qemu: %w", err))
+	}
+	vm.pid = cmd.Process.Pid
+	// The child has its own copies; ours would keep the pipes from ending.
+	inR.Close()
+	outW.Close()
+	errW.Close()
+
+	if cfg.Echo != nil {
+		vm.echo = newEchoer(cfg.Echo)
+	}
+	vm.readers.Add(2)
+	go vm.read(outR, vm.consoleBytes)
+	go vm.read(errR, vm.stderrBytes)
+	vm.stopCtx = context.AfterFunc(ctx, func() { vm.kill(ctx.Err()) })
+	go vm.reap()
+	return vm, nil
+}
+
+// read copies one of QEMU's output pipes into the VM until end of file.
+func (vm *VM) read(r *os.File, handle func(p []byte, now time.Duration)) {
+	defer vm.readers.Done()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			now := time.Since(vm.start)
+			vm.mu.Lock()
+			handle(buf[:n], now)
+			vm.flushLog()
+			vm.notify()
+			vm.mu.Unlock()
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// consoleBytes handles console output; vm.mu is held.
+func (vm *VM) consoleBytes(p []byte, now time.Duration) {
+	vm.lastOutput = now
+	vm.console.write(p, now, func(text string, at time.Duration) {
+		vm.lines = append(vm.lines, text)
+		vm.logLine(at, "", text)
+	})
+}
+
+// stderrBytes handles QEMU's own messages; vm.mu is held.
+func (vm *VM) stderrBytes(p []byte, now time.Duration) {
+	vm.errSplit.write(p, now, vm.stderrLine)
+}
+
+func (vm *VM) stderrLine(text string, at time.Duration) {
+	vm.stderrTail = append(vm.stderrTail, text)
+	if len(vm.stderrTail) > stderrLines {
+		vm.stderrTail = vm.stderrTail[len(vm.stderrTail)-stderrLines:]
+	}
+	vm.logLine(at, "(qemu stderr) ", text)
+}
+
+// logLine writes one timestamped line to the log and to Echo; vm.mu is held.
+func (vm *VM) logLine(at time.Duration, kind, text string) {
+	s := fmt.Sprintf("[%8.3f] %s%s\n", at.Seconds(), kind, text)
+	vm.log.WriteString(s)
+	if vm.echo != nil {
+		vm.echo.push(s)
+	}
+}
+
+// flushLog flushes the log buffer; vm.mu is held.
+func (vm *VM) flushLog() {
+	if err := vm.log.Flush(); err != nil && vm.logErr == nil {
+		vm.logErr = err
+	}
+}
+
+// notify wakes everyone waiting for a change; vm.mu is held.
+func (vm *VM) notify() {
+	close(vm.changed)
+	vm.changed = make(chan struct{})
+}
+
+// reap waits for QEMU to exit, kills what is left of its process group, reaps
+// QEMU, lets the output pipes drain and closes the log.
+func (vm *VM) reap() {
+	var info unix.Siginfo
+	for {
+		// WNOWAIT leaves QEMU a zombie: its pid, and so its group id, cannot be
+		// reused until cmd.Wait reaps it below.
+		err := unix.Waitid(unix.P_PID, vm.pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	vm.mu.Lock()
+	vm.zombie = true
+	_ = unix.Kill(-vm.pid, unix.SIGKILL) // whatever QEMU left behind; ESRCH if nothing
+	vm.mu.Unlock()
+	_ = vm.cmd.Wait() // the status is in cmd.ProcessState
+
+	drained := make(chan struct{})
+	go func() {
+		vm.readers.Wait()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+	case <-time.After(drainGrace):
+		vm.stdout.Close() // unblocks the readers
+		vm.stderr.Close()
+		<-drained
+	}
+	vm.stdout.Close()
+	vm.stderr.Close()
+	vm.stdin.Close()
+	vm.stopCtx()
+
+	now := time.Since(vm.start)
+	vm.mu.Lock()
+	if s := vm.errSplit.partial(); s != "" {
+		vm.stderrLine(s, vm.errSplit.start)
+	}
+	if s := vm.console.partial(); s != "" {
+		// Logged as a line, but still the incomplete line for Expect and Console.
+		vm.logLine(vm.console.start, "", s)
+	}
+	how := vm.cmd.ProcessState.String()
+	if vm.cause != nil {
+		how += fmt.Sprintf(" (%v)", vm.cause)
+	}
+	vm.logLine(now, "(qemu) ", how)
+	vm.flushLog()
+	if err := vm.logFile.Close(); err != nil && vm.logErr == nil {
+		vm.logErr = err
+	}
+	vm.state = vm.cmd.ProcessState
+	vm.exited = true
+	vm.notify()
+	vm.mu.Unlock()
+
+	if vm.echo != nil {
+		vm.echo.close()
+	}
+	close(vm.done)
+}
+
+// kill sends SIGKILL to the VM's process group unless QEMU has already exited.
+// cause, if not nil, is recorded as the reason.
+func (vm *VM) kill(cause error) error {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	if vm.zombie {
+		return nil
+	}
+	if cause != nil && vm.cause == nil {
+		vm.cause = cause
+	}
+	if err := unix.Kill(-vm.pid, unix.SIGKILL); err != nil && err != unix.ESRCH {
+		return fmt.Errorf("qemu: kill process group %d: %w", vm.pid, err)
+	}
+	return nil
+}
+
+// Kill sends SIGKILL to QEMU's process group and waits until QEMU is reaped and
+// the log closed. It is safe to call more than once, and after QEMU exited.
+func (vm *VM) Kill() error {
+	if err := vm.kill(nil); err != nil {
+		return err
+	}
+	<-vm.done
+	return nil
+}
+
+// Expect waits until a console line after the cursor matches one of the
+// regular expressions, moves the cursor past that line, and returns the index
+// of the pattern and the line. When several patterns match the same line, the
+// lowest index wins. The incomplete last line is matched too, once the console
+// has been quiet for partialQuiet, so that a pattern does not match the
+// beginning of a line that is still being printed.
+//
+// If nothing matches within timeout, Expect kills the VM and returns a
+// *TimeoutError. If QEMU exits first, it returns an *ExitedError. A pattern
+// that does not compile is an error that leaves the VM running.
+func (vm *VM) Expect(timeout time.Duration, patterns ...string) (idx int, line string, err error) {
+	if len(patterns) == 0 {
+		return -1, "", errors.New("qemu: Expect with no pattern")
+	}
+	if timeout <= 0 {
+		return -1, "", fmt.Errorf("qemu: Expect timeout %v is not positive", timeout)
+	}
+	res := make([]*regexp.Regexp, len(patterns))
+	for i, p := range patterns {
+		re, err := regexp.Compile(p)
+		if err != nil {
+			return -1, "", fmt.Errorf("qemu: Expect: %w", err)
+		}
+		res[i] = re
+	}
+	match := func(s string) int {
+		for i, re := range res {
+			if re.MatchString(s) {
+				return i
+			}
+		}
+		return -1
+	}
+
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	timedOut := false
+	vm.mu.Lock()
+	next := vm.cursor // lines before next have been tried already
+	for {
+		for ; next < len(vm.lines); next++ {
+			if i := match(vm.lines[next]); i >= 0 {
+				vm.cursor = next + 1
+				line := vm.lines[next]
+				vm.mu.Unlock()
+				return i, line, nil
+			}
+		}
+		var settle <-chan time.Time
+		if s := vm.console.partial(); next == len(vm.lines) && s != "" { // not consumed yet
+			if i := match(s); i >= 0 {
+				quiet := time.Since(vm.start) - vm.lastOutput
+				if quiet >= vm.quiet || vm.exited || timedOut {
+					vm.cursor = next + 1
+					vm.mu.Unlock()
+					return i, s, nil
+				}
+				settle = time.After(vm.quiet - quiet)
+			}
+		}
+		if timedOut {
+			vm.mu.Unlock()
+			return -1, "", vm.timedOut(timeout, patterns)
+		}
+		if vm.exited {
+			err := vm.exitedError(patterns)
+			vm.mu.Unlock()
+			return -1, "", err
+		}
+		changed := vm.changed
+		vm.mu.Unlock()
+		select {
+		case <-changed:
+		case <-settle:
+		case <-timer.C:
+			timedOut = true // one last look, then kill
+		}
+		vm.mu.Lock()
+	}
+}
+
+// Wait waits for QEMU to exit, as it does when the guest powers off, reboots or
+// crashes (-no-reboot). It returns nil if QEMU exited with status 0, an
+// *ExitedError if it exited otherwise or was killed, and a *TimeoutError, after
+// killing the VM, if it was still running after timeout.
+func (vm *VM) Wait(timeout time.Duration) error {
+	if timeout <= 0 {
+		return fmt.Errorf("qemu: Wait timeout %v is not positive", timeout)
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-vm.done:
+	case <-timer.C:
+		return vm.timedOut(timeout, nil)
+	}
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	if !vm.state.Success() {
+		return vm.exitedError(nil)
+	}
+	if vm.logErr != nil {
+		return fmt.Errorf("qemu: console log %s: %w", vm.logPath, vm.logErr)
+	}
+	return nil
+}
+
+// timedOut kills the VM and describes the timeout.
+func (vm *VM) timedOut(timeout time.Duration, patterns []string) error {
+	elapsed := time.Since(vm.start)
+	if err := vm.Kill(); err != nil {
+		return err
+	}
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	return &TimeoutError{Patterns: patterns, After: timeout, Elapsed: elapsed, Log: vm.logPath, Tail: vm.tail()}
+}
+
+// exitedError describes how QEMU ended; vm.mu is held and QEMU is reaped.
+func (vm *VM) exitedError(patterns []string) error {
+	return &ExitedError{
+		Status:   vm.state,
+		Patterns: patterns,
+		Log:      vm.logPath,
+		Tail:     vm.tail(),
+		Stderr:   append([]string(nil), vm.stderrTail...),
+		Cause:    vm.cause,
+	}
+}
+
+// tail returns the last console lines, the incomplete one included; vm.mu is held.
+func (vm *VM) tail() []string {
+	n := tailLines
+	s := vm.console.partial()
+	if s != "" {
+		n--
+	}
+	t := append([]string(nil), vm.lines[max(0, len(vm.lines)-n):]...)
+	if s != "" {
+		t = append(t, s)
+	}
+	return t
+}
+
+// Send writes s to the guest's serial console.
+func (vm *VM) Send(s string) error {
+	if _, err := io.WriteString(vm.stdin, s); err != nil {
+		return fmt.Errorf("qemu: console input: %w", err)
+	}
+	return nil
+}
+
+// Console returns the console output so far, without timestamps or carriage
+// returns; the incomplete last line is included without a newline.
+func (vm *VM) Console() string {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	var b strings.Builder
+	for _, l := range vm.lines {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	b.WriteString(vm.console.partial())
+	return b.String()
+}
+
+// LogPath returns the console log path.
+func (vm *VM) LogPath() string { return vm.logPath }
+
+// Pid returns QEMU's process id, which is also its process group id.
+func (vm *VM) Pid() int { return vm.pid }
+
+// Elapsed returns the time since QEMU started, the clock of the log's timestamps.
+func (vm *VM) Elapsed() time.Duration { return time.Since(vm.start) }
+
+// shellJoin quotes args for a POSIX shell, so the log's first line can be pasted
+// into one.
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
+			q[i] = a
+		} else {
+			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(q, " ")
+}
