@@ -46,13 +46,27 @@ func Main(cfg Config) {
 		say("%v", err)
 		finish(say, PowerOff)
 	}
-	ok, failed := Run(p, cfg.Self, cfg.Console)
-	then := p.Then
-	if failed > 0 {
-		then = p.OnError
+	for entry := 1; ; entry++ {
+		ok, failed := Run(p, cfg.Self, cfg.Console)
+		then := p.Then
+		if failed > 0 {
+			then = p.OnError
+		}
+		say("done: %d ok, %d failed; then %s", ok, failed, then)
+		if then != Back {
+			finish(say, then)
+		}
+		// Returns when the first kernel re-enters this one.
+		if _, failed := Run(Params{Run: []string{"back"}}, cfg.Self, cfg.Console); failed > 0 {
+			then = p.OnError
+			if then == Back {
+				then = PowerOff
+			}
+			say("cannot jump back; then %s", then)
+			finish(say, then)
+		}
+		say("re-entered (%d): running the commands again", entry)
 	}
-	say("done: %d ok, %d failed; then %s", ok, failed, then)
-	finish(say, then)
 }
 
 // Run runs the commands of p in order and reports each on console, which is also

@@ -14,9 +14,12 @@ const (
 	Reboot   Action = "reboot"
 	Shell    Action = "shell"
 	Hold     Action = "hold"
+	// Back jumps back to the first kernel ('kjump back'); when the first kernel
+	// re-enters, the commands run again, then init jumps back again, and so on.
+	Back Action = "back"
 )
 
-var actions = []Action{PowerOff, Reboot, Shell, Hold}
+var actions = []Action{PowerOff, Reboot, Shell, Hold, Back}
 
 // ErrBadParam reports a kjump.* parameter init cannot act on.
 var ErrBadParam = errors.New("bad kjump parameter")

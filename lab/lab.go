@@ -1,12 +1,15 @@
 package lab
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/kjump/kjump/initramfs"
@@ -55,7 +58,18 @@ func New(ctx context.Context, opt Options) (*Lab, error) {
 			return nil, err
 		}
 	}
-	ropt := initramfs.Options{Kjump: self}
+	files, err := guestScripts()
+	if err != nil {
+		return nil, err
+	}
+	// The lab kernel is the guest's running kernel: 'kjump load' finds it where a
+	// distribution keeps it.
+	bz, err := os.ReadFile(k.BzImage)
+	if err != nil {
+		return nil, err
+	}
+	files["/boot/vmlinuz-"+k.Release] = bz
+	ropt := initramfs.Options{Kjump: self, Files: files}
 	busybox := opt.Busybox
 	if busybox == "" {
 		busybox = "/bin/busybox"
@@ -73,21 +87,79 @@ func New(ctx context.Context, opt Options) (*Lab, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lab initramfs: %w", err)
 	}
-	stamp := time.Now().Format("20060102-150405")
+	var buf bytes.Buffer
+	if _, err := arch.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("lab initramfs: %w", err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	logs := filepath.Join(opt.CacheDir, "lab", "logs")
 	l := &Lab{
 		Kernel:    k,
-		Initramfs: filepath.Join(opt.CacheDir, "lab", "initramfs-"+stamp+".cpio.gz"),
+		Initramfs: filepath.Join(opt.CacheDir, "lab", fmt.Sprintf("initramfs-%x.cpio.gz", sum[:6])),
 		Busybox:   ropt.Busybox != "",
-		LogDir:    filepath.Join(opt.CacheDir, "lab", "logs", stamp),
+		LogDir:    filepath.Join(logs, time.Now().Format("20060102-150405.000")),
 	}
 	if err := os.MkdirAll(l.LogDir, 0o755); err != nil {
 		return nil, err
 	}
-	if err := arch.WriteFile(l.Initramfs); err != nil {
-		return nil, fmt.Errorf("lab initramfs: %w", err)
+	pruneOld(logs, keepLogs)
+	pruneOld(filepath.Dir(l.Initramfs)+"/initramfs-*", keepInitramfs)
+	if _, err := os.Stat(l.Initramfs); err != nil {
+		if err := writeAtomic(l.Initramfs, buf.Bytes()); err != nil {
+			return nil, fmt.Errorf("lab initramfs: %w", err)
+		}
 	}
+	os.Chtimes(l.Initramfs, time.Now(), time.Now()) // most recently used: kept by pruneOld
 	fmt.Fprintf(progress, "initramfs: %s (kjump as /init%s)\n", l.Initramfs, map[bool]string{true: ", busybox", false: ""}[l.Busybox])
 	return l, nil
+}
+
+// How many of the newest log directories and initramfs files a lab keeps.
+const (
+	keepLogs      = 20
+	keepInitramfs = 3
+)
+
+// pruneOld removes all but the keep newest entries matching pattern (a directory:
+// its entries).
+func pruneOld(pattern string, keep int) {
+	if st, err := os.Stat(pattern); err == nil && st.IsDir() {
+		pattern = filepath.Join(pattern, "*")
+	}
+	paths, _ := filepath.Glob(pattern)
+	type entry struct {
+		path string
+		mod  time.Time
+	}
+	var es []entry
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil {
+			es = append(es, entry{p, st.ModTime()})
+		}
+	}
+	sort.Slice(es, func(i, j int) bool { return es[i].mod.After(es[j].mod) })
+	for i := keep; i < len(es); i++ {
+		os.RemoveAll(es[i].path)
+	}
+}
+
+func writeAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // Guest describes one boot.

@@ -63,6 +63,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	}
+	if sub, ok := kexecToolsAction(args); ok && strings.HasPrefix(name, "-") {
+		name = sub
+	}
 	c, ok := find(name)
 	if !ok {
 		fmt.Fprintf(stderr, "kjump: no command %q; run 'kjump help'\n", name)
@@ -72,14 +75,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	runCmd := c.setup(fs)
 	var err error
-	if perr := fs.Parse(args[1:]); errors.Is(perr, flag.ErrHelp) {
+	rest := args[1:]
+	if name != args[0] {
+		rest = args // kexec-tools style: the action flag is among the flags
+	}
+	positional, perr := parseInterleaved(fs, rest, c.name != "lab")
+	if errors.Is(perr, flag.ErrHelp) {
 		commandHelp(stdout, c)
 		return 0
 	} else if perr != nil {
 		fmt.Fprintf(stderr, "kjump %s: %v\n", c.name, perr)
 		err = errUsage
 	} else {
-		err = runCmd(fs.Args(), stdout, stderr)
+		err = runCmd(positional, stdout, stderr)
 	}
 	switch {
 	case err == nil:
@@ -92,6 +100,48 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "kjump %s: %v\n", c.name, err)
 	return 1
+}
+
+// kexecToolsAction maps kexec-tools' action flags to kjump commands, so
+// "kjump -l bzImage --append=…" and "kjump -e" work like kexec.
+func kexecToolsAction(args []string) (string, bool) {
+	for _, a := range args {
+		switch a {
+		case "-l", "--load", "-load", "--load-preserve-context", "-load-preserve-context":
+			return "load", true
+		case "-e", "--exec", "-exec":
+			return "exec", true
+		case "-u", "--unload", "-unload":
+			return "unload", true
+		}
+	}
+	return "", false
+}
+
+// parseInterleaved parses flags anywhere among the arguments, as kexec-tools'
+// getopt does ("kjump load bzImage --append=…"), unless interleave is false.
+// "--" ends the flags.
+func parseInterleaved(fs *flag.FlagSet, args []string, interleave bool) ([]string, error) {
+	var after []string
+	for i, a := range args {
+		if a == "--" {
+			args, after = args[:i], args[i+1:]
+			break
+		}
+	}
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if !interleave || len(args) == 0 {
+			positional = append(positional, args...)
+			return append(positional, after...), nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
 }
 
 func find(name string) (command, bool) {

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/kjump/kjump/jump"
+	"github.com/kjump/kjump/kexec"
+	"github.com/kjump/kjump/memmap"
+)
+
+// sizeFlag is a memory size flag in kexec-tools/crashkernel syntax (256M, 0x1000000).
+type sizeFlag struct{ v *uint64 }
+
+func (s sizeFlag) String() string {
+	if s.v == nil || *s.v == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%#x", *s.v)
+}
+func (s sizeFlag) Set(v string) error {
+	n, err := memmap.ParseSize(v)
+	*s.v = n
+	return err
+}
+
+// listFlag collects a repeatable flag.
+type listFlag struct{ v *[]string }
+
+func (l listFlag) String() string     { return "" }
+func (l listFlag) Set(v string) error { *l.v = append(*l.v, v); return nil }
+
+func init() {
+	registry = append(registry,
+		command{
+			name:    "load",
+			summary: "load a second kernel to jump to and back (kexec -l --load-preserve-context)",
+			usage:   "[flags] [BZIMAGE]",
+			help: `Loads a second kernel with preserved context (kexec_load with
+KEXEC_PRESERVE_CONTEXT), confined to a region of RAM, with kjump's own purgatory.
+'kjump exec' then jumps to it; it comes back with 'kjump back'.
+
+BZIMAGE defaults to the running kernel (/boot/vmlinuz-$(uname -r)). The initrd
+defaults to one generated from kjump itself (kjump as /init, plus busybox when
+/bin/busybox is static): the second kernel runs the --run commands and then, by
+default, jumps back (--then back).
+
+The region: a "Crash kernel" reservation (crashkernel=SIZE at boot) if there is
+one, else the highest free 16 MiB-aligned window of --mem-size below 4 GiB, away
+from the running kernel's image, within --mem-min/--mem-max. A region not reserved
+at boot is swapped out at each jump and back on return, so it must be at most
+half of RAM and needs that much free RAM. The second kernel is confined to it
+with memmap=exactmap and nokaslr, and learns where to return from
+kexec_jump_back_entry=0x… on its command line (the purgatory writes it).
+
+The command line is the running kernel's (--reuse-cmdline, minus memmap=,
+crashkernel=, initrd=, kjump.* and the like) unless --command-line replaces it.
+
+Needs: CONFIG_KEXEC_JUMP, root, no lockdown ('kjump doctor' checks).
+
+Examples:
+  # jump to the running kernel, print its memory map, come back
+  $ kjump load --run "/bin/grep System.RAM /proc/iomem" && kjump exec
+  # kexec-tools' spelling works too
+  $ kjump -l /boot/vmlinuz-6.12.117 --append="console=ttyS0" --load-preserve-context`,
+			setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+				var o jump.LoadOptions
+				fs.StringVar(&o.Initrd, "initrd", "", "initramfs for the second kernel (default: generated from kjump)")
+				fs.StringVar(&o.Initrd, "ramdisk", "", "same as --initrd")
+				fs.StringVar(&o.Append, "append", "", "add to the second kernel's command line")
+				fs.StringVar(&o.Cmdline, "command-line", "", "the second kernel's command line, instead of the running kernel's")
+				fs.BoolVar(&o.Reuse, "reuse-cmdline", false, "base the command line on the running kernel's (the default)")
+				fs.Var(listFlag{&o.Run}, "run", "a command for the second kernel: a kjump command or /path/to/program args (repeatable)")
+				fs.StringVar(&o.Then, "then", "back", "what the second kernel does after its commands: back, poweroff, reboot, shell, hold")
+				fs.Var(listFlag{&o.Add}, "add", "put HOSTFILE[=PATH] into the generated initramfs (repeatable)")
+				fs.Var(sizeFlag{&o.Size}, "mem-size", "size of the second kernel's region (default 256M; ignored with a crashkernel reservation)")
+				fs.Var(sizeFlag{&o.Min}, "mem-min", "lowest physical address for the region")
+				fs.Var(sizeFlag{&o.Max}, "mem-max", "highest physical address for the region")
+				fs.BoolVar(&o.NoVerify, "no-checksum", false, "skip the purgatory's checksums of kernel, initrd and boot data")
+				fs.Bool("l", false, "kexec-tools compatibility: load (the default action)")
+				fs.Bool("load-preserve-context", false, "kexec-tools compatibility: kjump always preserves context")
+				return func(args []string, stdout, stderr io.Writer) error {
+					if len(args) > 1 {
+						return errUsage
+					}
+					if len(args) == 1 {
+						o.Kernel = args[0]
+					}
+					l, err := jump.Load(o)
+					if err != nil {
+						return err
+					}
+					p := l.Plan
+					fmt.Fprintf(stdout, "loaded %s (%s) with preserved context\n", l.Kernel, l.KernelRelease)
+					fmt.Fprintf(stdout, "  region   %s\n", l.Region)
+					fmt.Fprintf(stdout, "  ram      %s\n", rangesString(p.RAM))
+					fmt.Fprintf(stdout, "  kernel   %#x\n", p.KernelAddr)
+					fmt.Fprintf(stdout, "  initrd   %#x, %s (%s)\n", p.InitrdAddr, memmap.FormatSize(uint64(l.InitrdSize)), l.InitrdFrom)
+					fmt.Fprintf(stdout, "  entry    %#x (purgatory)\n", p.Entry)
+					fmt.Fprintf(stdout, "  cmdline  %s\n", p.Cmdline)
+					fmt.Fprintln(stdout, "run 'kjump exec' to jump; the second kernel returns with 'kjump back'")
+					return nil
+				}
+			},
+		},
+		command{
+			name:    "exec",
+			summary: "jump to the loaded kernel; returns when it jumps back (kexec -e)",
+			usage:   "",
+			help: `Jumps to the kernel 'kjump load' loaded (reboot(LINUX_REBOOT_CMD_KEXEC)). The kernel
+freezes processes and suspends devices first, like hibernation does; after the
+second kernel jumps back, devices resume and processes continue. The first exec
+starts the second kernel; each later exec re-enters it where it left off.
+
+Example:
+  $ kjump exec
+  back from the second kernel after 2.31s`,
+			setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+				fs.Bool("e", false, "kexec-tools compatibility: execute")
+				return func(args []string, stdout, stderr io.Writer) error {
+					if len(args) > 0 {
+						return errUsage
+					}
+					d, err := kexec.Exec()
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(stdout, "back from the second kernel after %.2fs\n", d.Seconds())
+					return nil
+				}
+			},
+		},
+		command{
+			name:    "unload",
+			summary: "unload the loaded kernel (kexec -u)",
+			usage:   "",
+			help: `Unloads the kexec image. A second kernel that was entered loses its state.
+
+Example:
+  $ kjump unload`,
+			setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+				fs.Bool("u", false, "kexec-tools compatibility: unload")
+				return func(args []string, stdout, stderr io.Writer) error {
+					if len(args) > 0 {
+						return errUsage
+					}
+					return kexec.Unload()
+				}
+			},
+		},
+		command{
+			name:    "back",
+			summary: "in the second kernel: jump back to the first; returns when re-entered",
+			usage:   "[--entry ADDR]",
+			help: `Run in the second kernel: jumps back to the first kernel at the address the purgatory
+put on this kernel's command line (kexec_jump_back_entry=0x…), or --entry.
+It loads the jump-back helper the first time (one segment: the page holding the
+entry, read from /dev/mem, so it works on Linux 6.12 where kexec-tools' helper
+cannot) and jumps. When the first kernel runs 'kjump exec' again, this kernel
+continues where it left off and back returns.
+
+Example (in the second kernel):
+  $ kjump back
+  jumping back to the first kernel at 0x3f7fe0d8
+  re-entered by the first kernel after 5.02s`,
+			setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+				entry := fs.String("entry", "", "the first kernel's re-entry address (default: kexec_jump_back_entry= from /proc/cmdline)")
+				return func(args []string, stdout, stderr io.Writer) error {
+					if len(args) > 0 {
+						return errUsage
+					}
+					var e uint64
+					var err error
+					if *entry != "" {
+						if e, err = strconv.ParseUint(*entry, 0, 64); err != nil {
+							return fmt.Errorf("--entry %q: %w", *entry, err)
+						}
+					} else if e, err = jump.Entry("/"); err != nil {
+						return err
+					}
+					d, err := jump.Back(e, func(loadedNow bool) {
+						how := ""
+						if loadedNow {
+							how = " (jump-back helper loaded)"
+						}
+						fmt.Fprintf(stdout, "jumping back to the first kernel at %#x%s\n", e, how)
+					})
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(stdout, "re-entered by the first kernel after %.2fs\n", d.Seconds())
+					return nil
+				}
+			},
+		},
+	)
+}
+
+func rangesString(rs []memmap.Range) string {
+	var s []string
+	for _, r := range rs {
+		s = append(s, fmt.Sprintf("%s %s", r, memmap.FormatSize(r.Size)))
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,60 @@
+package jump
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kjump/kjump/kexec"
+	"github.com/kjump/kjump/purgatory"
+)
+
+// stateFile records that this kernel loaded its jump-back helper, and for which
+// entry: the helper must be loaded only once per second-kernel lifetime.
+const stateFile = "/run/kjump/jump-back-entry"
+
+// Entry returns the first kernel's re-entry point from this kernel's command line.
+func Entry(root string) (uint64, error) {
+	b, err := os.ReadFile(filepath.Join(root, "proc", "cmdline"))
+	if err != nil {
+		return 0, err
+	}
+	e, err := purgatory.ParseJumpBack(string(b))
+	if err != nil {
+		return 0, fmt.Errorf("%w: this kernel was not started by 'kjump exec' (no kexec_jump_back_entry= on its command line); pass --entry", kexec.ErrNoJumpBack)
+	}
+	return e, nil
+}
+
+// Back returns to the first kernel at entry and comes back when the first kernel
+// re-enters this one. report is called just before the jump.
+func Back(entry uint64, report func(loadedNow bool)) (time.Duration, error) {
+	loaded, err := kexec.Loaded()
+	if err != nil {
+		return 0, err
+	}
+	loadedNow := false
+	if loaded {
+		b, err := os.ReadFile(stateFile)
+		prev, perr := strconv.ParseUint(strings.TrimSpace(string(b)), 0, 64)
+		if err != nil || perr != nil || prev != entry {
+			return 0, fmt.Errorf("%w: it is not kjump's jump-back helper for entry %#x; run 'kjump unload' first", kexec.ErrLoaded, entry)
+		}
+	} else {
+		if err := kexec.LoadJumpBack("/dev/mem", entry); err != nil {
+			return 0, err
+		}
+		os.MkdirAll(filepath.Dir(stateFile), 0o755)
+		if err := os.WriteFile(stateFile, []byte(fmt.Sprintf("%#x\n", entry)), 0o644); err != nil {
+			return 0, err
+		}
+		loadedNow = true
+	}
+	if report != nil {
+		report(loadedNow)
+	}
+	return kexec.Exec()
+}

@@ -1,0 +1,244 @@
+package jump
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kjump/kjump/bootparam"
+	"github.com/kjump/kjump/initramfs"
+	"github.com/kjump/kjump/kexec"
+	"github.com/kjump/kjump/memmap"
+)
+
+// LoadOptions say what second kernel to load and what it should do.
+type LoadOptions struct {
+	Kernel   string   // bzImage; default /boot/vmlinuz-$(uname -r)
+	Initrd   string   // default: an initramfs generated from kjump itself (+ busybox)
+	Add      []string // extra files for the generated initramfs: HOSTPATH or HOSTPATH=GUESTPATH
+	Cmdline  string   // replaces the first kernel's command line as the base (--command-line)
+	Reuse    bool     // base the command line on the first kernel's (default when Cmdline is "")
+	Append   string   // appended to the base (--append)
+	Run      []string // the second kernel's commands (kjump.run=)
+	Then     string   // what the second kernel does afterwards; default "back"
+	Size     uint64   // region size; default memmap.DefaultSize
+	Min, Max uint64   // --mem-min / --mem-max
+	NoVerify bool     // no checksums in purgatory
+	Root     string   // where /proc, /sys, /boot are; default "/"
+}
+
+// Loaded is the outcome of Load.
+type Loaded struct {
+	Kernel, KernelRelease string
+	InitrdFrom            string // path, or "generated: …"
+	InitrdSize            int
+	Region                memmap.Region
+	Plan                  *kexec.Plan
+}
+
+// Load loads a second kernel with preserved context.
+func Load(o LoadOptions) (*Loaded, error) {
+	if o.Root == "" {
+		o.Root = "/"
+	}
+	if loaded, err := kexec.Loaded(); err != nil {
+		return nil, err
+	} else if loaded {
+		return nil, fmt.Errorf("%w: it may be a second kernel with state of its own; run 'kjump unload' first", kexec.ErrLoaded)
+	}
+	out := &Loaded{Kernel: o.Kernel}
+	if out.Kernel == "" {
+		var u unix.Utsname
+		if err := unix.Uname(&u); err != nil {
+			return nil, err
+		}
+		out.Kernel = filepath.Join(o.Root, "boot", "vmlinuz-"+unix.ByteSliceToString(u.Release[:]))
+	}
+	data, err := os.ReadFile(out.Kernel)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && o.Kernel == "" {
+			return nil, fmt.Errorf("no kernel given and the running kernel's %s does not exist: pass a bzImage", out.Kernel)
+		}
+		return nil, err
+	}
+	bz, err := bootparam.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", out.Kernel, err)
+	}
+	out.KernelRelease = bz.Header.KernelVersion
+
+	initrd, from, err := loadInitrd(o)
+	if err != nil {
+		return nil, err
+	}
+	out.InitrdFrom, out.InitrdSize = from, len(initrd)
+
+	fw, err := memmap.ReadFirmwareMemmap(o.Root)
+	iomem, ierr := memmap.ReadIomem(o.Root)
+	if ierr != nil {
+		return nil, fmt.Errorf("reading /proc/iomem: %w", ierr)
+	}
+	if err != nil {
+		fw = memmap.IomemRAM(iomem)
+	}
+	size := o.Size
+	if size == 0 {
+		size = memmap.DefaultSize
+	}
+	out.Region, err = memmap.ChooseRegion(fw, iomem, memmap.Options{Size: size, Min: o.Min, Max: o.Max})
+	if err != nil {
+		return nil, err
+	}
+	cmdline, err := Cmdline(o)
+	if err != nil {
+		return nil, err
+	}
+	out.Plan, err = kexec.PlanLinux(kexec.Linux{
+		Kernel: bz, Initrd: initrd, Cmdline: cmdline, Region: out.Region.Range,
+		Firmware: fw, ACPIRSDP: acpiRSDP(o.Root), NoVerify: o.NoVerify,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := kexec.Validate(out.Plan.Segments, 0); err != nil {
+		return nil, err
+	}
+	if err := kexec.Load(out.Plan.Entry, out.Plan.Segments, kexec.PreserveContext); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func loadInitrd(o LoadOptions) ([]byte, string, error) {
+	if o.Initrd != "" {
+		if len(o.Add) > 0 {
+			return nil, "", errors.New("--add puts files into the generated initramfs; it does not go with --initrd")
+		}
+		b, err := os.ReadFile(o.Initrd)
+		return b, o.Initrd, err
+	}
+	ro := initramfs.Options{Kjump: "/proc/self/exe", Files: map[string][]byte{}}
+	what := "generated: kjump"
+	if _, err := os.Stat("/bin/busybox"); err == nil {
+		ro.Busybox = "/bin/busybox"
+		what += " + busybox"
+	}
+	for _, a := range o.Add {
+		host, guest, ok := strings.Cut(a, "=")
+		if !ok {
+			guest = host
+		}
+		b, err := os.ReadFile(host)
+		if err != nil {
+			return nil, "", fmt.Errorf("--add: %w", err)
+		}
+		ro.Files[guest] = b
+	}
+	arch, err := initramfs.Kjump(ro)
+	if errors.Is(err, initramfs.ErrNotStatic) && ro.Busybox != "" {
+		ro.Busybox, what = "", "generated: kjump"
+		arch, err = initramfs.Kjump(ro)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	var buf bytes.Buffer
+	if _, err := arch.WriteTo(&buf); err != nil {
+		return nil, "", err
+	}
+	return buf.Bytes(), what, nil
+}
+
+// dropped are first-kernel parameters that must not reach the second kernel: the
+// loader sets its own memory map, KASLR, initrd and jump-back entry, and the
+// first kernel's job is not the second's.
+var dropped = []string{"BOOT_IMAGE=", "initrd=", "crashkernel=", "memmap=", "mem=", "nokaslr", "kaslr",
+	"iomem=", "kexec_jump_back_entry=", "elfcorehdr=", "kjump.", "resume=", "rdinit=", "init="}
+
+// Cmdline is the second kernel's command line before PlanLinux adds confinement.
+func Cmdline(o LoadOptions) (string, error) {
+	var parts []string
+	base := o.Cmdline
+	if base == "" {
+		b, err := os.ReadFile(filepath.Join(o.Root, "proc", "cmdline"))
+		if err != nil {
+			return "", err
+		}
+		base = string(b)
+	}
+	for _, p := range splitQuoted(base) {
+		keep := true
+		for _, d := range dropped {
+			if strings.HasPrefix(p, d) {
+				keep = false
+			}
+		}
+		if keep {
+			parts = append(parts, p)
+		}
+	}
+	if o.Append != "" {
+		parts = append(parts, strings.TrimSpace(o.Append))
+	}
+	for _, r := range o.Run {
+		if strings.Contains(r, `"`) {
+			return "", fmt.Errorf("--run %q: a kernel parameter cannot hold a double quote", r)
+		}
+		parts = append(parts, `kjump.run="`+r+`"`)
+	}
+	then := o.Then
+	if then == "" {
+		then = "back"
+	}
+	parts = append(parts, "kjump.then="+then)
+	return strings.Join(parts, " "), nil
+}
+
+// splitQuoted splits at spaces outside double quotes, keeping the quotes.
+func splitQuoted(s string) []string {
+	var out []string
+	var cur strings.Builder
+	in := false
+	for _, r := range s {
+		switch {
+		case r == '"':
+			in = !in
+			cur.WriteRune(r)
+		case !in && (r == ' ' || r == '\n' || r == '\t'):
+			if cur.Len() > 0 {
+				out = append(out, cur.String())
+				cur.Reset()
+			}
+		default:
+			cur.WriteRune(r)
+		}
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+// acpiRSDP is the RSDP address an EFI machine publishes; 0 on BIOS machines,
+// where the second kernel finds it by scanning the BIOS area itself.
+func acpiRSDP(root string) uint64 {
+	b, err := os.ReadFile(filepath.Join(root, "sys/firmware/efi/systab"))
+	if err != nil {
+		return 0
+	}
+	var v uint64
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, key := range []string{"ACPI20=", "ACPI="} {
+			if rest, ok := strings.CutPrefix(line, key); ok && v == 0 {
+				fmt.Sscanf(rest, "0x%x", &v)
+			}
+		}
+	}
+	return v
+}

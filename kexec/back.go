@@ -1,0 +1,53 @@
+package kexec
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kjump/kjump/memmap"
+)
+
+// ErrNoJumpBack means this kernel was not started by a jump it can return from.
+var ErrNoJumpBack = errors.New("no jump-back entry")
+
+// ReadPhys reads len(buf) bytes of physical memory at addr (page aligned) by
+// mapping /dev/mem: read(2) on /dev/mem stops at this kernel's high_memory, and the
+// first kernel's pages usually lie above it.
+func ReadPhys(devmem string, addr uint64, buf []byte) error {
+	f, err := os.Open(devmem)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w (needs CONFIG_DEVMEM and root)", devmem, err)
+	}
+	defer f.Close()
+	m, err := unix.Mmap(int(f.Fd()), int64(addr), len(buf), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return fmt.Errorf("mapping %#x+%#x of %s: %w (STRICT_DEVMEM forbids mapping this kernel's own RAM; IO_STRICT_DEVMEM needs iomem=relaxed for busy ranges)", addr, len(buf), devmem, err)
+	}
+	copy(buf, m)
+	return unix.Munmap(m)
+}
+
+// LoadJumpBack loads the image that returns to the first kernel: entry is the
+// first kernel's re-entry point (kexec_jump_back_entry=). Its one segment is the
+// page holding entry, with that page's current contents, so the swap at the jump
+// changes nothing and the page is in this kernel's kexec identity map (a segment
+// of size 0, as kexec-tools' helper passes, makes Linux 6.12 fail the load, and an
+// entry outside the map faults).
+//
+// Load it once per second-kernel lifetime: after a re-entry the page no longer
+// holds what the first kernel needs, and a reload crashes the first kernel.
+func LoadJumpBack(devmem string, entry uint64) error {
+	if entry == 0 {
+		return fmt.Errorf("%w: entry 0", ErrNoJumpBack)
+	}
+	page := entry &^ (PageSize - 1)
+	buf := make([]byte, PageSize)
+	if err := ReadPhys(devmem, page, buf); err != nil {
+		return err
+	}
+	seg := Segment{Name: "jump-back page", Mem: memmap.Range{Start: page, Size: PageSize}, Data: buf}
+	return Load(entry, []Segment{seg}, PreserveContext)
+}

@@ -1,0 +1,203 @@
+package kexec
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/kjump/kjump/bootparam"
+	"github.com/kjump/kjump/memmap"
+	"github.com/kjump/kjump/purgatory"
+)
+
+// Layout constants of a second kernel's region (see doc.go).
+const (
+	// TopSize is the part of the region's top kept from the second kernel's RAM: the
+	// purgatory, boot_params, the command line (and later the ELF core header).
+	TopSize = 1 << 20
+	// LowStart and LowSize are the low memory the second kernel gets for its
+	// real-mode trampoline (it cannot boot without some RAM below 1 MiB).
+	LowStart = 128 << 10
+	LowSize  = 256 << 10
+	// minRAM is the least RAM a second kernel is given beyond its image and initrd.
+	minRAM = 32 << 20
+
+	bootParamsOffset = 64 << 10 // within the top area
+	cmdlineOffset    = bootParamsOffset + bootparam.ZeroPageSize
+)
+
+// ErrRegionTooSmall means the kernel, initrd and working RAM do not fit the region.
+var ErrRegionTooSmall = errors.New("region too small for the second kernel")
+
+// Linux describes a second kernel to load with preserved context.
+type Linux struct {
+	Kernel  *bootparam.BzImage
+	Initrd  []byte
+	Cmdline string // the caller's part; Plan adds confinement and the jump-back placeholder
+	Region  memmap.Range
+	// Firmware is the first kernel's firmware memory map: its non-RAM entries
+	// (ACPI tables, reserved ranges) are passed on to the second kernel.
+	Firmware memmap.Map
+	ACPIRSDP uint64 // 0: the second kernel searches for it
+	NoVerify bool   // skip the purgatory's checksums of kernel, initrd and boot data
+}
+
+// Plan is a computed load: kexec_load arguments plus what a user wants to see.
+type Plan struct {
+	Entry      uint64 // the purgatory
+	Segments   []Segment
+	Cmdline    string // the second kernel's full command line
+	KernelAddr uint64
+	InitrdAddr uint64
+	RAM        []memmap.Range // the second kernel's RAM
+}
+
+// PlanLinux lays out a second kernel inside its region (doc.go has the picture).
+func PlanLinux(l Linux) (*Plan, error) {
+	r := l.Region
+	if r.Start%(16<<20) != 0 || r.Size%(1<<20) != 0 {
+		return nil, fmt.Errorf("%w: region %s must start on 16 MiB and be whole MiB", ErrBadSegments, r)
+	}
+	if l.Kernel == nil {
+		return nil, fmt.Errorf("%w: no kernel", ErrBadSegments)
+	}
+	k := l.Kernel
+	if start, _ := k.RuntimeWindow(r.Start); start != r.Start {
+		return nil, fmt.Errorf("%w: the kernel would run at %#x, not at the region start %#x (pref_address %#x, alignment %#x)",
+			ErrBadSegments, start, r.Start, k.Header.PrefAddress, k.Header.KernelAlignment)
+	}
+	kernelMem := k.MemSize()
+	initrdMem := pageUp(uint64(len(l.Initrd)))
+	top := r.End() - TopSize
+	need := kernelMem + initrdMem + minRAM + TopSize
+	if need > r.Size {
+		return nil, fmt.Errorf("%w: %s region, but kernel (%s) + initrd (%s) + %s of working RAM + %s for boot data need %s: use a larger --mem-size",
+			ErrRegionTooSmall, memmap.FormatSize(r.Size), memmap.FormatSize(kernelMem), memmap.FormatSize(initrdMem),
+			memmap.FormatSize(minRAM), memmap.FormatSize(TopSize), memmap.FormatSize(need))
+	}
+	p := &Plan{KernelAddr: r.Start, Entry: top}
+	ram := memmap.Range{Start: r.Start, Size: top - r.Start}
+	p.RAM = []memmap.Range{{Start: LowStart, Size: LowSize}, ram}
+
+	cmdline := strings.TrimSpace(strings.Join([]string{
+		strings.TrimSpace(l.Cmdline),
+		"nokaslr iomem=relaxed memmap=exactmap",
+		fmt.Sprintf("memmap=%dK@%dK memmap=%dM@%dM", LowSize>>10, LowStart>>10, ram.Size>>20, ram.Start>>20),
+		purgatory.JumpBackPlaceholder,
+	}, " "))
+	if uint64(len(cmdline)) > uint64(k.Header.CmdlineSize) || cmdlineOffset+len(cmdline)+1 > TopSize {
+		return nil, fmt.Errorf("%w: command line is %d bytes; this kernel takes at most %d", ErrBadSegments, len(cmdline), k.Header.CmdlineSize)
+	}
+	p.Cmdline = cmdline
+
+	if len(l.Initrd) > 0 {
+		p.InitrdAddr = top - initrdMem
+	}
+	e820 := secondE820(l.Firmware, p.RAM, memmap.Range{Start: top, Size: TopSize})
+	zp, err := k.BootParams(bootparam.Params{
+		CmdlineAddr: top + cmdlineOffset,
+		CmdlineSize: uint32(len(cmdline)),
+		InitrdAddr:  p.InitrdAddr,
+		InitrdSize:  uint64(len(l.Initrd)),
+		E820:        e820,
+		ACPIRSDP:    l.ACPIRSDP,
+	})
+	if err != nil {
+		return nil, err
+	}
+	hexAddr, err := purgatory.PlaceholderAddr(cmdline, top+cmdlineOffset)
+	if err != nil {
+		return nil, err
+	}
+	topData := make([]byte, cmdlineOffset+len(cmdline)+1)
+	copy(topData[bootParamsOffset:], zp)
+	copy(topData[cmdlineOffset:], cmdline)
+
+	cfg := purgatory.Config{Entry64: k.Entry64(r.Start), BootParams: top + bootParamsOffset, CmdlineHexAddr: hexAddr}
+	var verify [][]byte
+	if !l.NoVerify {
+		add := func(addr uint64, b []byte) {
+			cfg.Verify = append(cfg.Verify, purgatory.Segment{Addr: addr, Len: uint64(len(b))})
+			verify = append(verify, b)
+		}
+		add(r.Start, k.Kernel)
+		if len(l.Initrd) > 0 {
+			add(p.InitrdAddr, l.Initrd)
+		}
+		add(top+bootParamsOffset, zp)
+	}
+	blob, err := purgatory.Build(cfg, func(i int) []byte { return verify[i] })
+	if err != nil {
+		return nil, err
+	}
+	if len(blob) > bootParamsOffset {
+		return nil, fmt.Errorf("purgatory blob of %d bytes does not fit its %d-byte slot", len(blob), bootParamsOffset)
+	}
+	copy(topData, blob)
+
+	// Every page of the region (and the low range) is a segment, so all of it is
+	// swapped with the first kernel's pages at each jump and restored on return.
+	p.add("low memory", memmap.Range{Start: LowStart, Size: LowSize}, nil)
+	p.add("kernel", memmap.Range{Start: r.Start, Size: kernelMem}, k.Kernel)
+	end := r.Start + kernelMem
+	if len(l.Initrd) > 0 {
+		p.add("free", memmap.Range{Start: end, Size: p.InitrdAddr - end}, nil)
+		p.add("initrd", memmap.Range{Start: p.InitrdAddr, Size: initrdMem}, l.Initrd)
+	} else {
+		p.add("free", memmap.Range{Start: end, Size: top - end}, nil)
+	}
+	p.add("purgatory+boot data", memmap.Range{Start: top, Size: TopSize}, topData)
+	return p, nil
+}
+
+func (p *Plan) add(name string, r memmap.Range, data []byte) {
+	if r.Size > 0 {
+		p.Segments = append(p.Segments, Segment{Name: name, Mem: r, Data: data})
+	}
+}
+
+// secondE820 is the second kernel's memory map: its own RAM, the top area as
+// reserved, and the first kernel's non-RAM entries (ACPI tables and the like), so
+// the second kernel finds its firmware tables but no other RAM.
+func secondE820(fw memmap.Map, ram []memmap.Range, top memmap.Range) []bootparam.E820Entry {
+	var out []bootparam.E820Entry
+	for _, e := range fw {
+		if e.Type == memmap.RAM {
+			continue
+		}
+		out = append(out, bootparam.E820Entry{Addr: e.Start, Size: e.Size, Type: e820Type(e.Type)})
+	}
+	for _, r := range ram {
+		out = append(out, bootparam.E820Entry{Addr: r.Start, Size: r.Size, Type: bootparam.E820RAM})
+	}
+	out = append(out, bootparam.E820Entry{Addr: top.Start, Size: top.Size, Type: bootparam.E820Reserved})
+	sortE820(out)
+	if len(out) > bootparam.E820MaxEntries {
+		out = out[:bootparam.E820MaxEntries]
+	}
+	return out
+}
+
+func sortE820(es []bootparam.E820Entry) {
+	for i := 1; i < len(es); i++ {
+		for j := i; j > 0 && es[j].Addr < es[j-1].Addr; j-- {
+			es[j], es[j-1] = es[j-1], es[j]
+		}
+	}
+}
+
+func e820Type(t memmap.Type) uint32 {
+	switch t {
+	case memmap.ACPI:
+		return bootparam.E820ACPI
+	case memmap.NVS:
+		return bootparam.E820NVS
+	case memmap.Unusable:
+		return bootparam.E820Unusable
+	case memmap.PMem:
+		return bootparam.E820PMEM
+	}
+	return bootparam.E820Reserved
+}
+
+func pageUp(n uint64) uint64 { return (n + PageSize - 1) &^ (PageSize - 1) }

@@ -1,0 +1,113 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kjump/kjump/memmap"
+)
+
+func init() {
+	register(Scenario{
+		Name:    "roundtrip",
+		Summary: "first kernel → second kernel (confined to its region) → first kernel; its counter keeps counting, a tmpfs file is intact",
+		Run: func(ctx context.Context, l *Lab) error {
+			return roundtrip(ctx, l, "roundtrip", 1)
+		},
+	})
+	register(Scenario{
+		Name:    "smp",
+		Summary: "roundtrip on a 2-CPU guest: the second CPU goes down for the jump and comes back",
+		Run: func(ctx context.Context, l *Lab) error {
+			return roundtrip(ctx, l, "smp", 2)
+		},
+	})
+}
+
+func roundtrip(ctx context.Context, l *Lab, name string, cpus int) error {
+	vm, err := l.Boot(ctx, Guest{Name: name, CPUs: cpus, Append: "kjump.run=/lab/roundtrip.sh"})
+	if err != nil {
+		return err
+	}
+	defer vm.Kill()
+	if err := expectOK(vm, "/lab/roundtrip.sh", 240*time.Second); err != nil {
+		return err
+	}
+	console := vm.Console()
+	ram, err := plannedRAM(console)
+	if err != nil {
+		return fmt.Errorf("%v (log: %s)", err, vm.LogPath())
+	}
+	if err := checkConfined(console, ram); err != nil {
+		return fmt.Errorf("%v (log: %s)", err, vm.LogPath())
+	}
+	if cpus > 1 {
+		// The first kernel took its second CPU down for the jump and back up.
+		if !regexp.MustCompile(`(?m)smpboot: CPU 1 is now offline`).MatchString(console) {
+			return fmt.Errorf("the first kernel never took CPU 1 offline (log: %s)", vm.LogPath())
+		}
+	}
+	return powerOff(vm)
+}
+
+// plannedRAM reads the second kernel's RAM from kjump load's report
+// ("  ram      [0x20000-0x5ffff] 256 KiB, [0x2c000000-0x3befffff] 255 MiB").
+func plannedRAM(console string) ([]memmap.Range, error) {
+	m := regexp.MustCompile(`(?m)^\s*ram\s+(.*)$`).FindStringSubmatch(console)
+	if m == nil {
+		return nil, fmt.Errorf("kjump load did not report the second kernel's RAM")
+	}
+	return parseRanges(m[1])
+}
+
+var rangeRE = regexp.MustCompile(`\[0x([0-9a-f]+)-0x([0-9a-f]+)\]`)
+
+func parseRanges(s string) ([]memmap.Range, error) {
+	var out []memmap.Range
+	for _, m := range rangeRE.FindAllStringSubmatch(s, -1) {
+		a, _ := strconv.ParseUint(m[1], 16, 64)
+		b, _ := strconv.ParseUint(m[2], 16, 64)
+		out = append(out, memmap.Range{Start: a, Size: b - a + 1})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no ranges in %q", s)
+	}
+	return out, nil
+}
+
+// checkConfined checks the second kernel's System RAM lines (printed by its job
+// between init's run and ok lines) against the planned RAM.
+func checkConfined(console string, ram []memmap.Range) error {
+	_, after, ok := strings.Cut(console, "kjump-init: run: /bin/grep System.RAM /proc/iomem")
+	if !ok {
+		return fmt.Errorf("the second kernel never ran its job")
+	}
+	job, _, ok := strings.Cut(after, "kjump-init: ok: /bin/grep")
+	if !ok {
+		return fmt.Errorf("the second kernel's job did not finish")
+	}
+	lineRE := regexp.MustCompile(`(?m)^\s*([0-9a-f]+)-([0-9a-f]+) : System RAM`)
+	lines := lineRE.FindAllStringSubmatch(job, -1)
+	if len(lines) == 0 {
+		return fmt.Errorf("the second kernel printed no System RAM")
+	}
+	for _, m := range lines {
+		a, _ := strconv.ParseUint(m[1], 16, 64)
+		b, _ := strconv.ParseUint(m[2], 16, 64)
+		r := memmap.Range{Start: a, Size: b - a + 1}
+		inside := false
+		for _, p := range ram {
+			if p.ContainsRange(r) {
+				inside = true
+			}
+		}
+		if !inside {
+			return fmt.Errorf("the second kernel has System RAM %s outside its region %v", r, ram)
+		}
+	}
+	return nil
+}
