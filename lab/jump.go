@@ -20,6 +20,11 @@ func init() {
 		},
 	})
 	register(Scenario{
+		Name:    "reenter",
+		Summary: "six switches first → second → first… into the same second kernel; a counter in each kernel carries on",
+		Run:     reenter,
+	})
+	register(Scenario{
 		Name:    "smp",
 		Summary: "roundtrip on a 2-CPU guest: the second CPU goes down for the jump and comes back",
 		Run: func(ctx context.Context, l *Lab) error {
@@ -110,4 +115,32 @@ func checkConfined(console string, ram []memmap.Range) error {
 		}
 	}
 	return nil
+}
+
+func reenter(ctx context.Context, l *Lab) error {
+	vm, err := l.Boot(ctx, Guest{Name: "reenter", CPUs: 2, Append: "kjump.run=/lab/reenter.sh"})
+	if err != nil {
+		return err
+	}
+	defer vm.Kill()
+	if err := expectOK(vm, "/lab/reenter.sh", 300*time.Second); err != nil {
+		return err
+	}
+	// The second kernel's counter must carry on across entries: each report
+	// starts above where the previous one ended.
+	re := regexp.MustCompile(`(?m)^reenter: second kernel's counter: (\d+) -> (\d+)`)
+	reports := re.FindAllStringSubmatch(vm.Console(), -1)
+	if len(reports) != 6 {
+		return fmt.Errorf("the second kernel reported %d entries, want 6 (log: %s)", len(reports), vm.LogPath())
+	}
+	last := -1
+	for i, m := range reports {
+		a, _ := strconv.Atoi(m[1])
+		b, _ := strconv.Atoi(m[2])
+		if a < last || b <= a {
+			return fmt.Errorf("entry %d: the second kernel's counter went %d -> %d after ending at %d: its state did not carry on (log: %s)", i+1, a, b, last, vm.LogPath())
+		}
+		last = b
+	}
+	return powerOff(vm)
 }
