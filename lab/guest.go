@@ -5,9 +5,11 @@ import (
 	"path"
 )
 
-// guestFiles are the scripts the lab puts under /lab in the guest's initramfs.
+// guestFiles are the scripts and blobs the lab puts under /lab in the guest's
+// initramfs. hello.bin is assembled from hello.S (guest_test.go checks it).
 //
-//go:embed guest/*.sh
+//go:generate sh ../internal/flatbin/flatbin.sh guest/hello.S guest/hello.bin
+//go:embed guest/*.sh guest/*.bin
 var guestFiles embed.FS
 
 func guestScripts() (map[string][]byte, error) {

@@ -144,3 +144,26 @@ func reenter(ctx context.Context, l *Lab) error {
 	}
 	return powerOff(vm)
 }
+
+func init() {
+	register(Scenario{
+		Name:    "call",
+		Summary: "kjump call runs a flat binary in physical mode twice; it writes to COM1 and returns; the system carries on",
+		Run: func(ctx context.Context, l *Lab) error {
+			vm, err := l.Boot(ctx, Guest{Name: "call", Append: `kjump.run="call /lab/hello.bin" kjump.run="call /lab/hello.bin"`})
+			if err != nil {
+				return err
+			}
+			defer vm.Kill()
+			for i := 0; i < 2; i++ {
+				if _, _, err := vm.Expect(120*time.Second, `kjump call: hello from physical mode`); err != nil {
+					return err
+				}
+				if err := expectOK(vm, "call /lab/hello.bin", 60*time.Second); err != nil {
+					return err
+				}
+			}
+			return powerOff(vm)
+		},
+	})
+}

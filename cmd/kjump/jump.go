@@ -152,6 +152,46 @@ Example:
 			},
 		},
 		command{
+			name:    "call",
+			summary: "run a flat binary in physical mode and return (a kexec jump to code, not a kernel)",
+			usage:   "[--addr ADDR] FILE",
+			help: `Loads FILE, a flat binary of position-independent x86_64 code, at a page-aligned
+physical address (--addr, or the start of an automatically chosen free region),
+jumps to it with a preserve-context kexec, and comes back when it returns.
+
+The calling convention (what Linux's relocate_kernel gives the code):
+  - entered by "call" at its first byte, in 64-bit mode, identity-mapped page
+    tables covering RAM and the loaded segments, interrupts off;
+  - the GDT and IDT are invalid: do not reload segment registers, take no faults;
+  - %rsp is at the top of the kernel's swap page: 0(%rsp) is the return address;
+    keep %rsp balanced and return with "ret"; all other registers may be used;
+  - no console but the hardware: e.g. write to COM1 at port 0x3f8.
+The devices are suspended and other CPUs offline while it runs. kjump loads,
+runs and unloads the blob each time: on Linux before 6.14 the kernel reads the
+callee's re-entry point from the word above the return address, which a plain
+"ret" leaves undefined, so a second run of the same image would crash.
+
+Example (lab/guest/hello.S prints a line on COM1):
+  $ kjump call /lab/hello.bin
+  kjump call: hello from physical mode
+  /lab/hello.bin (84 bytes at 0x2c000000) returned after 0.31s`,
+			setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+				var addr uint64
+				fs.Var(sizeFlag{&addr}, "addr", "page-aligned physical address to load FILE at (default: an automatically chosen free region)")
+				return func(args []string, stdout, stderr io.Writer) error {
+					if len(args) != 1 {
+						return errUsage
+					}
+					c, err := jump.Call(args[0], addr, "/")
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(stdout, "%s (%d bytes at %#x) returned after %.2fs\n", args[0], c.Size, c.Addr, c.Took.Seconds())
+					return nil
+				}
+			},
+		},
+		command{
 			name:    "back",
 			summary: "in the second kernel: jump back to the first; returns when re-entered",
 			usage:   "[--entry ADDR]",
