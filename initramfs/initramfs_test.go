@@ -345,6 +345,7 @@ func TestKjump(t *testing.T) {
 	}
 	a, err := Kjump(Options{Kjump: bin, Files: map[string][]byte{
 		"/lab/run.sh":   []byte("#!/bin/sh\necho lab\n"),
+		"/usr/bin/prog": []byte("\x7fELF program"),
 		"etc/motd":      []byte("kjump lab\n"),
 		"lab/data/seed": []byte("#not a script"),
 	}})
@@ -354,6 +355,9 @@ func TestKjump(t *testing.T) {
 	wants := kjumpWants(string(kjump))
 	wants["lab"] = dir(0o755)
 	wants["lab/run.sh"] = file(0o755, "#!/bin/sh\necho lab\n")
+	wants["usr"] = dir(0o755)
+	wants["usr/bin"] = dir(0o755)
+	wants["usr/bin/prog"] = file(0o755, "\x7fELF program")
 	wants["lab/data"] = dir(0o755)
 	wants["lab/data/seed"] = file(0o644, "#not a script")
 	wants["etc/motd"] = file(0o644, "kjump lab\n")

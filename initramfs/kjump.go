@@ -47,7 +47,7 @@ type Options struct {
 	// /bin/busybox).
 	Busybox string
 	// Files are extra files, path -> content: mode 0755 if the content
-	// starts with "#!", else 0644. A path may not replace an entry Kjump
+	// starts with "#!" or is an ELF file (programs and shared libraries), else 0644. A path may not replace an entry Kjump
 	// creates itself.
 	Files map[string][]byte
 }
@@ -116,7 +116,7 @@ func Kjump(opts Options) (*Archive, error) {
 		}
 		data := opts.Files[p]
 		perm := fs.FileMode(0o644)
-		if bytes.HasPrefix(data, []byte("#!")) {
+		if bytes.HasPrefix(data, []byte("#!")) || bytes.HasPrefix(data, []byte("\x7fELF")) {
 			perm = 0o755
 		}
 		a.File(p, perm, data)

@@ -123,13 +123,20 @@ func loadInitrd(o LoadOptions) ([]byte, string, error) {
 		b, err := os.ReadFile(o.Initrd)
 		return b, o.Initrd, err
 	}
+	return Initramfs(o.Add)
+}
+
+// Initramfs generates the second kernel's default initramfs: this kjump binary as
+// /init, busybox when /bin/busybox is static, and the add files (HOSTPATH or
+// HOSTPATH=GUESTPATH). It also returns a description of what it holds.
+func Initramfs(add []string) ([]byte, string, error) {
 	ro := initramfs.Options{Kjump: "/proc/self/exe", Files: map[string][]byte{}}
 	what := "generated: kjump"
 	if _, err := os.Stat("/bin/busybox"); err == nil {
 		ro.Busybox = "/bin/busybox"
 		what += " + busybox"
 	}
-	for _, a := range o.Add {
+	for _, a := range add {
 		host, guest, ok := strings.Cut(a, "=")
 		if !ok {
 			guest = host

@@ -167,3 +167,24 @@ func init() {
 		},
 	})
 }
+
+func init() {
+	register(Scenario{
+		Name:    "kexec-tools",
+		Summary: "Debian's kexec loads and enters the second kernel, kjump back returns; kexec-tools' own jump-back helper fails on 6.12",
+		Run: func(ctx context.Context, l *Lab) error {
+			vm, err := l.Boot(ctx, Guest{Name: "kexec-tools", Append: "crashkernel=256M kjump.run=/lab/kexec-tools.sh"})
+			if err != nil {
+				return err
+			}
+			defer vm.Kill()
+			if _, _, err := vm.Expect(240*time.Second, `kexec-tools: its jump-back helper failed to load`); err != nil {
+				return fmt.Errorf("kexec-tools' jump-back helper did not fail as it does on 6.12: %w", err)
+			}
+			if err := expectOK(vm, "/lab/kexec-tools.sh", 240*time.Second); err != nil {
+				return err
+			}
+			return powerOff(vm)
+		},
+	})
+}

@@ -69,6 +69,10 @@ func New(ctx context.Context, opt Options) (*Lab, error) {
 		return nil, err
 	}
 	files["/boot/vmlinuz-"+k.Release] = bz
+	// Debian's kexec-tools, the peer the kexec-tools scenario compares with.
+	if err := addDynamic(files, "/usr/sbin/kexec", "/lab/kexec-tools.files"); err != nil {
+		fmt.Fprintf(progress, "initramfs: without kexec-tools (%v): the kexec-tools scenario will fail\n", err)
+	}
 	ropt := initramfs.Options{Kjump: self, Files: files}
 	busybox := opt.Busybox
 	if busybox == "" {

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -148,6 +149,38 @@ Example:
 						return errUsage
 					}
 					return kexec.Unload()
+				}
+			},
+		},
+		command{
+			name:    "initramfs",
+			summary: "write the initramfs 'kjump load' gives a second kernel (for kexec-tools or any loader)",
+			usage:   "[--add HOSTFILE[=PATH]]... -o FILE",
+			help: `Writes the initramfs 'kjump load' generates when no --initrd is given: this kjump
+binary as /init (it reads its job from kjump.run= / kjump.then= on the kernel
+command line), busybox when /bin/busybox is static, and the --add files.
+
+Example: give a kexec-tools-loaded second kernel kjump, and return with it:
+  $ kjump initramfs -o /tmp/second.cpio.gz
+  $ kexec -l --load-preserve-context --initrd=/tmp/second.cpio.gz \
+      --append="console=ttyS0 kjump.then=back …" /boot/vmlinuz-$(uname -r)`,
+			setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+				var add []string
+				fs.Var(listFlag{&add}, "add", "put HOSTFILE[=PATH] into the initramfs (repeatable)")
+				out := fs.String("o", "", "output file (required)")
+				return func(args []string, stdout, stderr io.Writer) error {
+					if len(args) > 0 || *out == "" {
+						return errUsage
+					}
+					data, what, err := jump.Initramfs(add)
+					if err != nil {
+						return err
+					}
+					if err := os.WriteFile(*out, data, 0o644); err != nil {
+						return err
+					}
+					fmt.Fprintf(stdout, "%s: %s, %s\n", *out, memmap.FormatSize(uint64(len(data))), strings.TrimPrefix(what, "generated: "))
+					return nil
 				}
 			},
 		},
