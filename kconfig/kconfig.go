@@ -251,3 +251,25 @@ func (c Config) Check(f Fragment) []Mismatch {
 	}
 	return out
 }
+
+// ErrNoEmbedded means a kernel image carries no configuration (built without
+// CONFIG_IKCONFIG).
+var ErrNoEmbedded = errors.New("no embedded kernel config (CONFIG_IKCONFIG is off)")
+
+// Embedded extracts the configuration CONFIG_IKCONFIG puts into a kernel image
+// (vmlinux): gzip data between the markers IKCFG_ST and IKCFG_ED.
+func Embedded(vmlinux []byte) (Config, error) {
+	start := bytes.Index(vmlinux, []byte("IKCFG_ST"))
+	if start < 0 {
+		return nil, ErrNoEmbedded
+	}
+	data := vmlinux[start+len("IKCFG_ST"):]
+	if end := bytes.Index(data, []byte("IKCFG_ED")); end >= 0 {
+		data = data[:end]
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("embedded kernel config: %w", err)
+	}
+	return Parse(zr)
+}
