@@ -123,8 +123,8 @@ func TestParseErrors(t *testing.T) {
 					t.Errorf("message %q does not mention %q", err, s)
 				}
 			}
-			if !strings.HasPrefix(err.Error(), "bootparam: ") {
-				t.Errorf("message %q lacks the package prefix", err)
+			if !strings.HasPrefix(err.Error(), fe.Err.Error()+": ") {
+				t.Errorf("message %q does not start with its kind %q", err, fe.Err)
 			}
 		})
 	}

@@ -31,10 +31,14 @@ type FormatError struct {
 }
 
 func (e *FormatError) Error() string {
-	if e.Fix == "" {
-		return "bootparam: " + e.Reason
+	msg := e.Reason
+	if e.Err != nil {
+		msg = e.Err.Error() + ": " + msg
 	}
-	return "bootparam: " + e.Reason + "; " + e.Fix
+	if e.Fix != "" {
+		msg += "; " + e.Fix
+	}
+	return msg
 }
 
 func (e *FormatError) Unwrap() error { return e.Err }

@@ -51,5 +51,5 @@ func ExampleParse_vmlinux() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// bootparam: this is an ELF vmlinux, not a bzImage; pass the bzImage (arch/x86/boot/bzImage), not vmlinux
+	// not a bzImage: this is an ELF vmlinux, not a bzImage; pass the bzImage (arch/x86/boot/bzImage), not vmlinux
 }

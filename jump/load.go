@@ -13,6 +13,7 @@ import (
 
 	"github.com/kjump/kjump/bootparam"
 	"github.com/kjump/kjump/initramfs"
+	"github.com/kjump/kjump/kconfig"
 	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/memmap"
 )
@@ -40,6 +41,37 @@ type Loaded struct {
 	InitrdSize            int
 	Region                memmap.Region
 	Plan                  *kexec.Plan
+	Warning               string // something the user should know, e.g. an unverifiable kernel
+}
+
+// ErrNoKexecJump means a kernel involved lacks CONFIG_KEXEC_JUMP.
+var ErrNoKexecJump = errors.New("kexec jump is not possible")
+
+// checkCanJumpBack refuses a second kernel that could not jump back (the first
+// kernel would be lost), reading its config from the image (CONFIG_IKCONFIG) or from
+// config-RELEASE beside it. It returns a warning when it cannot tell.
+func checkCanJumpBack(bz *bootparam.BzImage, path string) (string, error) {
+	release, _, _ := strings.Cut(bz.Header.KernelVersion, " ")
+	var cfg kconfig.Config
+	var source string
+	if vmlinux, err := bz.Vmlinux(512 << 20); err == nil {
+		if c, err := kconfig.Embedded(vmlinux); err == nil {
+			cfg, source = c, "its embedded config"
+		}
+	}
+	if cfg == nil && release != "" {
+		p := filepath.Join(filepath.Dir(path), "config-"+release)
+		if c, err := kconfig.Load(p); err == nil {
+			cfg, source = c, p
+		}
+	}
+	if cfg == nil {
+		return fmt.Sprintf("cannot verify that %s has CONFIG_KEXEC_JUMP (no embedded config, no config-%s beside it): without it the second kernel cannot jump back", path, release), nil
+	}
+	if !cfg.Enabled("KEXEC_JUMP") {
+		return "", fmt.Errorf("%w: %s lacks CONFIG_KEXEC_JUMP (says %s): it would boot but never jump back, and the running system would be lost; use a kernel built with CONFIG_KEXEC_JUMP=y (or --then poweroff to not come back)", ErrNoKexecJump, path, source)
+	}
+	return "", nil
 }
 
 // Load loads a second kernel with preserved context.
@@ -51,6 +83,9 @@ func Load(o LoadOptions) (*Loaded, error) {
 		return nil, err
 	} else if loaded {
 		return nil, fmt.Errorf("%w: it may be a second kernel with state of its own; run 'kjump unload' first", kexec.ErrLoaded)
+	}
+	if cfg, _, err := kconfig.LoadRunning(o.Root); err == nil && !cfg.Enabled("KEXEC_JUMP") {
+		return nil, fmt.Errorf("%w: the running kernel lacks CONFIG_KEXEC_JUMP, so it cannot jump to a second kernel and back: boot a kernel built with CONFIG_KEXEC_JUMP=y (kjump doctor lists what else it needs)", ErrNoKexecJump)
 	}
 	out := &Loaded{Kernel: o.Kernel}
 	if out.Kernel == "" {
@@ -72,6 +107,12 @@ func Load(o LoadOptions) (*Loaded, error) {
 		return nil, fmt.Errorf("%s: %w", out.Kernel, err)
 	}
 	out.KernelRelease = bz.Header.KernelVersion
+	if o.Then == "" || o.Then == "back" {
+		out.Warning, err = checkCanJumpBack(bz, out.Kernel)
+		if err != nil {
+			return nil, err
+		}
+	}
 
 	initrd, from, err := loadInitrd(o)
 	if err != nil {

@@ -31,6 +31,10 @@ type Lab struct {
 	Initramfs string
 	Busybox   bool   // the initramfs has a shell
 	LogDir    string // one console log per boot
+
+	cacheDir string
+	progress io.Writer
+	ropt     initramfs.Options // how Initramfs was made, for guests with extra files
 }
 
 // New builds (or finds in the cache) everything a guest needs.
@@ -91,37 +95,57 @@ func New(ctx context.Context, opt Options) (*Lab, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lab initramfs: %w", err)
 	}
-	var buf bytes.Buffer
-	if _, err := arch.WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("lab initramfs: %w", err)
+	initrd, err := writeInitramfs(arch, opt.CacheDir)
+	if err != nil {
+		return nil, err
 	}
-	sum := sha256.Sum256(buf.Bytes())
 	logs := filepath.Join(opt.CacheDir, "lab", "logs")
 	l := &Lab{
 		Kernel:    k,
-		Initramfs: filepath.Join(opt.CacheDir, "lab", fmt.Sprintf("initramfs-%x.cpio.gz", sum[:6])),
+		Initramfs: initrd,
 		Busybox:   ropt.Busybox != "",
 		LogDir:    filepath.Join(logs, time.Now().Format("20060102-150405.000")),
+		cacheDir:  opt.CacheDir,
+		progress:  progress,
+		ropt:      ropt,
 	}
 	if err := os.MkdirAll(l.LogDir, 0o755); err != nil {
 		return nil, err
 	}
 	pruneOld(logs, keepLogs)
-	pruneOld(filepath.Dir(l.Initramfs)+"/initramfs-*", keepInitramfs)
-	if _, err := os.Stat(l.Initramfs); err != nil {
-		if err := writeAtomic(l.Initramfs, buf.Bytes()); err != nil {
-			return nil, fmt.Errorf("lab initramfs: %w", err)
-		}
-	}
-	os.Chtimes(l.Initramfs, time.Now(), time.Now()) // most recently used: kept by pruneOld
 	fmt.Fprintf(progress, "initramfs: %s (kjump as /init%s)\n", l.Initramfs, map[bool]string{true: ", busybox", false: ""}[l.Busybox])
 	return l, nil
+}
+
+// writeInitramfs writes arch under a name made of its content's hash, once, and
+// returns the path.
+func writeInitramfs(arch *initramfs.Archive, cacheDir string) (string, error) {
+	var buf bytes.Buffer
+	if _, err := arch.WriteTo(&buf); err != nil {
+		return "", fmt.Errorf("lab initramfs: %w", err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	path := filepath.Join(cacheDir, "lab", fmt.Sprintf("initramfs-%x.cpio.gz", sum[:6]))
+	if _, err := os.Stat(path); err != nil {
+		if err := writeAtomic(path, buf.Bytes()); err != nil {
+			return "", fmt.Errorf("lab initramfs: %w", err)
+		}
+		pruneOld(filepath.Join(cacheDir, "lab", "initramfs-*"), keepInitramfs)
+	}
+	os.Chtimes(path, time.Now(), time.Now()) // most recently used: kept by pruneOld
+	return path, nil
+}
+
+// Variant builds (or finds) a kernel from the lab fragment with some options
+// changed (see kernel.Variant).
+func (l *Lab) Variant(ctx context.Context, set map[string]string) (*kernel.Build, error) {
+	return kernel.Ensure(ctx, kernel.Options{CacheDir: l.cacheDir, Fragment: kernel.Variant(set), Progress: l.progress})
 }
 
 // How many of the newest log directories and initramfs files a lab keeps.
 const (
 	keepLogs      = 20
-	keepInitramfs = 3
+	keepInitramfs = 6
 )
 
 // pruneOld removes all but the keep newest entries matching pattern (a directory:
@@ -173,7 +197,9 @@ type Guest struct {
 	CPUs      int    // default 2
 	MemoryMiB int    // default 1024
 	Disks     []qemu.Disk
-	Echo      io.Writer // if set, the console is copied here as it arrives
+	Echo      io.Writer         // if set, the console is copied here as it arrives
+	Kernel    string            // default: the lab kernel
+	Files     map[string][]byte // added to the lab initramfs for this guest
 }
 
 // DefaultAppend is every guest's command line before Guest.Append.
@@ -187,9 +213,30 @@ func (l *Lab) Boot(ctx context.Context, g Guest) (*qemu.VM, error) {
 	if g.MemoryMiB == 0 {
 		g.MemoryMiB = 1024
 	}
+	if g.Kernel == "" {
+		g.Kernel = l.Kernel.BzImage
+	}
+	initrd := l.Initramfs
+	if len(g.Files) > 0 {
+		ropt := l.ropt
+		ropt.Files = map[string][]byte{}
+		for k, v := range l.ropt.Files {
+			ropt.Files[k] = v
+		}
+		for k, v := range g.Files {
+			ropt.Files[k] = v
+		}
+		arch, err := initramfs.Kjump(ropt)
+		if err != nil {
+			return nil, err
+		}
+		if initrd, err = writeInitramfs(arch, l.cacheDir); err != nil {
+			return nil, err
+		}
+	}
 	return qemu.Start(ctx, qemu.Config{
-		Kernel:    l.Kernel.BzImage,
-		Initrd:    l.Initramfs,
+		Kernel:    g.Kernel,
+		Initrd:    initrd,
 		Append:    DefaultAppend + " " + g.Append,
 		MemoryMiB: g.MemoryMiB,
 		CPUs:      g.CPUs,

@@ -95,6 +95,9 @@ Examples:
 						return err
 					}
 					p := l.Plan
+					if l.Warning != "" {
+						fmt.Fprintf(stderr, "kjump load: warning: %s\n", l.Warning)
+					}
 					fmt.Fprintf(stdout, "loaded %s (%s) with preserved context\n", l.Kernel, l.KernelRelease)
 					fmt.Fprintf(stdout, "  region   %s\n", l.Region)
 					fmt.Fprintf(stdout, "  ram      %s\n", rangesString(p.RAM))

@@ -16,7 +16,7 @@ func init() {
 	registry = append(registry, command{
 		name:    "lab",
 		summary: "build a kexec-jump kernel and prove kjump on it in QEMU (build, test, demo)",
-		usage:   "build | list | test [SCENARIO...] | demo",
+		usage:   "build | list | test [SCENARIO...] | demo | bench [NAME...]",
 		help: `The lab proves every kjump feature end to end on a real kernel, in QEMU, on a
 machine without KVM. It builds Linux from Debian's linux-source-6.12 with kjump's
 config fragment (tinyconfig + kexec jump, hibernation, crash dump, SMP, KASLR,
@@ -31,6 +31,8 @@ Subcommands:
                      "PASS name (N.Ns)" or "FAIL name: reason (log: PATH)",
                      then "N passed, M failed"; exits 1 if any failed
   demo               a readable transcript of kjump at work in a guest
+  bench [NAME...]    benchmarks (all by default), each printing a table:
+                     jump: kjump beside kexec-tools, load / exec / back / re-entry
 
 Needs: apt-get install linux-source-6.12 qemu-system-x86 busybox-static
        build-essential flex bison bc libelf-dev libssl-dev
@@ -55,15 +57,32 @@ Examples:
 						fmt.Fprintf(stdout, "%-20s %s\n", s.Name, s.Summary)
 					}
 					return nil
-				case "build", "test", "demo":
+				case "build", "test", "demo", "bench":
 				default:
 					return fmt.Errorf("no lab subcommand %q: %w", sub, errUsage)
 				}
 				var scenarios []lab.Scenario
+				var benches []lab.Bench
 				if sub == "test" {
 					var err error
 					if scenarios, err = lab.Lookup(rest); err != nil {
 						return err
+					}
+				} else if sub == "bench" {
+					benches = lab.Benches()
+					if len(rest) > 0 {
+						benches = nil
+						for _, name := range rest {
+							found := false
+							for _, b := range lab.Benches() {
+								if b.Name == name {
+									benches, found = append(benches, b), true
+								}
+							}
+							if !found {
+								return fmt.Errorf("no lab bench %q", name)
+							}
+						}
 					}
 				} else if len(rest) > 0 {
 					return errUsage
@@ -84,6 +103,14 @@ Examples:
 					}
 				case "demo":
 					return l.Demo(ctx, stdout)
+				case "bench":
+					for _, b := range benches {
+						fmt.Fprintf(stdout, "== bench %s: %s\n", b.Name, b.Summary)
+						if err := b.Run(ctx, l, stdout); err != nil {
+							return err
+						}
+						fmt.Fprintln(stdout)
+					}
 				}
 				return nil
 			}

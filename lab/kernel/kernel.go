@@ -60,6 +60,31 @@ func (e *ConfigError) Error() string {
 
 func (e *ConfigError) Unwrap() error { return ErrConfigMismatch }
 
+// Variant returns Fragment with each option set to a new value ("n" to disable),
+// for kernels that lack something on purpose (e.g. a kernel without
+// CONFIG_KEXEC_JUMP, to prove kjump refuses it).
+func Variant(set map[string]string) []byte {
+	var b bytes.Buffer
+	for _, line := range strings.SplitAfter(string(Fragment), "\n") {
+		name := ""
+		if rest, ok := strings.CutPrefix(line, "CONFIG_"); ok {
+			name, _, _ = strings.Cut(rest, "=")
+		} else if rest, ok := strings.CutPrefix(line, "# CONFIG_"); ok {
+			name, _, _ = strings.Cut(rest, " ")
+		}
+		v, ok := set[name]
+		switch {
+		case !ok:
+			b.WriteString(line)
+		case v == "n":
+			fmt.Fprintf(&b, "# CONFIG_%s is not set\n", name)
+		default:
+			fmt.Fprintf(&b, "CONFIG_%s=%s\n", name, v)
+		}
+	}
+	return b.Bytes()
+}
+
 // Options says what to build and where.
 type Options struct {
 	Tarball  string    // default DefaultTarball

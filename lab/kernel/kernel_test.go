@@ -126,3 +126,21 @@ func TestEnsureRejectsCachedConfigMismatch(t *testing.T) {
 		t.Errorf("error does not name the lost option: %v", err)
 	}
 }
+
+func TestVariant(t *testing.T) {
+	frag, err := kconfig.ParseFragment(bytes.NewReader(Variant(map[string]string{"KEXEC_JUMP": "n", "SMP": "n"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := kconfig.ParseFragment(bytes.NewReader(Fragment))
+	if len(frag) != len(base) {
+		t.Fatalf("variant has %d options, base %d", len(frag), len(base))
+	}
+	got := map[string]string{}
+	for _, o := range frag {
+		got[o.Name] = o.Value
+	}
+	if got["KEXEC_JUMP"] != "n" || got["SMP"] != "n" || got["KEXEC"] != "y" {
+		t.Errorf("variant: KEXEC_JUMP=%q SMP=%q KEXEC=%q", got["KEXEC_JUMP"], got["SMP"], got["KEXEC"])
+	}
+}

@@ -1,0 +1,137 @@
+package lab
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Bench is a named benchmark of the lab.
+type Bench struct {
+	Name    string
+	Summary string
+	Run     func(ctx context.Context, l *Lab, w io.Writer) error
+}
+
+// Benches lists the benchmarks.
+func Benches() []Bench {
+	return []Bench{{
+		Name:    "jump",
+		Summary: "load, exec → second kernel user space, jump back, round trip, re-entry: kjump beside kexec-tools in the same VM",
+		Run:     benchJump,
+	}}
+}
+
+// marks are console lines with the host time they arrived, read from a VM log.
+type marks []struct {
+	at   float64
+	line string
+}
+
+func readMarks(path string) (marks, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	re := regexp.MustCompile(`^\[\s*([0-9.]+)\] (.*)$`)
+	var m marks
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if s := re.FindStringSubmatch(sc.Text()); s != nil {
+			at, _ := strconv.ParseFloat(s[1], 64)
+			m = append(m, struct {
+				at   float64
+				line string
+			}{at, s[2]})
+		}
+	}
+	return m, sc.Err()
+}
+
+// at returns the time of the nth (1-based) line containing s after time from.
+func (m marks) at(s string, n int, from float64) (float64, error) {
+	for _, e := range m {
+		if e.at >= from && strings.Contains(e.line, s) {
+			if n--; n == 0 {
+				return e.at, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("no line %q in the console", s)
+}
+
+// jumpTimes are the steps of benchJump, in seconds.
+type jumpTimes struct {
+	load, toSecond, back, roundTrip, reentry float64
+}
+
+func measureJump(ctx context.Context, l *Lab, tool string) (jumpTimes, error) {
+	var t jumpTimes
+	vm, err := l.Boot(ctx, Guest{Name: "bench-jump-" + tool, CPUs: 1, Append: "crashkernel=256M kjump.run=\"/lab/bench-jump.sh " + tool + "\""})
+	if err != nil {
+		return t, err
+	}
+	defer vm.Kill()
+	if err := expectOK(vm, "/lab/bench-jump.sh "+tool, 600*time.Second); err != nil {
+		return t, err
+	}
+	if err := powerOff(vm); err != nil {
+		return t, err
+	}
+	m, err := readMarks(vm.LogPath())
+	if err != nil {
+		return t, err
+	}
+	get := func(s string, n int, from float64) float64 {
+		v, e := m.at(s, n, from)
+		if e != nil && err == nil {
+			err = fmt.Errorf("%s: %w (log: %s)", tool, e, vm.LogPath())
+		}
+		return v
+	}
+	load := get("bench: load", 1, 0)
+	t.load = get("bench: loaded", 1, load) - load
+	exec1 := get("bench: exec 1", 1, 0)
+	t.toSecond = get("bench: second kernel user space", 1, exec1) - exec1
+	back1 := get("bench: back 1", 1, exec1)
+	t.back = back1 - get("jumping back to the first kernel", 1, exec1)
+	t.roundTrip = back1 - exec1
+	var re float64
+	for i := 2; i <= 3; i++ {
+		e := get(fmt.Sprintf("bench: exec %d", i), 1, 0)
+		re += get("bench: second kernel user space", 1, e) - e
+	}
+	t.reentry = re / 2
+	return t, err
+}
+
+func benchJump(ctx context.Context, l *Lab, w io.Writer) error {
+	kj, err := measureJump(ctx, l, "kjump")
+	if err != nil {
+		return err
+	}
+	kt, err := measureJump(ctx, l, "kexec-tools")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "kexec jump, Linux %s in QEMU (TCG, 1 CPU, 1 GiB, crashkernel=256M), host clock at console markers;\n", l.Kernel.Release)
+	fmt.Fprintf(w, "the kexec-tools column returns with 'kjump back' (its own helper cannot on 6.12)\n\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "step\tkjump\tkexec-tools\t\n")
+	row := func(name string, a, b float64) { fmt.Fprintf(tw, "%s\t%.2f s\t%.2f s\t\n", name, a, b) }
+	row("load", kj.load, kt.load)
+	row("exec → second kernel's user space", kj.toSecond, kt.toSecond)
+	row("jump back → first kernel running", kj.back, kt.back)
+	row("full round trip", kj.roundTrip, kt.roundTrip)
+	row("re-entry: exec → second kernel running", kj.reentry, kt.reentry)
+	return tw.Flush()
+}
