@@ -125,9 +125,9 @@ func benchJump(ctx context.Context, l *Lab, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "kexec jump, Linux %s in QEMU (TCG, 1 CPU, 1 GiB, crashkernel=256M), host clock at console markers;\n", l.Kernel.Release)
 	fmt.Fprintf(w, "the kexec-tools column returns with 'kjump back' (its own helper cannot on 6.12)\n\n")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "step\tkjump\tkexec-tools\t\n")
-	row := func(name string, a, b float64) { fmt.Fprintf(tw, "%s\t%.2f s\t%.2f s\t\n", name, a, b) }
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "step\t   kjump\t kexec-tools\n")
+	row := func(name string, a, b float64) { fmt.Fprintf(tw, "%s\t%6.2f s\t%10.2f s\n", name, a, b) }
 	row("load", kj.load, kt.load)
 	row("exec → second kernel's user space", kj.toSecond, kt.toSecond)
 	row("jump back → first kernel running", kj.back, kt.back)
