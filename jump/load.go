@@ -31,6 +31,7 @@ type LoadOptions struct {
 	Size     uint64   // region size; default memmap.DefaultSize
 	Min, Max uint64   // --mem-min / --mem-max
 	NoVerify bool     // no checksums in purgatory
+	NoVmcore bool     // no ELF core header: the second kernel gets no /proc/vmcore
 	Root     string   // where /proc, /sys, /boot are; default "/"
 }
 
@@ -140,9 +141,16 @@ func Load(o LoadOptions) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
+	var core []byte
+	if !o.NoVmcore {
+		own := []memmap.Range{{Start: kexec.LowStart, Size: kexec.LowSize}, out.Region.Range}
+		if core, err = CoreHeader(o.Root, fw, own); err != nil {
+			return nil, err
+		}
+	}
 	out.Plan, err = kexec.PlanLinux(kexec.Linux{
 		Kernel: bz, Initrd: initrd, Cmdline: cmdline, Region: out.Region.Range,
-		Firmware: fw, ACPIRSDP: acpiRSDP(o.Root), NoVerify: o.NoVerify,
+		Firmware: fw, ACPIRSDP: acpiRSDP(o.Root), NoVerify: o.NoVerify, CoreHeader: core,
 	})
 	if err != nil {
 		return nil, err
@@ -220,7 +228,11 @@ func Cmdline(o LoadOptions) (string, error) {
 		}
 		base = string(b)
 	}
+	reused := o.Cmdline == ""
 	for _, p := range splitQuoted(base) {
+		if reused && (p == "--" || p == `"--"`) {
+			break // the first kernel's init arguments mean nothing to the second
+		}
 		keep := true
 		for _, d := range dropped {
 			if strings.HasPrefix(p, d) {
@@ -248,23 +260,24 @@ func Cmdline(o LoadOptions) (string, error) {
 	return strings.Join(parts, " "), nil
 }
 
-// splitQuoted splits at spaces outside double quotes, keeping the quotes.
+// splitQuoted splits at spaces outside double quotes, keeping the quotes. It works
+// on bytes: a command line need not be UTF-8.
 func splitQuoted(s string) []string {
 	var out []string
 	var cur strings.Builder
 	in := false
-	for _, r := range s {
-		switch {
-		case r == '"':
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
 			in = !in
-			cur.WriteRune(r)
-		case !in && (r == ' ' || r == '\n' || r == '\t'):
+			cur.WriteByte(c)
+		case !in && (c == ' ' || c == '\n' || c == '\t'):
 			if cur.Len() > 0 {
 				out = append(out, cur.String())
 				cur.Reset()
 			}
 		default:
-			cur.WriteRune(r)
+			cur.WriteByte(c)
 		}
 	}
 	if cur.Len() > 0 {

@@ -18,6 +18,9 @@ import (
 // PageSize is the x86_64 page size kexec segments are aligned to.
 const PageSize = 4096
 
+// MaxSegments is the kernel's limit on segments per image (KEXEC_SEGMENT_MAX).
+const MaxSegments = 16
+
 // Sentinel errors: callers branch with errors.Is, users read the LoadError text.
 var (
 	ErrNotSupported = errors.New("kexec is not supported by this kernel")
@@ -73,6 +76,9 @@ var root = "/"
 // kernel/kexec_core.c), so that a refusal is explained before the syscall.
 // totalRAM is the machine's RAM in bytes (0 skips the half-of-RAM check).
 func Validate(segs []Segment, totalRAM uint64) error {
+	if len(segs) > MaxSegments {
+		return fmt.Errorf("%w: %d segments, the kernel takes at most %d", ErrBadSegments, len(segs), MaxSegments)
+	}
 	sorted := append([]Segment(nil), segs...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Mem.Start < sorted[j].Mem.Start })
 	var total uint64
@@ -126,8 +132,10 @@ func explain(errno unix.Errno, segs []Segment) (error, string) {
 	case unix.EADDRNOTAVAIL:
 		return ErrBadSegments, "a segment is not page aligned or lies beyond the memory kexec can reach"
 	case unix.EINVAL:
-		if err := Validate(segs, kernelRAM()); err != nil {
+		if err := Validate(segs, kernelRAM()); errors.Is(err, ErrTooLarge) {
 			return ErrTooLarge, err.Error()
+		} else if err != nil {
+			return ErrBadSegments, err.Error()
 		}
 		return ErrBadSegments, "the kernel refused the segments (overlapping, more data than memory, or over half of RAM) or the flags (is CONFIG_KEXEC_JUMP set? a preserve-context load needs it)"
 	}

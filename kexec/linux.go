@@ -24,6 +24,7 @@ const (
 
 	bootParamsOffset = 64 << 10 // within the top area
 	cmdlineOffset    = bootParamsOffset + bootparam.ZeroPageSize
+	coreHeaderOffset = 128 << 10
 )
 
 // ErrRegionTooSmall means the kernel, initrd and working RAM do not fit the region.
@@ -40,6 +41,11 @@ type Linux struct {
 	Firmware memmap.Map
 	ACPIRSDP uint64 // 0: the second kernel searches for it
 	NoVerify bool   // skip the purgatory's checksums of kernel, initrd and boot data
+	// CoreHeader, if set, is an ELF core header describing the first kernel's
+	// memory: it goes into the top area (outside the second kernel's RAM, as the
+	// kernel requires) and elfcorehdr= tells the second kernel where, so it has
+	// /proc/vmcore.
+	CoreHeader []byte
 }
 
 // Plan is a computed load: kexec_load arguments plus what a user wants to see.
@@ -48,6 +54,7 @@ type Plan struct {
 	Segments   []Segment
 	Cmdline    string // the second kernel's full command line
 	KernelAddr uint64
+	CoreHeader uint64 // where the ELF core header is, 0 for none
 	InitrdAddr uint64
 	RAM        []memmap.Range // the second kernel's RAM
 }
@@ -55,6 +62,12 @@ type Plan struct {
 // PlanLinux lays out a second kernel inside its region (doc.go has the picture).
 func PlanLinux(l Linux) (*Plan, error) {
 	r := l.Region
+	if r.End() < r.Start {
+		return nil, fmt.Errorf("%w: region %#x+%#x wraps around the address space", ErrBadSegments, r.Start, r.Size)
+	}
+	if strings.ContainsRune(l.Cmdline, 0) {
+		return nil, fmt.Errorf("%w: the command line contains a NUL byte (the kernel would stop reading there)", ErrBadSegments)
+	}
 	if r.Start%(16<<20) != 0 || r.Size%(1<<20) != 0 {
 		return nil, fmt.Errorf("%w: region %s must start on 16 MiB and be whole MiB", ErrBadSegments, r)
 	}
@@ -79,13 +92,26 @@ func PlanLinux(l Linux) (*Plan, error) {
 	ram := memmap.Range{Start: r.Start, Size: top - r.Start}
 	p.RAM = []memmap.Range{{Start: LowStart, Size: LowSize}, ram}
 
-	cmdline := strings.TrimSpace(strings.Join([]string{
-		strings.TrimSpace(l.Cmdline),
+	// kjump's parameters go before any "--": the kernel hands what follows it to init.
+	user, initArgs, hasInitArgs := cutDoubleDash(l.Cmdline)
+	parts := []string{
+		trimASCII(user),
 		"nokaslr iomem=relaxed memmap=exactmap",
 		fmt.Sprintf("memmap=%dK@%dK memmap=%dM@%dM", LowSize>>10, LowStart>>10, ram.Size>>20, ram.Start>>20),
-		purgatory.JumpBackPlaceholder,
-	}, " "))
-	if uint64(len(cmdline)) > uint64(k.Header.CmdlineSize) || cmdlineOffset+len(cmdline)+1 > TopSize {
+	}
+	if len(l.CoreHeader) > 0 {
+		if len(l.CoreHeader) > TopSize-coreHeaderOffset {
+			return nil, fmt.Errorf("%w: ELF core header of %d bytes does not fit", ErrBadSegments, len(l.CoreHeader))
+		}
+		p.CoreHeader = top + coreHeaderOffset
+		parts = append(parts, fmt.Sprintf("elfcorehdr=%#x", p.CoreHeader))
+	}
+	parts = append(parts, purgatory.JumpBackPlaceholder)
+	if hasInitArgs {
+		parts = append(parts, "--", trimASCII(initArgs))
+	}
+	cmdline := trimASCII(strings.Join(parts, " "))
+	if uint64(len(cmdline)) > uint64(k.Header.CmdlineSize) || cmdlineOffset+len(cmdline)+1 > coreHeaderOffset {
 		return nil, fmt.Errorf("%w: command line is %d bytes; this kernel takes at most %d", ErrBadSegments, len(cmdline), k.Header.CmdlineSize)
 	}
 	p.Cmdline = cmdline
@@ -110,6 +136,10 @@ func PlanLinux(l Linux) (*Plan, error) {
 		return nil, err
 	}
 	topData := make([]byte, cmdlineOffset+len(cmdline)+1)
+	if len(l.CoreHeader) > 0 {
+		topData = make([]byte, coreHeaderOffset+len(l.CoreHeader))
+		copy(topData[coreHeaderOffset:], l.CoreHeader)
+	}
 	copy(topData[bootParamsOffset:], zp)
 	copy(topData[cmdlineOffset:], cmdline)
 
@@ -150,6 +180,29 @@ func PlanLinux(l Linux) (*Plan, error) {
 	return p, nil
 }
 
+// cutDoubleDash splits a command line at its first "--" parameter, the way the
+// kernel reads one (lib/cmdline.c next_arg: white space is the kernel's isspace,
+// which includes 0xa0; quotes group, and a quoted "--" counts too).
+func cutDoubleDash(s string) (before, after string, found bool) {
+	isSpace := func(c byte) bool { return c == ' ' || (c >= '\t' && c <= '\r') || c == 0xa0 }
+	for i := 0; i < len(s); {
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		start, inQuote := i, false
+		for i < len(s) && (inQuote || !isSpace(s[i])) {
+			if s[i] == '"' {
+				inQuote = !inQuote
+			}
+			i++
+		}
+		if tok := s[start:i]; tok == "--" || tok == `"--"` {
+			return s[:start], s[i:], true
+		}
+	}
+	return s, "", false
+}
+
 func (p *Plan) add(name string, r memmap.Range, data []byte) {
 	if r.Size > 0 {
 		p.Segments = append(p.Segments, Segment{Name: name, Mem: r, Data: data})
@@ -160,21 +213,19 @@ func (p *Plan) add(name string, r memmap.Range, data []byte) {
 // reserved, and the first kernel's non-RAM entries (ACPI tables and the like), so
 // the second kernel finds its firmware tables but no other RAM.
 func secondE820(fw memmap.Map, ram []memmap.Range, top memmap.Range) []bootparam.E820Entry {
+	// The second kernel's own entries always fit; firmware entries fill the rest.
 	var out []bootparam.E820Entry
-	for _, e := range fw {
-		if e.Type == memmap.RAM {
-			continue
-		}
-		out = append(out, bootparam.E820Entry{Addr: e.Start, Size: e.Size, Type: e820Type(e.Type)})
-	}
 	for _, r := range ram {
 		out = append(out, bootparam.E820Entry{Addr: r.Start, Size: r.Size, Type: bootparam.E820RAM})
 	}
 	out = append(out, bootparam.E820Entry{Addr: top.Start, Size: top.Size, Type: bootparam.E820Reserved})
-	sortE820(out)
-	if len(out) > bootparam.E820MaxEntries {
-		out = out[:bootparam.E820MaxEntries]
+	for _, e := range fw {
+		if e.Type == memmap.RAM || len(out) == bootparam.E820MaxEntries {
+			continue
+		}
+		out = append(out, bootparam.E820Entry{Addr: e.Start, Size: e.Size, Type: e820Type(e.Type)})
 	}
+	sortE820(out)
 	return out
 }
 
@@ -201,3 +252,7 @@ func e820Type(t memmap.Type) uint32 {
 }
 
 func pageUp(n uint64) uint64 { return (n + PageSize - 1) &^ (PageSize - 1) }
+
+// trimASCII trims ASCII white space only: the kernel's command line is bytes, and
+// strings.TrimSpace would also eat multi-byte Unicode spaces the kernel keeps.
+func trimASCII(s string) string { return strings.Trim(s, " \t\n\v\f\r") }

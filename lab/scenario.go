@@ -95,6 +95,13 @@ func expectOK(vm *qemu.VM, cmd string, timeout time.Duration) error {
 		vm.Kill()
 		return fmt.Errorf("%s (log: %s)", strings.TrimSpace(line), vm.LogPath())
 	}
+	// A second kernel jumps back even when one of its commands failed: catch that.
+	for _, l := range strings.Split(vm.Console(), "\n") {
+		if strings.Contains(l, "kjump-init: FAIL: ") {
+			vm.Kill()
+			return fmt.Errorf("%s (log: %s)", strings.TrimSpace(l), vm.LogPath())
+		}
+	}
 	return nil
 }
 

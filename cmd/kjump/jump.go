@@ -81,6 +81,7 @@ Examples:
 				fs.Var(sizeFlag{&o.Min}, "mem-min", "lowest physical address for the region")
 				fs.Var(sizeFlag{&o.Max}, "mem-max", "highest physical address for the region")
 				fs.BoolVar(&o.NoVerify, "no-checksum", false, "skip the purgatory's checksums of kernel, initrd and boot data")
+				fs.BoolVar(&o.NoVmcore, "no-vmcore", false, "do not give the second kernel /proc/vmcore (no ELF core header, no elfcorehdr=)")
 				fs.Bool("l", false, "kexec-tools compatibility: load (the default action)")
 				fs.Bool("load-preserve-context", false, "kexec-tools compatibility: kjump always preserves context")
 				return func(args []string, stdout, stderr io.Writer) error {
@@ -104,6 +105,9 @@ Examples:
 					fmt.Fprintf(stdout, "  kernel   %#x\n", p.KernelAddr)
 					fmt.Fprintf(stdout, "  initrd   %#x, %s (%s)\n", p.InitrdAddr, memmap.FormatSize(uint64(l.InitrdSize)), l.InitrdFrom)
 					fmt.Fprintf(stdout, "  entry    %#x (purgatory)\n", p.Entry)
+					if p.CoreHeader != 0 {
+						fmt.Fprintf(stdout, "  vmcore   ELF core header at %#x: the second kernel sees this one as /proc/vmcore\n", p.CoreHeader)
+					}
 					fmt.Fprintf(stdout, "  cmdline  %s\n", p.Cmdline)
 					fmt.Fprintln(stdout, "run 'kjump exec' to jump; the second kernel returns with 'kjump back'")
 					return nil

@@ -93,6 +93,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case err == nil:
 		return 0
 	case errors.Is(err, errUsage):
+		if err != errUsage {
+			fmt.Fprintf(stderr, "kjump %s: %v\n", c.name, err)
+		}
 		fmt.Fprintf(stderr, "usage: kjump %s %s\n", c.name, c.usage)
 		return 2
 	case errors.Is(err, errSilent):

@@ -31,8 +31,8 @@ Example:
 				if len(args) > 0 {
 					return errUsage
 				}
-				commit := "unknown"
-				if bi, ok := debug.ReadBuildInfo(); ok {
+				commit := commit
+				if bi, ok := debug.ReadBuildInfo(); ok && commit == "" {
 					for _, s := range bi.Settings {
 						switch s.Key {
 						case "vcs.revision":

@@ -6,7 +6,7 @@ set -e
 /lab/counter.sh /tmp/k1-counter &
 dd if=/dev/urandom of=/tmp/data bs=1024 count=4096 2>/dev/null
 md5sum /tmp/data >/tmp/data.md5
-kjump load --run "/bin/grep System.RAM /proc/iomem"
+kjump load --run "/bin/grep System.RAM /proc/iomem" --run "/bin/ls -l /proc/vmcore"
 sleep 0.5
 before=$(cat /tmp/k1-counter)
 cpus=$(cat /sys/devices/system/cpu/online)
