@@ -41,15 +41,7 @@ func Call(path string, addr uint64, root string) (*Called, error) {
 		return nil, fmt.Errorf("%w: run 'kjump unload' first", kexec.ErrLoaded)
 	}
 	if addr == 0 {
-		fw, err := memmap.ReadFirmwareMemmap(root)
-		iomem, ierr := memmap.ReadIomem(root)
-		if ierr != nil {
-			return nil, ierr
-		}
-		if err != nil {
-			fw = memmap.IomemRAM(iomem)
-		}
-		r, err := memmap.ChooseRegion(fw, iomem, memmap.Options{Size: memmap.RegionAlign})
+		r, err := ChooseRegion(LoadOptions{Root: root, Size: memmap.RegionAlign})
 		if err != nil {
 			return nil, err
 		}

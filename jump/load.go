@@ -32,6 +32,8 @@ type LoadOptions struct {
 	Min, Max uint64   // --mem-min / --mem-max
 	NoVerify bool     // no checksums in purgatory
 	NoVmcore bool     // no ELF core header: the second kernel gets no /proc/vmcore
+	// Region, if set, is the region to use (from ChooseRegion) instead of choosing.
+	Region *memmap.Region
 	Root     string   // where /proc, /sys, /boot are; default "/"
 }
 
@@ -121,20 +123,13 @@ func Load(o LoadOptions) (*Loaded, error) {
 	}
 	out.InitrdFrom, out.InitrdSize = from, len(initrd)
 
-	fw, err := memmap.ReadFirmwareMemmap(o.Root)
-	iomem, ierr := memmap.ReadIomem(o.Root)
-	if ierr != nil {
-		return nil, fmt.Errorf("reading /proc/iomem: %w", ierr)
-	}
+	fw, iomem, err := memoryMaps(o.Root)
 	if err != nil {
-		fw = memmap.IomemRAM(iomem)
+		return nil, err
 	}
-	size := o.Size
-	if size == 0 {
-		size = memmap.DefaultSize
-	}
-	out.Region, err = memmap.ChooseRegion(fw, iomem, memmap.Options{Size: size, Min: o.Min, Max: o.Max})
-	if err != nil {
+	if o.Region != nil {
+		out.Region = *o.Region
+	} else if out.Region, err = chooseRegion(o, fw, iomem); err != nil {
 		return nil, err
 	}
 	cmdline, err := Cmdline(o)
@@ -143,8 +138,7 @@ func Load(o LoadOptions) (*Loaded, error) {
 	}
 	var core []byte
 	if !o.NoVmcore {
-		own := []memmap.Range{{Start: kexec.LowStart, Size: kexec.LowSize}, out.Region.Range}
-		if core, err = CoreHeader(o.Root, fw, own); err != nil {
+		if core, err = CoreHeader(o.Root, fw, Swapped(out.Region)); err != nil {
 			return nil, err
 		}
 	}
@@ -162,6 +156,47 @@ func Load(o LoadOptions) (*Loaded, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// ChooseRegion picks the second kernel's region the way Load would (a
+// crashkernel= reservation, else a free window of o.Size within o.Min/o.Max).
+func ChooseRegion(o LoadOptions) (memmap.Region, error) {
+	if o.Root == "" {
+		o.Root = "/"
+	}
+	fw, iomem, err := memoryMaps(o.Root)
+	if err != nil {
+		return memmap.Region{}, err
+	}
+	return chooseRegion(o, fw, iomem)
+}
+
+// Swapped returns the physical ranges a jump swaps for a second kernel in region:
+// the low range and the region.
+func Swapped(region memmap.Region) []memmap.Range {
+	return []memmap.Range{{Start: kexec.LowStart, Size: kexec.LowSize}, region.Range}
+}
+
+func chooseRegion(o LoadOptions, fw memmap.Map, iomem []*memmap.Resource) (memmap.Region, error) {
+	size := o.Size
+	if size == 0 {
+		size = memmap.DefaultSize
+	}
+	return memmap.ChooseRegion(fw, iomem, memmap.Options{Size: size, Min: o.Min, Max: o.Max})
+}
+
+// memoryMaps reads the firmware memory map (falling back to /proc/iomem's System
+// RAM) and /proc/iomem.
+func memoryMaps(root string) (memmap.Map, []*memmap.Resource, error) {
+	iomem, err := memmap.ReadIomem(root)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading /proc/iomem: %w", err)
+	}
+	fw, err := memmap.ReadFirmwareMemmap(root)
+	if err != nil {
+		fw = memmap.IomemRAM(iomem)
+	}
+	return fw, iomem, nil
 }
 
 func loadInitrd(o LoadOptions) ([]byte, string, error) {

@@ -1,0 +1,206 @@
+package mailbox
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Size is the mailbox: one page.
+const Size = 4096
+
+const (
+	magic      = "KJMAILBX"
+	version    = 1
+	headerSize = 32
+	// MaxPayload is the largest message.
+	MaxPayload = Size - headerSize
+)
+
+// State says what the page holds.
+type State uint32
+
+const (
+	Empty   State = 0
+	Request State = 1
+	Done    State = 2
+	Failed  State = 3
+)
+
+func (s State) String() string {
+	switch s {
+	case Empty:
+		return "empty"
+	case Request:
+		return "request"
+	case Done:
+		return "done"
+	case Failed:
+		return "failed"
+	}
+	return fmt.Sprintf("state %d", uint32(s))
+}
+
+// Errors.
+var (
+	ErrCorrupt  = errors.New("mailbox: not a valid message")
+	ErrTooLarge = errors.New("mailbox: payload too large")
+	ErrNoPFN    = errors.New("mailbox: cannot find the page's physical address")
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Message is what a mailbox holds.
+type Message struct {
+	State   State
+	Seq     uint64
+	Payload []byte
+}
+
+// Encode writes m into page (Size bytes), state last.
+func Encode(page []byte, m Message) error {
+	if len(m.Payload) > MaxPayload {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(m.Payload), MaxPayload)
+	}
+	binary.LittleEndian.PutUint32(page[12:], uint32(Empty))
+	copy(page[0:8], magic)
+	binary.LittleEndian.PutUint32(page[8:], version)
+	binary.LittleEndian.PutUint64(page[16:], m.Seq)
+	binary.LittleEndian.PutUint32(page[24:], uint32(len(m.Payload)))
+	binary.LittleEndian.PutUint32(page[28:], crc32.Checksum(m.Payload, castagnoli))
+	copy(page[headerSize:], m.Payload)
+	binary.LittleEndian.PutUint32(page[12:], uint32(m.State))
+	return nil
+}
+
+// Decode reads a message from page, checking everything that can be checked.
+func Decode(page []byte) (Message, error) {
+	if len(page) < Size {
+		return Message{}, fmt.Errorf("%w: %d bytes, want %d", ErrCorrupt, len(page), Size)
+	}
+	if !bytes.Equal(page[0:8], []byte(magic)) {
+		return Message{}, fmt.Errorf("%w: no magic (the other side never wrote it)", ErrCorrupt)
+	}
+	if v := binary.LittleEndian.Uint32(page[8:]); v != version {
+		return Message{}, fmt.Errorf("%w: version %d, want %d", ErrCorrupt, v, version)
+	}
+	m := Message{State: State(binary.LittleEndian.Uint32(page[12:])), Seq: binary.LittleEndian.Uint64(page[16:])}
+	n := binary.LittleEndian.Uint32(page[24:])
+	if n > MaxPayload {
+		return Message{}, fmt.Errorf("%w: length %d", ErrCorrupt, n)
+	}
+	m.Payload = append([]byte(nil), page[headerSize:headerSize+int(n)]...)
+	if crc32.Checksum(m.Payload, castagnoli) != binary.LittleEndian.Uint32(page[28:]) {
+		return Message{}, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
+	}
+	return m, nil
+}
+
+// Box is a mapped mailbox page.
+type Box struct {
+	Phys uint64 // physical address of the page
+	page []byte
+	own  [][]byte // pages locked while looking for one outside avoid
+}
+
+// Open allocates and locks a mailbox page in this process, outside the physical
+// ranges in avoid (start, size pairs: the memory the jump swaps). Needs root
+// (/proc/self/pagemap shows frame numbers only to CAP_SYS_ADMIN).
+func Open(avoid [][2]uint64) (*Box, error) {
+	b := &Box{}
+	for try := 0; try < 64; try++ {
+		page, err := unix.Mmap(-1, 0, Size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_POPULATE|unix.MAP_LOCKED)
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("mailbox: allocating a page: %w", err)
+		}
+		page[0] = 1 // make sure it is backed
+		phys, err := physAddr(page)
+		if err != nil {
+			unix.Munmap(page)
+			b.Close()
+			return nil, err
+		}
+		inside := false
+		for _, a := range avoid {
+			if phys >= a[0] && phys < a[0]+a[1] {
+				inside = true
+			}
+		}
+		if inside {
+			b.own = append(b.own, page) // keep it so the next try gets another
+			continue
+		}
+		clear(page)
+		b.page, b.Phys = page, phys
+		for _, p := range b.own {
+			unix.Munmap(p)
+		}
+		b.own = nil
+		return b, nil
+	}
+	b.Close()
+	return nil, fmt.Errorf("mailbox: 64 pages in a row fell inside the swapped region")
+}
+
+// physAddr reads a mapped page's frame number from /proc/self/pagemap.
+func physAddr(page []byte) (uint64, error) {
+	f, err := os.Open("/proc/self/pagemap")
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrNoPFN, err)
+	}
+	defer f.Close()
+	var e [8]byte
+	vaddr := uint64(uintptrOf(page))
+	if _, err := f.ReadAt(e[:], int64(vaddr/Size*8)); err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrNoPFN, err)
+	}
+	v := binary.LittleEndian.Uint64(e[:])
+	pfn := v & (1<<55 - 1)
+	if v&(1<<63) == 0 || pfn == 0 {
+		return 0, fmt.Errorf("%w: the page is not present or its frame is hidden (needs root)", ErrNoPFN)
+	}
+	return pfn * Size, nil
+}
+
+// Attach maps the mailbox at phys through devmem (in the other kernel).
+func Attach(devmem string, phys uint64) (*Box, error) {
+	if phys%Size != 0 {
+		return nil, fmt.Errorf("mailbox: address %#x is not page aligned", phys)
+	}
+	f, err := os.OpenFile(devmem, os.O_RDWR|os.O_SYNC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("mailbox: %w", err)
+	}
+	defer f.Close()
+	page, err := unix.Mmap(int(f.Fd()), int64(phys), Size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("mailbox: mapping %#x of %s: %w", phys, devmem, err)
+	}
+	return &Box{Phys: phys, page: page}, nil
+}
+
+// Write puts a message into the mailbox.
+func (b *Box) Write(m Message) error { return Encode(b.page, m) }
+
+// Read takes the message in the mailbox.
+func (b *Box) Read() (Message, error) { return Decode(b.page) }
+
+// Close unmaps the page.
+func (b *Box) Close() error {
+	for _, p := range b.own {
+		unix.Munmap(p)
+	}
+	b.own = nil
+	if b.page == nil {
+		return nil
+	}
+	err := unix.Munmap(b.page)
+	b.page = nil
+	return err
+}
