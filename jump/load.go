@@ -34,7 +34,7 @@ type LoadOptions struct {
 	NoVmcore bool     // no ELF core header: the second kernel gets no /proc/vmcore
 	// Region, if set, is the region to use (from ChooseRegion) instead of choosing.
 	Region *memmap.Region
-	Root     string   // where /proc, /sys, /boot are; default "/"
+	Root   string // where /proc, /sys, /boot are; default "/"
 }
 
 // Loaded is the outcome of Load.
