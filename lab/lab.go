@@ -73,6 +73,12 @@ func New(ctx context.Context, opt Options) (*Lab, error) {
 		return nil, err
 	}
 	files["/boot/vmlinuz-"+k.Release] = bz
+	// Guest tools of the lab's own (see guestprog).
+	if bin, err := buildGuestProg("pattern", filepath.Join(opt.CacheDir, "lab")); err != nil {
+		fmt.Fprintf(progress, "initramfs: without /lab/pattern (%v): the snapshot-region scenario will fail\n", err)
+	} else if b, err := os.ReadFile(bin); err == nil {
+		files["/lab/pattern"] = b
+	}
 	// Debian's kexec-tools, the peer the kexec-tools scenario compares with.
 	if err := addDynamic(files, "/usr/sbin/kexec", "/lab/kexec-tools.files"); err != nil {
 		fmt.Fprintf(progress, "initramfs: without kexec-tools (%v): the kexec-tools scenario will fail\n", err)

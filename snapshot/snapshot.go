@@ -1,0 +1,145 @@
+package snapshot
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kjump/kjump/jump"
+	"github.com/kjump/kjump/kexec"
+	"github.com/kjump/kjump/mailbox"
+)
+
+// Request is what the first kernel asks of the second, through the mailbox.
+type Request struct {
+	Device      string `json:"device"` // "MAJOR:MINOR" of the output block device
+	Level       int    `json:"level"`
+	Format      string `json:"format"`
+	Compression string `json:"compression"`
+}
+
+// Reply is the second kernel's answer.
+type Reply struct {
+	Error   string          `json:"error,omitempty"`
+	Summary json.RawMessage `json:"summary,omitempty"` // the dump's summary
+	Seconds float64         `json:"seconds"`
+	Swapped int             `json:"swapped_pages"` // pages read from where the jump moved them
+}
+
+// Options of a snapshot.
+type Options struct {
+	Output string // a raw block device
+	Request
+	Load jump.LoadOptions // how to load the second kernel (Run and Then are set here)
+}
+
+// Result is a finished snapshot.
+type Result struct {
+	Reply
+	Output string
+	Took   time.Duration // from the jump to the return
+}
+
+// ErrNoReply means the second kernel never wrote its answer.
+var ErrNoReply = errors.New("the second kernel did not answer")
+
+// Take takes a snapshot (see the package documentation).
+func Take(o Options) (*Result, error) {
+	dev, err := blockDevice(o.Output)
+	if err != nil {
+		return nil, err
+	}
+	o.Request.Device = dev
+	region, err := jump.ChooseRegion(o.Load)
+	if err != nil {
+		return nil, err
+	}
+	var avoid [][2]uint64
+	for _, r := range jump.Swapped(region) {
+		avoid = append(avoid, [2]uint64{r.Start, r.Size})
+	}
+	box, err := mailbox.Open(avoid)
+	if err != nil {
+		return nil, err
+	}
+	defer box.Close()
+	req, _ := json.Marshal(o.Request)
+	seq := uint64(time.Now().UnixNano())
+	if err := box.Write(mailbox.Message{State: mailbox.Request, Seq: seq, Payload: req}); err != nil {
+		return nil, err
+	}
+	lo := o.Load
+	lo.Region = &region
+	lo.Run = []string{fmt.Sprintf("snapshot-write --mailbox %#x", box.Phys)}
+	lo.Then = "back"
+	if _, err := jump.Load(lo); err != nil {
+		return nil, err
+	}
+	defer kexec.Unload()
+	unix.Sync()
+	took, err := kexec.Exec()
+	if err != nil {
+		return nil, err
+	}
+	m, err := box.Read()
+	if err != nil || m.Seq != seq || m.State == mailbox.Request {
+		return nil, fmt.Errorf("%w (mailbox: %v, state %v): see the console for what happened there", ErrNoReply, err, m.State)
+	}
+	res := &Result{Output: o.Output, Took: took}
+	if err := json.Unmarshal(m.Payload, &res.Reply); err != nil {
+		return nil, fmt.Errorf("the second kernel's answer: %w", err)
+	}
+	if m.State == mailbox.Failed || res.Error != "" {
+		return nil, fmt.Errorf("in the second kernel: %s", res.Error)
+	}
+	if err := dropCache(o.Output); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// blockDevice returns "MAJOR:MINOR" of a block device path.
+func blockDevice(path string) (string, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return "", fmt.Errorf("output %s: %w", path, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFBLK {
+		return "", fmt.Errorf("output %s is not a block device: the second kernel writes the dump raw, without mounting the first kernel's filesystems; give a whole disk or partition the dump may overwrite", path)
+	}
+	return fmt.Sprintf("%d:%d", unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev))), nil
+}
+
+// dropCache makes the first kernel forget cached blocks of the device the second
+// kernel wrote behind its back.
+func dropCache(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.IoctlSetInt(int(f.Fd()), unix.BLKFLSBUF, 0); err != nil {
+		return fmt.Errorf("dropping the page cache of %s: %w", path, err)
+	}
+	return nil
+}
+
+// DeviceNode finds /dev/NAME for "MAJOR:MINOR" through sysfs.
+func DeviceNode(root, dev string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(root, "sys/dev/block", dev, "uevent"))
+	if err != nil {
+		return "", fmt.Errorf("block device %s: %w", dev, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if name, ok := strings.CutPrefix(line, "DEVNAME="); ok {
+			return filepath.Join(root, "dev", name), nil
+		}
+	}
+	return "", fmt.Errorf("block device %s: no DEVNAME in its uevent", dev)
+}
