@@ -30,7 +30,10 @@ func newCompressor(c Compression, blockSize int) (compressor, error) {
 	case Zlib:
 		z := &zlibCompressor{}
 		// makedumpfile uses Z_BEST_SPEED.
-		w, err := zlib.NewWriterLevel(&z.buf, zlib.BestSpeed)
+		// Level 7: klauspost's BestSpeed compresses kernel pages ~5% worse than
+		// C zlib's level 1 (what makedumpfile -c uses); 7 is smaller than
+		// makedumpfile's output and, run in parallel, still faster.
+		w, err := zlib.NewWriterLevel(&z.buf, 7)
 		if err != nil {
 			return nil, err
 		}

@@ -3,9 +3,6 @@ package kexec
 import (
 	"errors"
 	"fmt"
-	"os"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/kjump/kjump/memmap"
 )
@@ -13,21 +10,19 @@ import (
 // ErrNoJumpBack means this kernel was not started by a jump it can return from.
 var ErrNoJumpBack = errors.New("no jump-back entry")
 
-// ReadPhys reads len(buf) bytes of physical memory at addr (page aligned) by
-// mapping /dev/mem: read(2) on /dev/mem stops at this kernel's high_memory, and the
-// first kernel's pages usually lie above it.
+// ReadPhys reads len(buf) bytes of physical memory at addr through devmem (see
+// DevMem: it maps the device, since read(2) on /dev/mem stops at this kernel's
+// high_memory and the first kernel's pages usually lie above it).
 func ReadPhys(devmem string, addr uint64, buf []byte) error {
-	f, err := os.Open(devmem)
+	d, err := OpenDevMem(devmem)
 	if err != nil {
-		return fmt.Errorf("opening %s: %w (needs CONFIG_DEVMEM and root)", devmem, err)
+		return err
 	}
-	defer f.Close()
-	m, err := unix.Mmap(int(f.Fd()), int64(addr), len(buf), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return fmt.Errorf("mapping %#x+%#x of %s: %w (STRICT_DEVMEM forbids mapping this kernel's own RAM; IO_STRICT_DEVMEM needs iomem=relaxed for busy ranges)", addr, len(buf), devmem, err)
+	defer d.Close()
+	if _, err := d.ReadPhys(buf, addr); err != nil {
+		return fmt.Errorf("%w (STRICT_DEVMEM forbids mapping this kernel's own RAM; IO_STRICT_DEVMEM needs iomem=relaxed for busy ranges)", err)
 	}
-	copy(buf, m)
-	return unix.Munmap(m)
+	return nil
 }
 
 // LoadJumpBack loads the image that returns to the first kernel: entry is the

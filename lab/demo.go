@@ -1,9 +1,12 @@
 package lab
 
 import (
+	"strings"
+
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/kjump/kjump/lab/qemu"
 	"io"
 	"sync"
 	"time"
@@ -16,6 +19,9 @@ type demoStep struct {
 	guest Guest
 	cmd   string // the kjump.run command whose ok line ends the step
 	outro string
+	disks int // raw disks of 512 MiB attached as vda, vdb, …
+	// after runs on the host once the guest powered off.
+	after func(l *Lab, disks []string, say func(string, ...any)) error
 }
 
 var demoSteps = []demoStep{
@@ -53,6 +59,32 @@ var demoSteps = []demoStep{
 		cmd:   "/lab/reenter.sh",
 		outro: "Both kernels kept their processes across every switch.",
 	},
+	{
+		title: "A live snapshot, opened with crash",
+		intro: []string{
+			"'kjump snapshot -o /dev/vda' jumps to a second kernel, which writes the first",
+			"kernel's memory to the raw disk as a kdump-compressed file (free, zero and",
+			"cache pages left out) and jumps back. The first kernel never stopped for good.",
+		},
+		guest: Guest{Name: "demo-snapshot", Append: "quiet kjump.run=/lab/snapshot-demo.sh"},
+		cmd:   "/lab/snapshot-demo.sh",
+		disks: 1,
+		outro: "The host opened the snapshot with Debian's crash and the lab kernel's vmlinux.",
+		after: func(l *Lab, disks []string, say func(string, ...any)) error {
+			out, err := crash(l.Kernel.Vmlinux, disks[0], "ps\nquit\n")
+			if err != nil {
+				return err
+			}
+			say("")
+			say("$ crash %s %s  (ps)", l.Kernel.Vmlinux, disks[0])
+			for _, line := range strings.Split(out, "\n") {
+				if strings.Contains(line, "PID") || strings.Contains(line, "counter") || strings.Contains(line, "kjump") {
+					say("    %s", line)
+				}
+			}
+			return nil
+		},
+	},
 }
 
 // Demo is the showcase a newcomer runs first: a readable transcript of each feature
@@ -70,6 +102,15 @@ func (l *Lab) Demo(ctx context.Context, w io.Writer) error {
 		say("")
 		g := st.guest
 		g.Echo = console
+		var disks []string
+		for d := 0; d < st.disks; d++ {
+			p, err := l.disk(fmt.Sprintf("%s-%d", g.Name, d), 512<<20)
+			if err != nil {
+				return err
+			}
+			disks = append(disks, p)
+			g.Disks = append(g.Disks, qemu.Disk{Path: p})
+		}
 		start := time.Now()
 		vm, err := l.Boot(ctx, g)
 		if err != nil {
@@ -83,6 +124,11 @@ func (l *Lab) Demo(ctx context.Context, w io.Writer) error {
 		console.Flush()
 		if err != nil {
 			return err
+		}
+		if st.after != nil {
+			if err := st.after(l, disks, say); err != nil {
+				return err
+			}
 		}
 		say("")
 		say("%s (%.1fs; console log: %s)", st.outro, time.Since(start).Seconds(), vm.LogPath())

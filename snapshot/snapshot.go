@@ -30,6 +30,9 @@ type Reply struct {
 	Summary json.RawMessage `json:"summary,omitempty"` // the dump's summary
 	Seconds float64         `json:"seconds"`
 	Swapped int             `json:"swapped_pages"` // pages read from where the jump moved them
+	// FreeInFirst pages of the swapped memory held nothing of the first kernel's
+	// (kexec filled free pages in place); the dump leaves them out.
+	FreeInFirst int `json:"free_in_first_pages"`
 }
 
 // Options of a snapshot.

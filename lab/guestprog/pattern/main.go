@@ -2,17 +2,20 @@
 // fills memory with pages that name themselves, reports which of them lie in a
 // physical range, and holds the memory until killed.
 //
-//	pattern MIB START END
+//	pattern MIB
 //
 // Each page starts with "KJPATTERN" and the page's index (8 bytes, little
-// endian); the rest is the index repeated. For up to 64 pages whose frame lies
-// in [START, END) it prints "pattern: phys 0x… index N", then "pattern: ready".
+// endian); the rest is the index repeated. It ranks the 256 MiB windows
+// (16 MiB aligned, above 16 MiB) by how many of its pages they hold and, for the
+// best three, prints "pattern: window 0x… pages N" and up to 64 lines
+// "pattern: phys 0x… index N window 0x…", then "pattern: ready".
 package main
 
 import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"syscall"
 	"time"
@@ -22,13 +25,11 @@ import (
 const page = 4096
 
 func main() {
-	if len(os.Args) != 4 {
-		fmt.Fprintln(os.Stderr, "usage: pattern MIB START END")
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: pattern MIB")
 		os.Exit(2)
 	}
 	mib, _ := strconv.ParseUint(os.Args[1], 0, 64)
-	start, _ := strconv.ParseUint(os.Args[2], 0, 64)
-	end, _ := strconv.ParseUint(os.Args[3], 0, 64)
 	mem, err := syscall.Mmap(-1, 0, int(mib<<20), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pattern:", err)
@@ -54,16 +55,42 @@ func main() {
 		fmt.Fprintln(os.Stderr, "pattern:", err)
 		os.Exit(1)
 	}
-	found := 0
-	for i := 0; i < n && found < 64; i++ {
+	const window, align = 256 << 20, 16 << 20
+	phys := make([]uint64, n)
+	perSlot := map[uint64]int{} // pages per 16 MiB slot
+	for i := 0; i < n; i++ {
 		e := binary.LittleEndian.Uint64(buf[i*8:])
-		phys := (e & (1<<55 - 1)) * page
-		if e&(1<<63) != 0 && phys >= start && phys < end {
-			fmt.Printf("pattern: phys %#x index %d\n", phys, i)
-			found++
+		if e&(1<<63) != 0 {
+			phys[i] = (e & (1<<55 - 1)) * page
+			perSlot[phys[i]/align]++
 		}
 	}
-	fmt.Printf("pattern: ready: %d MiB, %d of its pages in [%#x, %#x)\n", mib, found, start, end)
+	type win struct {
+		start uint64
+		pages int
+	}
+	var wins []win
+	for s := uint64(1); s < 4<<30/align; s++ {
+		c := 0
+		for k := s; k < s+window/align; k++ {
+			c += perSlot[k]
+		}
+		if c > 0 {
+			wins = append(wins, win{s * align, c})
+		}
+	}
+	sort.Slice(wins, func(a, b int) bool { return wins[a].pages > wins[b].pages })
+	for w := 0; w < len(wins) && w < 3; w++ {
+		fmt.Printf("pattern: window %#x pages %d\n", wins[w].start, wins[w].pages)
+		found := 0
+		for i := 0; i < n && found < 64; i++ {
+			if phys[i] >= wins[w].start && phys[i] < wins[w].start+window {
+				fmt.Printf("pattern: phys %#x index %d window %#x\n", phys[i], i, wins[w].start)
+				found++
+			}
+		}
+	}
+	fmt.Printf("pattern: ready: %d MiB\n", mib)
 	for {
 		time.Sleep(time.Hour)
 	}

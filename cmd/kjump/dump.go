@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kjump/kjump/dump"
+	"github.com/kjump/kjump/memmap"
+	"github.com/kjump/kjump/pageclass"
+)
+
+func init() {
+	registry = append(registry, command{
+		name:    "dump",
+		summary: "copy a vmcore into a smaller dump file for crash or makedumpfile (makedumpfile -d N -c)",
+		usage:   "[flags] SRC DST",
+		help: `Copies the ELF vmcore SRC (/proc/vmcore in a kdump or kexec-jump second kernel,
+or a saved copy of it) to DST, leaving out the pages a crash analysis does not
+need, like makedumpfile. --level takes makedumpfile's -d bits:
+   1  pages that are all zero
+   2  page cache without private data
+   4  page cache with private data
+   8  user process data (anonymous and hugetlbfs pages)
+  16  free pages
+Bits above 1 read the kernel's struct pages, found through SRC's VMCOREINFO
+note. Hardware-poisoned and offline pages are always left out then.
+
+--format kdump (default) writes the kdump-compressed format, each page
+compressed on its own; --compress picks how:
+  zlib    read by crash and by makedumpfile (the default)
+  none    read by crash and by makedumpfile; largest
+  zstd    read by crash only (Debian's makedumpfile is built without it)
+  snappy  read by crash only (likewise)
+  lzo     refused: kjump reads LZO dumps but cannot write them
+--format elf writes an ELF core like makedumpfile -E, which both read.
+
+DST is written as DST.tmp-XXXX in the same directory, synced and renamed when
+complete (mode 0600); on an error or Ctrl-C it is removed. A DST that is a block
+device is written in place, its first block last (zeroed on an error). The
+output does not depend on --threads. A progress bar goes to stderr when it is a
+terminal.
+
+Examples:
+  # in the second kernel: save the first kernel's memory without free pages
+  $ kjump dump /proc/vmcore /var/crash/vmcore.kdump
+  $ crash --osrelease /var/crash/vmcore.kdump
+  # keep everything but zero pages, zstd, and a JSON summary
+  $ kjump dump --level 1 --compress zstd --json vmcore.elf vmcore.zst | jq .mb_per_s
+  # a filtered ELF core that makedumpfile --dump-dmesg and crash read
+  $ kjump dump --format elf vmcore.elf vmcore.small.elf`,
+		setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+			level := fs.String("level", "31", "dump level: the page classes to leave out, 0 to 31 (makedumpfile -d)")
+			fs.StringVar(level, "d", "31", "same as --level")
+			format := fs.String("format", "kdump", "output format: kdump or elf")
+			compress := fs.String("compress", "zlib", "kdump page compression: zlib, zstd, snappy or none (zstd and snappy: crash only)")
+			threads := fs.Int("threads", runtime.NumCPU(), "goroutines that read and compress pages")
+			asJSON := fs.Bool("json", false, "print a JSON summary at the end")
+			return func(args []string, stdout, stderr io.Writer) error {
+				if len(args) != 2 {
+					return errUsage
+				}
+				opt := dump.DefaultOptions()
+				var err error
+				if opt.Level, err = pageclass.ParseLevel(*level); err != nil {
+					return fmt.Errorf("--level: %w: %w", err, errUsage)
+				}
+				if opt.Format, err = dump.ParseFormat(*format); err != nil {
+					return fmt.Errorf("--format: %w: %w", err, errUsage)
+				}
+				if opt.Compression, err = dump.ParseCompression(*compress); err != nil {
+					if errors.Is(err, dump.ErrLZO) {
+						return fmt.Errorf("--compress lzo: %w", err)
+					}
+					return fmt.Errorf("--compress: %w: %w", err, errUsage)
+				}
+				if *threads < 1 {
+					return fmt.Errorf("--threads %d: want at least 1: %w", *threads, errUsage)
+				}
+				opt.Threads = *threads
+				var bar *progressBar
+				if f, ok := stderr.(*os.File); ok && isTerminal(f) {
+					bar = newProgressBar(f)
+					opt.Progress = bar.update
+				}
+				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				sum, err := dump.RunContext(ctx, args[0], args[1], opt)
+				if bar != nil {
+					bar.finish()
+				}
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					enc := json.NewEncoder(stdout)
+					enc.SetIndent("", "  ")
+					return enc.Encode(sum)
+				}
+				writeDumpSummary(stdout, sum)
+				return nil
+			}
+		},
+	})
+}
+
+func writeDumpSummary(w io.Writer, s dump.Summary) {
+	what := "kdump-compressed, " + s.Compression
+	if s.Format == "elf" {
+		what = "ELF core"
+	}
+	fmt.Fprintf(w, "%s: %s, level %d, %s\n", s.Dest, what, s.Level, memmap.FormatSize(uint64(s.OutputBytes)))
+	fmt.Fprintf(w, "  pages     %d in %s (%s), %d left out, %d written\n",
+		s.PagesTotal, s.Source, memmap.FormatSize(s.InputBytes), s.PagesExcluded, s.PagesWritten)
+	e := s.Excluded
+	fmt.Fprintf(w, "  left out  zero %d, cache %d, cache with private %d, user %d, free %d, hwpoison %d, offline %d\n",
+		e.Zero, e.Cache, e.CachePrivate, e.User, e.Free, e.HWPoison, e.Offline)
+	if s.PagesOverlay > 0 {
+		fmt.Fprintf(w, "  overlay   %d pages from outside SRC\n", s.PagesOverlay)
+	}
+	if s.PagesUnclassified > 0 {
+		fmt.Fprintf(w, "  kept      %d pages whose struct page could not be read\n", s.PagesUnclassified)
+	}
+	fmt.Fprintf(w, "  took      %.2fs, %.0f MB/s, %d threads\n", s.Seconds, s.MBps, s.Threads)
+}
+
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// progressBar draws "[=====>    ]  42%  12345/80299 pages  512 MB/s  ETA 3s" on
+// one terminal line, at most ten times a second.
+type progressBar struct {
+	w     io.Writer
+	start time.Time
+	last  time.Time
+	drawn bool
+}
+
+func newProgressBar(w io.Writer) *progressBar { return &progressBar{w: w, start: time.Now()} }
+
+func (b *progressBar) update(done, total uint64) {
+	now := time.Now()
+	if done < total && now.Sub(b.last) < 100*time.Millisecond {
+		return
+	}
+	b.last = now
+	const width = 30
+	frac := 1.0
+	if total > 0 {
+		frac = float64(done) / float64(total)
+	}
+	filled := int(frac * width)
+	bar := make([]byte, width)
+	for i := range bar {
+		switch {
+		case i < filled:
+			bar[i] = '='
+		case i == filled:
+			bar[i] = '>'
+		default:
+			bar[i] = ' '
+		}
+	}
+	el := now.Sub(b.start).Seconds()
+	rate, eta := 0.0, "?"
+	if el > 0 && done > 0 {
+		rate = float64(done) * 4096 / 1e6 / el
+		eta = time.Duration(el / float64(done) * float64(total-done) * float64(time.Second)).Round(time.Second).String()
+	}
+	fmt.Fprintf(b.w, "\r[%s] %3.0f%%  %d/%d pages  %.0f MB/s  ETA %s  ", bar, frac*100, done, total, rate, eta)
+	b.drawn = true
+}
+
+func (b *progressBar) finish() {
+	if b.drawn {
+		fmt.Fprint(b.w, "\n")
+	}
+}

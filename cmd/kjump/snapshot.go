@@ -1,0 +1,102 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/kjump/kjump/snapshot"
+)
+
+func init() {
+	registry = append(registry,
+		command{
+			name:    "snapshot",
+			summary: "take a live snapshot: jump to a second kernel, dump this one's memory, jump back",
+			usage:   "-o DEVICE [--level N] [--compress zlib|zstd|snappy|none] [--format kdump|elf] [load flags]",
+			help: `Takes a snapshot of the running system without stopping it for good: kjump loads
+a second kernel (like 'kjump load'), jumps to it, and the second kernel writes this
+kernel's memory to DEVICE as a dump file, then jumps back. The system carries on;
+run it again later and compare.
+
+The dump is what 'kjump dump' writes (kdump-compressed by default, which crash and
+makedumpfile open): free pages, zero pages and caches are left out at the default
+--level 31. Pages the jump moved out of the second kernel's region are read from
+where the kernel put them, so the dump shows every page at its true address.
+
+DEVICE is a raw block device (a spare disk or partition; it is overwritten): the
+second kernel never mounts this kernel's filesystems. Afterwards kjump drops the
+device's cached blocks, so reading it here gives the new dump. The two kernels
+talk through a mailbox page (package mailbox): the request goes in before the
+jump, the summary comes back.
+
+Needs what 'kjump load' needs (kjump doctor), and CONFIG_PROC_VMCORE, DEVMEM in
+the second kernel.
+
+Examples:
+  $ kjump snapshot -o /dev/vdb
+  $ makedumpfile --dump-dmesg /dev/vdb dmesg.txt
+  $ crash vmlinux /dev/vdb`,
+			setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+				var o snapshot.Options
+				fs.StringVar(&o.Output, "o", "", "raw block device to write the dump to (required; overwritten)")
+				fs.IntVar(&o.Level, "level", 31, "dump level, makedumpfile's -d bits: 1 zero, 2 cache, 4 private cache, 8 user, 16 free pages left out")
+				fs.StringVar(&o.Compression, "compress", "zlib", "page compression: zlib (crash and makedumpfile read it), zstd or snappy (crash only), none")
+				fs.StringVar(&o.Format, "format", "kdump", "kdump (kdump-compressed) or elf")
+				fs.Var(sizeFlag{&o.Load.Size}, "mem-size", "size of the second kernel's region (default 256M)")
+				fs.Var(sizeFlag{&o.Load.Min}, "mem-min", "lowest physical address for the region")
+				fs.Var(sizeFlag{&o.Load.Max}, "mem-max", "highest physical address for the region")
+				fs.StringVar(&o.Load.Kernel, "kernel", "", "the second kernel's bzImage (default: the running kernel's)")
+				return func(args []string, stdout, stderr io.Writer) error {
+					if len(args) > 0 || o.Output == "" {
+						return errUsage
+					}
+					fmt.Fprintf(stderr, "snapshot: jumping to a second kernel to write the dump to %s\n", o.Output)
+					r, err := snapshot.Take(o)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(stdout, "snapshot: %s written in %.2fs (%d pages read from where the jump moved them); back after %.2fs\n",
+						r.Output, r.Seconds, r.Swapped, r.Took.Seconds())
+					if len(r.Summary) > 0 {
+						fmt.Fprintf(stdout, "snapshot: %s\n", r.Summary)
+					}
+					return nil
+				}
+			},
+		},
+		command{
+			name:    "snapshot-write",
+			summary: "in the second kernel: answer a snapshot request (run by 'kjump snapshot')",
+			usage:   "--mailbox ADDR",
+			help: `The second kernel's half of 'kjump snapshot': reads the request from the mailbox
+page at physical address ADDR (in the first kernel's memory, through /dev/mem),
+writes the first kernel's memory from /proc/vmcore plus the pages the jump moved
+to the requested device, and puts a summary (or the error) in the mailbox. kjump
+snapshot starts it with kjump.run= on the second kernel's command line.
+
+Example (second kernel's command line):
+  kjump.run="snapshot-write --mailbox 0x3a2b1000" kjump.then=back`,
+			setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+				addr := fs.String("mailbox", "", "physical address of the mailbox page (required)")
+				return func(args []string, stdout, stderr io.Writer) error {
+					if len(args) > 0 || *addr == "" {
+						return errUsage
+					}
+					a, err := strconv.ParseUint(*addr, 0, 64)
+					if err != nil {
+						return fmt.Errorf("--mailbox %q: %w", *addr, err)
+					}
+					r, err := snapshot.Write(a, "/", nil)
+					if r != nil {
+						b, _ := json.Marshal(r)
+						fmt.Fprintf(stdout, "snapshot-write: %s\n", b)
+					}
+					return err
+				}
+			},
+		},
+	)
+}

@@ -1,0 +1,7 @@
+#!/bin/sh
+# demo: a counter runs; kjump snapshot writes the system's memory to /dev/vda
+# through a second kernel and comes back; the counter carries on.
+/lab/counter.sh /tmp/k1-counter &
+sleep 0.3
+kjump snapshot -o /dev/vda
+echo "demo: the counter carries on: $(cat /tmp/k1-counter)"

@@ -1,0 +1,114 @@
+package snapshot
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/kjump/kjump/dump"
+	"github.com/kjump/kjump/jump"
+	"github.com/kjump/kjump/kexec"
+	"github.com/kjump/kjump/mailbox"
+	"github.com/kjump/kjump/memmap"
+	"github.com/kjump/kjump/pageclass"
+)
+
+// DevMem is the physical memory device the second kernel reads and writes the
+// first kernel's pages through.
+const DevMem = "/dev/mem"
+
+// Write is the second kernel's half (kjump snapshot-write): it answers the request
+// in the mailbox at mailboxAddr, always, with a summary or the error.
+func Write(mailboxAddr uint64, root string, progress func(done, total uint64)) (*Reply, error) {
+	box, err := mailbox.Attach(DevMem, mailboxAddr)
+	if err != nil {
+		return nil, err
+	}
+	defer box.Close()
+	m, err := box.Read()
+	if err != nil {
+		return nil, err
+	}
+	if m.State != mailbox.Request {
+		return nil, fmt.Errorf("the mailbox at %#x holds no request (state %v)", mailboxAddr, m.State)
+	}
+	var req Request
+	if err := json.Unmarshal(m.Payload, &req); err != nil {
+		return nil, fmt.Errorf("the request in the mailbox: %w", err)
+	}
+	start := time.Now()
+	reply := &Reply{}
+	werr := write(req, root, reply, progress)
+	reply.Seconds = time.Since(start).Seconds()
+	state := mailbox.Done
+	if werr != nil {
+		state, reply.Error = mailbox.Failed, werr.Error()
+	}
+	payload, _ := json.Marshal(reply)
+	if len(payload) > mailbox.MaxPayload { // keep the answer, drop the details
+		reply.Summary = nil
+		payload, _ = json.Marshal(reply)
+	}
+	if err := box.Write(mailbox.Message{State: state, Seq: m.Seq, Payload: payload}); err != nil {
+		return reply, err
+	}
+	return reply, werr
+}
+
+func write(req Request, root string, reply *Reply, progress func(done, total uint64)) error {
+	node, err := DeviceNode(root, req.Device)
+	if err != nil {
+		return err
+	}
+	entry, err := jump.Entry(root)
+	if err != nil {
+		return err
+	}
+	swapped, err := kexec.ReadSwapMap(func(phys uint64, buf []byte) error {
+		return kexec.ReadPhys(DevMem, phys, buf)
+	}, entry)
+	if err != nil {
+		return err
+	}
+	reply.Swapped = len(swapped)
+	opt := dump.DefaultOptions()
+	opt.Level = pageclass.Level(req.Level)
+	if opt.Format, err = dump.ParseFormat(req.Format); err != nil {
+		return err
+	}
+	if opt.Compression, err = dump.ParseCompression(req.Compression); err != nil {
+		return err
+	}
+	// The first kernel's pages that the jump swapped out of this kernel's memory.
+	mem, err := kexec.OpenDevMem(DevMem)
+	if err != nil {
+		return err
+	}
+	defer mem.Close()
+	opt.Extra, opt.Overlay = mem, dump.Overlay{}
+	// This kernel's own RAM: what its /proc/iomem calls System RAM.
+	iomem, err := memmap.ReadIomem(root)
+	if err != nil {
+		return err
+	}
+	own := memmap.IomemRAM(iomem).RAM()
+	for dest, src := range swapped {
+		// A source inside this kernel's own memory is a page kexec took from
+		// the first kernel's free pages and filled in place: the first kernel
+		// had nothing there, and this kernel cannot map its own RAM anyway.
+		if slices.ContainsFunc(own, func(r memmap.Range) bool { return r.Contains(src) }) {
+			reply.FreeInFirst++
+			continue
+		}
+		opt.Overlay[dest/kexec.PageSize] = src
+	}
+	reply.Swapped -= reply.FreeInFirst
+	opt.Progress = progress
+	summary, err := dump.Run("/proc/vmcore", node, opt)
+	if err != nil {
+		return err
+	}
+	reply.Summary, _ = json.Marshal(summary)
+	return nil
+}
