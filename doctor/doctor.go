@@ -304,7 +304,11 @@ func (d *run) memory() {
 		d.add(name, Missing, "cannot choose a region without /proc/iomem (the running kernel's image must be avoided): "+d.errText(iomemErr), iomemFix)
 		return
 	}
-	r, err := memmap.ChooseRegion(ram, tree, memmap.Options{})
+	var reserved []memmap.Range
+	if cmdline, err := d.read("proc/cmdline"); err == nil {
+		reserved = memmap.CmdlineReservations(cmdline)
+	}
+	r, err := memmap.ChooseRegion(ram, tree, memmap.Options{Reserved: reserved})
 	switch {
 	case err == nil:
 		detail := r.String()
@@ -329,7 +333,7 @@ func (d *run) reservation(tree []*memmap.Resource, iomemErr error) {
 	}
 	if cmdline, err := d.read("proc/cmdline"); err == nil {
 		for _, r := range memmap.CmdlineReservations(cmdline) {
-			found = append(found, fmt.Sprintf("memmap= reservation %v (%s; not chosen automatically)", r, memmap.FormatSize(r.Size)))
+			found = append(found, fmt.Sprintf("memmap= reservation %v (%s)", r, memmap.FormatSize(r.Size)))
 		}
 	}
 	switch {

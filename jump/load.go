@@ -182,7 +182,9 @@ func chooseRegion(o LoadOptions, fw memmap.Map, iomem []*memmap.Resource) (memma
 	if size == 0 {
 		size = memmap.DefaultSize
 	}
-	return memmap.ChooseRegion(fw, iomem, memmap.Options{Size: size, Min: o.Min, Max: o.Max})
+	cmdline, _ := os.ReadFile(filepath.Join(o.Root, "proc", "cmdline"))
+	return memmap.ChooseRegion(fw, iomem, memmap.Options{Size: size, Min: o.Min, Max: o.Max,
+		Reserved: memmap.CmdlineReservations(string(cmdline))})
 }
 
 // memoryMaps reads the firmware memory map (falling back to /proc/iomem's System

@@ -188,3 +188,39 @@ func init() {
 		},
 	})
 }
+
+func init() {
+	register(Scenario{
+		Name:    "reserved",
+		Summary: "the round trip into a region reserved at boot: crashkernel=256M, then memmap=256M$0x20000000; kjump load uses each",
+		Run: func(ctx context.Context, l *Lab) error {
+			for _, c := range []struct{ param, source string }{
+				{"crashkernel=256M", "crashkernel"},
+				{"memmap=256M$0x20000000", "memmap"},
+			} {
+				vm, err := l.Boot(ctx, Guest{Name: "reserved-" + c.source, Append: c.param + " kjump.run=/lab/roundtrip.sh"})
+				if err != nil {
+					return err
+				}
+				err = expectOK(vm, "/lab/roundtrip.sh", 240*time.Second)
+				if err == nil && !regexp.MustCompile(`(?m)^\s*region\s.*\(`+c.source+`, reserved at boot\)`).MatchString(vm.Console()) {
+					err = fmt.Errorf("with %s, kjump load did not use the reservation (log: %s)", c.param, vm.LogPath())
+				}
+				if err == nil {
+					var ram []memmap.Range
+					if ram, err = plannedRAM(vm.Console()); err == nil {
+						err = checkConfined(vm.Console(), ram)
+					}
+				}
+				if err == nil {
+					err = powerOff(vm)
+				}
+				vm.Kill()
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+}

@@ -42,6 +42,11 @@ type Options struct {
 	// --mem-max: it must start at or above Min and its last byte must be
 	// at or below Max. 0 means unbounded.
 	Min, Max uint64
+	// Reserved are memmap=SIZE$ADDR reservations from the kernel command line
+	// (CmdlineReservations): used, like a crashkernel= one, when one lies
+	// within Min/Max and is RAM (the largest wins), since nothing of the running
+	// kernel's is there.
+	Reserved []Range
 }
 
 const (
@@ -73,6 +78,9 @@ var (
 func ChooseRegion(ram Map, iomem []*Resource, opt Options) (Region, error) {
 	if r, ok := crashRegion(iomem, opt); ok {
 		return Region{Range: r, Source: FromCrashkernel, Reserved: true}, nil
+	}
+	if r, ok := memmapRegion(ram, opt); ok {
+		return Region{Range: r, Source: FromMemmap, Reserved: true}, nil
 	}
 
 	size := opt.Size
@@ -212,3 +220,25 @@ func subtract(spans []Range, cut Range) []Range {
 
 func alignUp(v, a uint64) uint64   { return (v + a - 1) &^ (a - 1) }
 func alignDown(v, a uint64) uint64 { return v &^ (a - 1) }
+
+// memmapRegion picks the largest memmap=SIZE$ADDR reservation that lies within
+// opt.Min/opt.Max, inside one RAM range, and starts on RegionAlign (a second
+// kernel loads at the region start).
+func memmapRegion(ram Map, opt Options) (Range, bool) {
+	var best Range
+	for _, r := range opt.Reserved {
+		if r.Size == 0 || r.Start%RegionAlign != 0 || r.Start < LowLimit || r.Start < opt.Min || (opt.Max != 0 && r.Last() > opt.Max) {
+			continue
+		}
+		inRAM := false
+		for _, e := range ram {
+			if e.Type == RAM && e.Range.ContainsRange(r) {
+				inRAM = true
+			}
+		}
+		if inRAM && r.Size > best.Size {
+			best = r
+		}
+	}
+	return best, best.Size > 0
+}

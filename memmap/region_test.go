@@ -306,3 +306,31 @@ func TestChooseRegionRealMachine(t *testing.T) {
 		}
 	}
 }
+
+func TestChooseRegionMemmapReservation(t *testing.T) {
+	ram := Map{{Range: Range{Start: 0, Size: 0x9fc00}, Type: RAM}, {Range: Range{Start: 1 << 20, Size: 1<<30 - 1<<20}, Type: RAM}}
+	res := Range{Start: 512 << 20, Size: 256 << 20}
+	tests := []struct {
+		name string
+		opt  Options
+		want Region
+	}{
+		{"used", Options{Reserved: []Range{res}}, Region{Range: res, Source: FromMemmap, Reserved: true}},
+		{"largest wins", Options{Reserved: []Range{{Start: 256 << 20, Size: 64 << 20}, res}}, Region{Range: res, Source: FromMemmap, Reserved: true}},
+		{"outside --mem-max", Options{Reserved: []Range{res}, Max: 600 << 20}, Region{}},
+		{"not aligned", Options{Reserved: []Range{{Start: 520 << 20, Size: 256 << 20}}}, Region{}},
+		{"not RAM", Options{Reserved: []Range{{Start: 2 << 30, Size: 256 << 20}}}, Region{}},
+	}
+	for _, tt := range tests {
+		got, err := ChooseRegion(ram, nil, tt.opt)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if tt.want.Size != 0 && got != tt.want {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+		if tt.want.Size == 0 && got.Source == FromMemmap {
+			t.Errorf("%s: used the reservation %v", tt.name, got)
+		}
+	}
+}

@@ -50,7 +50,7 @@ defaults to one generated from kjump itself (kjump as /init, plus busybox when
 default, jumps back (--then back).
 
 The region: a "Crash kernel" reservation (crashkernel=SIZE at boot) if there is
-one, else the highest free 16 MiB-aligned window of --mem-size below 4 GiB, away
+one, else a memmap=SIZE$ADDR reservation from the command line, else the highest free 16 MiB-aligned window of --mem-size below 4 GiB, away
 from the running kernel's image, within --mem-min/--mem-max. A region not reserved
 at boot is swapped out at each jump and back on return, so it must be at most
 half of RAM and needs that much free RAM. The second kernel is confined to it
