@@ -2,8 +2,16 @@ package lab
 
 import (
 	"bufio"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+
 	"context"
 	"fmt"
+	"github.com/kjump/kjump/dump"
+	"github.com/kjump/kjump/dumpfile"
+	"github.com/kjump/kjump/elfcore"
+	"github.com/kjump/kjump/lab/qemu"
 	"io"
 	"os"
 	"regexp"
@@ -26,6 +34,10 @@ func Benches() []Bench {
 		Name:    "jump",
 		Summary: "load, exec → second kernel user space, jump back, round trip, re-entry: kjump beside kexec-tools in the same VM",
 		Run:     benchJump,
+	}, {
+		Name:    "dump",
+		Summary: "kjump dump beside makedumpfile on the same vmcore of a 1 GiB guest with half its RAM in use; /proc/vmcore read() vs mmap",
+		Run:     benchDump,
 	}}
 }
 
@@ -133,5 +145,81 @@ func benchJump(ctx context.Context, l *Lab, w io.Writer) error {
 	row("jump back → first kernel running", kj.back, kt.back)
 	row("full round trip", kj.roundTrip, kt.roundTrip)
 	row("re-entry: exec → second kernel running", kj.reentry, kt.reentry)
+	return tw.Flush()
+}
+
+func benchDump(ctx context.Context, l *Lab, w io.Writer) error {
+	img, err := l.disk("bench-dump-vmcore", 1200<<20)
+	if err != nil {
+		return err
+	}
+	vm, err := l.Boot(ctx, Guest{Name: "bench-dump", Append: "kjump.run=/lab/bench-dump.sh", Disks: []qemu.Disk{{Path: img}}})
+	if err != nil {
+		return err
+	}
+	defer vm.Kill()
+	if _, _, err := vm.Expect(600*time.Second, `bench: copied`); err != nil {
+		return err
+	}
+	if err := vm.Wait(60 * time.Second); err != nil {
+		return err
+	}
+	m, err := readMarks(vm.LogPath())
+	if err != nil {
+		return err
+	}
+	span := func(a, b string) float64 {
+		t0, e1 := m.at(a, 1, 0)
+		t1, e2 := m.at(b, 1, t0)
+		if e1 != nil || e2 != nil {
+			return 0
+		}
+		return t1 - t0
+	}
+	read, mapped := span("bench: read start", "bench: read done"), span("bench: mmap start", "bench: mmap done")
+	f, err := elfcore.Open(img)
+	if err != nil {
+		return fmt.Errorf("the copied vmcore: %w", err)
+	}
+	var mem uint64
+	for _, s := range f.Loads {
+		mem += s.FileSize
+	}
+	f.Close()
+	mb := float64(mem) / 1e6
+
+	fmt.Fprintf(w, "the vmcore of a 1 GiB guest (Linux %s) with 512 MiB in use: %.0f MB of memory; this host, %d CPUs\n\n", l.Kernel.Release, mb, runtime.NumCPU())
+	fmt.Fprintf(w, "/proc/vmcore in the second kernel (QEMU TCG): read() %.0f MB/s, mmap (kjump dump -d 0) %.0f MB/s\n\n", mb/read, mb/mapped)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "dump -d 31\t  seconds\t  MB/s\t  output\n")
+	row := func(name string, secs float64, size int64) {
+		fmt.Fprintf(tw, "%s\t%9.2f\t%6.0f\t%6.2f MB\n", name, secs, mb/secs, float64(size)/1e6)
+	}
+	dir := l.LogDir
+	for _, mdf := range []struct{ name, flag string }{{"makedumpfile -c (zlib)", "-c"}, {"makedumpfile -l (lzo)", "-l"}} {
+		out := filepath.Join(dir, "bench-makedumpfile"+mdf.flag)
+		start := time.Now()
+		if b, err := exec.CommandContext(ctx, "makedumpfile", "-d", "31", mdf.flag, img, out).CombinedOutput(); err != nil {
+			return fmt.Errorf("makedumpfile: %v\n%s", err, b)
+		}
+		secs := time.Since(start).Seconds()
+		st, _ := os.Stat(out)
+		row(mdf.name, secs, st.Size())
+		os.Remove(out)
+	}
+	for _, c := range []dumpfile.Compression{dumpfile.Zlib, dumpfile.Zstd, dumpfile.Snappy} {
+		for _, threads := range []int{1, runtime.NumCPU()} {
+			opt := dump.DefaultOptions()
+			opt.Compression, opt.Threads = c, threads
+			out := filepath.Join(dir, "bench-kjump.kdump")
+			start := time.Now()
+			sum, err := dump.RunContext(ctx, img, out, opt)
+			if err != nil {
+				return err
+			}
+			row(fmt.Sprintf("kjump %s, %d thread(s)", c, threads), time.Since(start).Seconds(), sum.OutputBytes)
+			os.Remove(out)
+		}
+	}
 	return tw.Flush()
 }

@@ -33,6 +33,7 @@ Subcommands:
   demo               a readable transcript of kjump at work in a guest
   bench [NAME...]    benchmarks (all by default), each printing a table:
                      jump: kjump beside kexec-tools, load / exec / back / re-entry
+                     dump: kjump dump beside makedumpfile on a lab vmcore
 
 Needs: apt-get install linux-source-6.12 qemu-system-x86 busybox-static
        build-essential flex bison bc libelf-dev libssl-dev
