@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"path/filepath"
 	"strings"
 
 	"bytes"
@@ -69,18 +70,24 @@ var demoSteps = []demoStep{
 		guest: Guest{Name: "demo-snapshot", Append: "quiet kjump.run=/lab/snapshot-demo.sh"},
 		cmd:   "/lab/snapshot-demo.sh",
 		disks: 1,
-		outro: "The host opened the snapshot with Debian's crash and the lab kernel's vmlinux.",
+		outro: "The host read the first kernel's log from the snapshot with Debian's crash and the lab kernel's vmlinux.",
 		after: func(l *Lab, disks []string, say func(string, ...any)) error {
-			out, err := crash(l.Kernel.Vmlinux, disks[0], "ps\nquit\n")
+			// crash's log: the first kernel's kernel log, read from the snapshot.
+			// (Debian 12's crash 8.0.2 cannot list a 6.12 kernel's tasks.)
+			out, err := crash(l.Kernel.Vmlinux, disks[0], "log\nquit\n")
 			if err != nil {
 				return err
 			}
 			say("")
-			say("$ crash %s %s  (ps)", l.Kernel.Vmlinux, disks[0])
+			say("$ crash --kaslr=auto vmlinux %s   crash> log   (the last lines)", filepath.Base(disks[0]))
+			var lines []string
 			for _, line := range strings.Split(out, "\n") {
-				if strings.Contains(line, "PID") || strings.Contains(line, "counter") || strings.Contains(line, "kjump") {
-					say("    %s", line)
+				if strings.HasPrefix(line, "[") {
+					lines = append(lines, line)
 				}
+			}
+			for _, line := range lines[max(0, len(lines)-6):] {
+				say("    %s", line)
 			}
 			return nil
 		},

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/kjump/kjump/dump"
+	"github.com/kjump/kjump/memmap"
 	"github.com/kjump/kjump/snapshot"
 )
 
@@ -58,11 +60,12 @@ Examples:
 					if err != nil {
 						return err
 					}
-					fmt.Fprintf(stdout, "snapshot: %s written in %.2fs (%d pages read from where the jump moved them); back after %.2fs\n",
-						r.Output, r.Seconds, r.Swapped, r.Took.Seconds())
-					if len(r.Summary) > 0 {
-						fmt.Fprintf(stdout, "snapshot: %s\n", r.Summary)
-					}
+					var sum dump.Summary
+					json.Unmarshal(r.Summary, &sum)
+					fmt.Fprintf(stdout, "snapshot: %s: %s, %s, level %d: %d of %d pages written (%s); %d pages were read from where the jump had moved them\n",
+						r.Output, sum.Format, sum.Compression, sum.Level, sum.PagesWritten, sum.PagesTotal,
+						memmap.FormatSize(uint64(sum.OutputBytes)), r.Swapped)
+					fmt.Fprintf(stdout, "snapshot: the second kernel wrote it in %.2fs; back after %.2fs\n", r.Seconds, r.Took.Seconds())
 					return nil
 				}
 			},
