@@ -88,15 +88,8 @@ type jumpTimes struct {
 
 func measureJump(ctx context.Context, l *Lab, tool string) (jumpTimes, error) {
 	var t jumpTimes
-	vm, err := l.Boot(ctx, Guest{Name: "bench-jump-" + tool, CPUs: 1, Append: "crashkernel=256M kjump.run=\"/lab/bench-jump.sh " + tool + "\""})
+	vm, err := l.RunJob(ctx, Guest{Name: "bench-jump-" + tool, CPUs: 1, Append: "crashkernel=256M"}, "/lab/bench-jump.sh "+tool, 600*time.Second)
 	if err != nil {
-		return t, err
-	}
-	defer vm.Kill()
-	if err := expectOK(vm, "/lab/bench-jump.sh "+tool, 600*time.Second); err != nil {
-		return t, err
-	}
-	if err := powerOff(vm); err != nil {
 		return t, err
 	}
 	m, err := readMarks(vm.LogPath())

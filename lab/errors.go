@@ -25,26 +25,11 @@ func errorsScenario(ctx context.Context, l *Lab) error {
 		return err
 	}
 	// A jump-capable first kernel refuses bad images and a second kernel that could not return.
-	vm, err := l.Boot(ctx, Guest{Name: "errors", Append: "kjump.run=/lab/errors.sh",
-		Files: map[string][]byte{"/boot/vmlinuz-nojump": bz}})
-	if err != nil {
-		return err
-	}
-	defer vm.Kill()
-	if err := expectOK(vm, "/lab/errors.sh", 240*time.Second); err != nil {
-		return err
-	}
-	if err := powerOff(vm); err != nil {
+	if _, err := l.RunJob(ctx, Guest{Name: "errors", Files: map[string][]byte{"/boot/vmlinuz-nojump": bz}},
+		"/lab/errors.sh", 240*time.Second); err != nil {
 		return err
 	}
 	// A first kernel without CONFIG_KEXEC_JUMP: load and doctor say so.
-	vm2, err := l.Boot(ctx, Guest{Name: "errors-nojump", Kernel: nojump.BzImage, Append: "kjump.run=/lab/errors-nojump.sh"})
-	if err != nil {
-		return err
-	}
-	defer vm2.Kill()
-	if err := expectOK(vm2, "/lab/errors-nojump.sh", 120*time.Second); err != nil {
-		return err
-	}
-	return powerOff(vm2)
+	_, err = l.RunJob(ctx, Guest{Name: "errors-nojump", Kernel: nojump.BzImage}, "/lab/errors-nojump.sh", 120*time.Second)
+	return err
 }

@@ -105,6 +105,22 @@ func expectOK(vm *qemu.VM, cmd string, timeout time.Duration) error {
 	return nil
 }
 
+// RunJob boots a guest whose init runs job (kjump.run=), waits for init's ok
+// line for it and for the power-off, and returns the stopped VM, whose Console
+// and LogPath the caller inspects. Any failure names the console log.
+func (l *Lab) RunJob(ctx context.Context, g Guest, job string, timeout time.Duration) (*qemu.VM, error) {
+	g.Append = strings.TrimSpace(g.Append + ` kjump.run="` + job + `"`)
+	vm, err := l.Boot(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	defer vm.Kill()
+	if err := expectOK(vm, job, timeout); err != nil {
+		return vm, err
+	}
+	return vm, powerOff(vm)
+}
+
 // powerOff waits for the guest to power itself off.
 func powerOff(vm *qemu.VM) error {
 	if _, _, err := vm.Expect(60*time.Second, `reboot: Power down`); err != nil {

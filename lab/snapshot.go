@@ -50,16 +50,7 @@ func snapshotScenario(ctx context.Context, l *Lab) error {
 	if err != nil {
 		return err
 	}
-	vm, err := l.Boot(ctx, Guest{Name: "snapshot", Append: "kjump.run=/lab/snapshot.sh",
-		Disks: []qemu.Disk{{Path: a}, {Path: b}}})
-	if err != nil {
-		return err
-	}
-	defer vm.Kill()
-	if err := expectOK(vm, "/lab/snapshot.sh", 600*time.Second); err != nil {
-		return err
-	}
-	if err := powerOff(vm); err != nil {
+	if _, err := l.RunJob(ctx, Guest{Name: "snapshot", Disks: []qemu.Disk{{Path: a}, {Path: b}}}, "/lab/snapshot.sh", 600*time.Second); err != nil {
 		return err
 	}
 	// makedumpfile reads the first kernel's log from both dumps; only the second
@@ -123,16 +114,8 @@ func snapshotRegion(ctx context.Context, l *Lab) error {
 	if err != nil {
 		return err
 	}
-	vm, err := l.Boot(ctx, Guest{Name: "snapshot-region", CPUs: 1, Append: "kjump.run=/lab/snapshot-region.sh",
-		Disks: []qemu.Disk{{Path: a}}})
+	vm, err := l.RunJob(ctx, Guest{Name: "snapshot-region", CPUs: 1, Disks: []qemu.Disk{{Path: a}}}, "/lab/snapshot-region.sh", 900*time.Second)
 	if err != nil {
-		return err
-	}
-	defer vm.Kill()
-	if err := expectOK(vm, "/lab/snapshot-region.sh", 900*time.Second); err != nil {
-		return err
-	}
-	if err := powerOff(vm); err != nil {
 		return err
 	}
 	w := regexp.MustCompile(`(?m)^snapshot-region: window (0x[0-9a-f]+)`).FindStringSubmatch(vm.Console())
