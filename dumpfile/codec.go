@@ -44,7 +44,7 @@ func newCompressor(c Compression, blockSize int) (compressor, error) {
 	case Zstd:
 		// makedumpfile uses ZSTD_compressCCtx at level 1 and no checksum.
 		enc, err := zstd.NewWriter(nil,
-			zstd.WithEncoderLevel(zstd.SpeedFastest),
+			zstd.WithEncoderLevel(zstd.SpeedDefault),
 			zstd.WithEncoderCRC(false),
 			zstd.WithEncoderConcurrency(1),
 			zstd.WithLowerEncoderMem(true))

@@ -189,13 +189,34 @@ func benchDump(ctx context.Context, l *Lab, w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%9.2f\t%6.0f\t%6.2f MB\n", name, secs, mb/secs, float64(size)/1e6)
 	}
 	dir := l.LogDir
+	// best runs f three times and returns the shortest time: a run of a few
+	// tenths of a second is noisy on a shared machine.
+	best := func(f func() error) (float64, error) {
+		min := 0.0
+		for i := 0; i < 3; i++ {
+			start := time.Now()
+			if err := f(); err != nil {
+				return 0, err
+			}
+			if d := time.Since(start).Seconds(); i == 0 || d < min {
+				min = d
+			}
+		}
+		return min, nil
+	}
+	fmt.Fprintf(tw, "(each the best of 3 runs)\t\t\t\n")
 	for _, mdf := range []struct{ name, flag string }{{"makedumpfile -c (zlib)", "-c"}, {"makedumpfile -l (lzo)", "-l"}} {
 		out := filepath.Join(dir, "bench-makedumpfile"+mdf.flag)
-		start := time.Now()
-		if b, err := exec.CommandContext(ctx, "makedumpfile", "-d", "31", mdf.flag, img, out).CombinedOutput(); err != nil {
-			return fmt.Errorf("makedumpfile: %v\n%s", err, b)
+		secs, err := best(func() error {
+			os.Remove(out)
+			if b, err := exec.CommandContext(ctx, "makedumpfile", "-d", "31", mdf.flag, img, out).CombinedOutput(); err != nil {
+				return fmt.Errorf("makedumpfile: %v\n%s", err, b)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		secs := time.Since(start).Seconds()
 		st, _ := os.Stat(out)
 		row(mdf.name, secs, st.Size())
 		os.Remove(out)
@@ -205,12 +226,15 @@ func benchDump(ctx context.Context, l *Lab, w io.Writer) error {
 			opt := dump.DefaultOptions()
 			opt.Compression, opt.Threads = c, threads
 			out := filepath.Join(dir, "bench-kjump.kdump")
-			start := time.Now()
-			sum, err := dump.RunContext(ctx, img, out, opt)
+			var sum dump.Summary
+			secs, err := best(func() (err error) {
+				sum, err = dump.RunContext(ctx, img, out, opt)
+				return err
+			})
 			if err != nil {
 				return err
 			}
-			row(fmt.Sprintf("kjump %s, %d thread(s)", c, threads), time.Since(start).Seconds(), sum.OutputBytes)
+			row(fmt.Sprintf("kjump %s, %d thread(s)", c, threads), secs, sum.OutputBytes)
 			os.Remove(out)
 		}
 	}
