@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/kjump/kjump/internal/cmdline"
 )
 
 // Action is what init does once the commands have run.
@@ -35,31 +37,13 @@ type Params struct {
 }
 
 // SplitCmdline splits a kernel command line into parameters the way the kernel does:
-// at spaces, except inside double quotes; the quotes are removed.
+// at white space, except inside double quotes; the quotes are removed.
 func SplitCmdline(s string) []string {
-	var out []string
-	var cur strings.Builder
-	inQuote, have := false, false
-	for _, r := range s {
-		switch {
-		case r == '"':
-			inQuote = !inQuote
-			have = true
-		case !inQuote && (r == ' ' || r == '\t' || r == '\n'):
-			if have {
-				out = append(out, cur.String())
-				cur.Reset()
-				have = false
-			}
-		default:
-			cur.WriteRune(r)
-			have = true
-		}
+	params := cmdline.Split(s)
+	for i, p := range params {
+		params[i] = cmdline.Unquote(p)
 	}
-	if have {
-		out = append(out, cur.String())
-	}
-	return out
+	return params
 }
 
 // ParseCmdline extracts the kjump.* parameters from a kernel command line.

@@ -1,6 +1,7 @@
 package jump
 
 import (
+	"github.com/kjump/kjump/internal/cmdline"
 	"slices"
 	"strings"
 	"testing"
@@ -37,13 +38,14 @@ func FuzzCmdline(f *testing.F) {
 			if got != "" {
 				t.Fatalf("command line %q with error %v", got, err)
 			}
-			if !strings.Contains(run, `"`) {
+			unbalanced := strings.ContainsRune(base, 0) || slices.ContainsFunc(cmdline.Split(base), func(p string) bool { return strings.Count(p, `"`)%2 == 1 })
+			if !strings.ContainsAny(run, "\"\x00") && !unbalanced {
 				t.Fatalf("unexpected error %v", err)
 			}
 			return
 		}
 		var want []string
-		for _, p := range splitQuoted(base) {
+		for _, p := range cmdline.Split(base) {
 			if !slices.ContainsFunc(dropped, func(d string) bool { return strings.HasPrefix(p, d) }) {
 				want = append(want, p)
 			}
@@ -52,7 +54,7 @@ func FuzzCmdline(f *testing.F) {
 			want = append(want, `kjump.run="`+run+`"`)
 		}
 		want = append(want, "kjump.then=back")
-		if split := splitQuoted(got); !slices.Equal(split, want) {
+		if split := cmdline.Split(got); !slices.Equal(split, want) {
 			t.Fatalf("Cmdline(%q, run %q) = %q\n splits into %q\n want %q", base, run, got, split, want)
 		}
 	})

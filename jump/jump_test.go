@@ -127,27 +127,6 @@ func TestCmdlineKeepsBytes(t *testing.T) {
 	}
 }
 
-func TestSplitQuoted(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want []string
-	}{
-		{"", nil},
-		{"  ", nil},
-		{"a b", []string{"a", "b"}},
-		{"a\tb\nc", []string{"a", "b", "c"}},
-		{`a="x y" b`, []string{`a="x y"`, "b"}},
-		{`"a b" c`, []string{`"a b"`, "c"}},
-		{`a="x y`, []string{`a="x y`}}, // unterminated: the rest is one parameter
-		{`a=x"y z"w v`, []string{`a=x"y z"w`, "v"}},
-	} {
-		got := splitQuoted(tc.in)
-		if strings.Join(got, "|") != strings.Join(tc.want, "|") || len(got) != len(tc.want) {
-			t.Errorf("splitQuoted(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestEntry(t *testing.T) {
 	for _, tc := range []struct {
 		name    string

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kjump/kjump/bootparam"
 	"github.com/kjump/kjump/initramfs"
+	"github.com/kjump/kjump/internal/cmdline"
 	"github.com/kjump/kjump/kconfig"
 	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/memmap"
@@ -266,8 +267,14 @@ func Cmdline(o LoadOptions) (string, error) {
 		base = string(b)
 	}
 	reused := o.Cmdline == ""
-	for _, p := range splitQuoted(base) {
-		if reused && (p == "--" || p == `"--"`) {
+	if strings.ContainsRune(base, 0) {
+		return "", fmt.Errorf("the command line contains a NUL byte")
+	}
+	for _, p := range cmdline.Split(base) {
+		if strings.Count(p, `"`)%2 == 1 {
+			return "", fmt.Errorf("parameter %q has an unbalanced double quote: it would swallow the parameters kjump adds after it", p)
+		}
+		if reused && cmdline.IsDoubleDash(p) {
 			break // the first kernel's init arguments mean nothing to the second
 		}
 		keep := true
@@ -281,11 +288,14 @@ func Cmdline(o LoadOptions) (string, error) {
 		}
 	}
 	if o.Append != "" {
+		if strings.ContainsRune(o.Append, 0) {
+			return "", fmt.Errorf("--append contains a NUL byte")
+		}
 		parts = append(parts, strings.TrimSpace(o.Append))
 	}
 	for _, r := range o.Run {
-		if strings.Contains(r, `"`) {
-			return "", fmt.Errorf("--run %q: a kernel parameter cannot hold a double quote", r)
+		if strings.ContainsAny(r, "\"\x00") {
+			return "", fmt.Errorf("--run %q: a kernel parameter cannot hold a double quote or a NUL", r)
 		}
 		parts = append(parts, `kjump.run="`+r+`"`)
 	}
@@ -295,32 +305,6 @@ func Cmdline(o LoadOptions) (string, error) {
 	}
 	parts = append(parts, "kjump.then="+then)
 	return strings.Join(parts, " "), nil
-}
-
-// splitQuoted splits at spaces outside double quotes, keeping the quotes. It works
-// on bytes: a command line need not be UTF-8.
-func splitQuoted(s string) []string {
-	var out []string
-	var cur strings.Builder
-	in := false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"':
-			in = !in
-			cur.WriteByte(c)
-		case !in && (c == ' ' || c == '\n' || c == '\t'):
-			if cur.Len() > 0 {
-				out = append(out, cur.String())
-				cur.Reset()
-			}
-		default:
-			cur.WriteByte(c)
-		}
-	}
-	if cur.Len() > 0 {
-		out = append(out, cur.String())
-	}
-	return out
 }
 
 // acpiRSDP is the RSDP address an EFI machine publishes; 0 on BIOS machines,

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kjump/kjump/bootparam"
+	"github.com/kjump/kjump/internal/cmdline"
 	"github.com/kjump/kjump/memmap"
 	"github.com/kjump/kjump/purgatory"
 )
@@ -93,7 +94,7 @@ func PlanLinux(l Linux) (*Plan, error) {
 	p.RAM = []memmap.Range{{Start: LowStart, Size: LowSize}, ram}
 
 	// kjump's parameters go before any "--": the kernel hands what follows it to init.
-	user, initArgs, hasInitArgs := cutDoubleDash(l.Cmdline)
+	user, initArgs, hasInitArgs := cmdline.CutDoubleDash(l.Cmdline)
 	parts := []string{
 		trimASCII(user),
 		"nokaslr iomem=relaxed memmap=exactmap",
@@ -178,29 +179,6 @@ func PlanLinux(l Linux) (*Plan, error) {
 	}
 	p.add("purgatory+boot data", memmap.Range{Start: top, Size: TopSize}, topData)
 	return p, nil
-}
-
-// cutDoubleDash splits a command line at its first "--" parameter, the way the
-// kernel reads one (lib/cmdline.c next_arg: white space is the kernel's isspace,
-// which includes 0xa0; quotes group, and a quoted "--" counts too).
-func cutDoubleDash(s string) (before, after string, found bool) {
-	isSpace := func(c byte) bool { return c == ' ' || (c >= '\t' && c <= '\r') || c == 0xa0 }
-	for i := 0; i < len(s); {
-		for i < len(s) && isSpace(s[i]) {
-			i++
-		}
-		start, inQuote := i, false
-		for i < len(s) && (inQuote || !isSpace(s[i])) {
-			if s[i] == '"' {
-				inQuote = !inQuote
-			}
-			i++
-		}
-		if tok := s[start:i]; tok == "--" || tok == `"--"` {
-			return s[:start], s[i:], true
-		}
-	}
-	return s, "", false
 }
 
 func (p *Plan) add(name string, r memmap.Range, data []byte) {

@@ -1,0 +1,93 @@
+package image_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"time"
+
+	"github.com/kjump/kjump/image"
+)
+
+// device is an in-memory stand-in for the raw block device.
+type device struct{ b []byte }
+
+func (d *device) WriteAt(p []byte, off int64) (int, error) {
+	if end := int(off) + len(p); end > len(d.b) {
+		d.b = append(d.b, make([]byte, end-len(d.b))...)
+	}
+	return copy(d.b[off:], p), nil
+}
+
+func (d *device) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(d.b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, d.b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// memory pretends to be physical memory: every byte of page pfn is byte(pfn).
+type memory struct{}
+
+func (memory) ReadPages(pfn uint64, n int, buf []byte) error {
+	for i := 0; i < n; i++ {
+		copy(buf[i*image.PageSize:(i+1)*image.PageSize], bytes.Repeat([]byte{byte(pfn + uint64(i))}, image.PageSize))
+	}
+	return nil
+}
+
+func Example() {
+	dev := &device{}
+	h := image.Header{
+		Release:  "6.12.0",
+		Identity: "BUILD-ID=0123abcd",
+		RAMSize:  1 << 30,
+		CPUs:     2,
+		JumpBack: 0x1234000,
+		Created:  time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC),
+	}
+	runs := []image.Run{{PFN: 0x100, Count: 3}, {PFN: 0x800, Count: 2}}
+
+	// Second kernel: save memory.
+	if _, err := image.Write(dev, h, runs, memory{}, image.WriteOptions{PagesPerChunk: 2}); err != nil {
+		log.Fatal(err)
+	}
+
+	// Resume kernel: open, verify everything, mark consumed, restore.
+	im, err := image.Open(dev, int64(len(dev.b)), image.Key{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := im.Verify(); err != nil {
+		log.Fatal(err)
+	}
+	if err := image.MarkConsumed(dev, int64(len(dev.b))); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("release %s, %d pages in %d chunks, jump back to %#x\n",
+		im.Header().Release, im.Header().Pages, im.Header().Chunks, im.Header().JumpBack)
+	err = im.Pages(func(pfn uint64, data []byte) error {
+		fmt.Printf("restore %d pages at pfn %#x (first byte %#x)\n", len(data)/image.PageSize, pfn, data[0])
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// A second resume from the same image is refused.
+	_, err = image.Open(dev, int64(len(dev.b)), image.Key{})
+	fmt.Println(errors.Is(err, image.ErrConsumed))
+	// Output:
+	// release 6.12.0, 5 pages in 3 chunks, jump back to 0x1234000
+	// restore 2 pages at pfn 0x100 (first byte 0x0)
+	// restore 1 pages at pfn 0x102 (first byte 0x2)
+	// restore 1 pages at pfn 0x800 (first byte 0x0)
+	// restore 1 pages at pfn 0x801 (first byte 0x1)
+	// true
+}

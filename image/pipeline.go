@@ -1,0 +1,71 @@
+package image
+
+import "sync"
+
+// ordered runs n jobs: prepare(i) is called in order on one goroutine (for
+// sequential I/O), work(i, p) runs on up to workers goroutines, and emit(i, t)
+// is called in index order on the caller's goroutine. The first error stops
+// the pipeline and is returned. At most 2*workers jobs are in flight.
+func ordered[P, T any](n uint64, workers int, prepare func(uint64) (P, error), work func(uint64, P) (T, error), emit func(uint64, T) error) error {
+	if workers < 1 {
+		workers = 1
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	queue := make(chan chan result, workers)
+	sem := make(chan struct{}, workers)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	go func() {
+		defer close(queue)
+		for i := uint64(0); i < n; i++ {
+			ch := make(chan result, 1)
+			p, err := prepare(i)
+			if err != nil {
+				ch <- result{err: err}
+				select {
+				case queue <- ch:
+				case <-done:
+				}
+				return
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-done:
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v, err := work(i, p)
+				<-sem
+				ch <- result{v, err}
+			}()
+			select {
+			case queue <- ch:
+			case <-done:
+				return
+			}
+		}
+	}()
+	var err error
+	var i uint64
+	for ch := range queue {
+		r := <-ch
+		if r.err == nil {
+			r.err = emit(i, r.v)
+		}
+		i++
+		if r.err != nil {
+			err = r.err
+			break
+		}
+	}
+	close(done)
+	for range queue { // let the producer finish
+	}
+	wg.Wait()
+	return err
+}

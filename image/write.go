@@ -1,0 +1,290 @@
+package image
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"runtime"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// PageSource supplies the pages to save. ReadPages fills buf (n*PageSize
+// bytes) with n pages starting at page frame number pfn. Write calls it from
+// one goroutine, in map order.
+type PageSource interface {
+	ReadPages(pfn uint64, n int, buf []byte) error
+}
+
+// WriteOptions tune Write. The zero value writes a plain zstd image with
+// DefaultPagesPerChunk pages per chunk and GOMAXPROCS workers.
+type WriteOptions struct {
+	Workers       int         // compression goroutines; <= 0 means GOMAXPROCS
+	PagesPerChunk int         // pages per chunk; 0 means DefaultPagesPerChunk
+	Compression   Compression // Zstd (default) or None
+	Key           Key         // non-zero: encrypt with AES-256-GCM
+	KDF           KDFParams   // Argon2id parameters for a passphrase; zero means DefaultKDF
+	Rand          io.Reader   // source of the UUID and salt; nil means crypto/rand
+}
+
+// Stats summarises a written image.
+type Stats struct {
+	Header      Header // the header as written
+	RawBytes    uint64 // bytes of saved pages
+	StoredBytes uint64 // bytes of chunk payloads on disk (compressed, encrypted)
+}
+
+type syncer interface{ Sync() error }
+
+func validateRuns(runs []Run) (uint64, error) {
+	var pages, next uint64
+	for i, r := range runs {
+		switch {
+		case r.Count == 0:
+			return 0, fmt.Errorf("image: run %d (pfn %#x) is empty", i, r.PFN)
+		case r.PFN+r.Count < r.PFN || r.PFN+r.Count > 1<<52:
+			return 0, fmt.Errorf("image: run %d (pfn %#x, %d pages) overflows the address space", i, r.PFN, r.Count)
+		case i > 0 && r.PFN < next:
+			return 0, fmt.Errorf("image: run %d (pfn %#x) overlaps or is out of order; runs must be sorted and disjoint", i, r.PFN)
+		}
+		next = r.PFN + r.Count
+		pages += r.Count
+	}
+	return pages, nil
+}
+
+// segments calls fn for each stretch of pages [first, first+n) of the
+// page sequence described by runs, split at run boundaries. starts[i] is the
+// page index where runs[i] begins.
+func segments(runs []Run, starts []uint64, first, n uint64, fn func(pfn, count, off uint64) error) error {
+	// Binary search for the run holding page 'first'.
+	lo, hi := 0, len(runs)
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if starts[mid] <= first {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	var done uint64
+	for r := lo; done < n && r < len(runs); r++ {
+		in := first + done - starts[r]
+		c := min(runs[r].Count-in, n-done)
+		if err := fn(runs[r].PFN+in, c, done); err != nil {
+			return err
+		}
+		done += c
+	}
+	return nil
+}
+
+func runStarts(runs []Run) []uint64 {
+	s := make([]uint64, len(runs))
+	var p uint64
+	for i, r := range runs {
+		s[i] = p
+		p += r.Count
+	}
+	return s
+}
+
+// Write writes an image of the pages described by runs (sorted, disjoint)
+// to w, starting at offset 0. The commit record is written last; if w has a
+// Sync method it is called before and after the commit record. The output
+// is byte-identical for any Workers value.
+func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions) (Stats, error) {
+	if len(h.Release)+len(h.Identity) > MaxStrings {
+		return Stats{}, fmt.Errorf("image: release and identity are %d bytes, at most %d fit", len(h.Release)+len(h.Identity), MaxStrings)
+	}
+	pages, err := validateRuns(runs)
+	if err != nil {
+		return Stats{}, err
+	}
+	ppc := opt.PagesPerChunk
+	if ppc == 0 {
+		ppc = DefaultPagesPerChunk
+	}
+	if ppc < 0 || ppc > MaxPagesPerChunk {
+		return Stats{}, fmt.Errorf("image: %d pages per chunk, want 1..%d", ppc, MaxPagesPerChunk)
+	}
+	if opt.Compression != Zstd && opt.Compression != None {
+		return Stats{}, fmt.Errorf("image: unknown compression %d", opt.Compression)
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	rnd := opt.Rand
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	if h.Created.IsZero() {
+		h.Created = time.Now()
+	}
+	h.Created = h.Created.UTC()
+	h.Version = Version
+	h.Compression = opt.Compression
+	h.PagesPerChunk = uint32(ppc)
+	h.Runs = uint64(len(runs))
+	h.Pages = pages
+	h.Chunks = (pages + uint64(ppc) - 1) / uint64(ppc)
+	h.mapOff = BlockSize
+	h.mapLen = mapLength(h.Runs)
+	h.dataOff = h.mapOff + h.mapLen
+	h.Encrypted, h.KDF, h.KDFParams, h.Salt, h.keyCheck = false, KDFNone, KDFParams{}, [32]byte{}, [32]byte{}
+	if _, err := io.ReadFull(rnd, h.UUID[:]); err != nil {
+		return Stats{}, fmt.Errorf("image: reading random UUID: %w", err)
+	}
+	var ks *keys
+	if !opt.Key.IsZero() {
+		h.Encrypted = true
+		if opt.Key.passphrase != nil {
+			h.KDF = KDFArgon2id
+			h.KDFParams = opt.KDF
+			if h.KDFParams == (KDFParams{}) {
+				h.KDFParams = DefaultKDF
+			}
+			p := h.KDFParams
+			if p.Time == 0 || p.Time > maxKDFTime || p.MemoryKiB == 0 || p.MemoryKiB > maxKDFMemKiB || p.Threads == 0 {
+				return Stats{}, fmt.Errorf("image: Argon2id parameters %+v out of range", p)
+			}
+			if _, err := io.ReadFull(rnd, h.Salt[:]); err != nil {
+				return Stats{}, fmt.Errorf("image: reading random salt: %w", err)
+			}
+		}
+		master, err := masterKey(opt.Key, &h)
+		if err != nil {
+			return Stats{}, err
+		}
+		if ks, err = newKeys(master, h.UUID); err != nil {
+			return Stats{}, err
+		}
+		h.keyCheck = ks.check
+	}
+	// The binding is computed with data-dependent fields zero, so it is
+	// final already.
+	binding := adBinding(h.encode())
+
+	// Invalidate whatever image was there before.
+	if _, err := w.WriteAt(beginMarker(), 0); err != nil {
+		return Stats{}, fmt.Errorf("image: writing begin marker: %w", err)
+	}
+
+	var enc *zstd.Encoder
+	if h.Compression == Zstd {
+		enc, err = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(workers), zstd.WithEncoderLevel(zstd.SpeedDefault))
+		if err != nil {
+			return Stats{}, err
+		}
+		defer enc.Close()
+	}
+	starts := runStarts(runs)
+	st := Stats{RawBytes: pages * PageSize}
+	off := h.dataOff
+	var digests []byte // SHA-256 of every chunk header, in order
+
+	prepare := func(i uint64) ([]byte, error) {
+		first := i * uint64(ppc)
+		n := min(uint64(ppc), pages-first)
+		buf := make([]byte, n*PageSize)
+		err := segments(runs, starts, first, n, func(pfn, count, o uint64) error {
+			if err := src.ReadPages(pfn, int(count), buf[o*PageSize:(o+count)*PageSize]); err != nil {
+				return fmt.Errorf("image: reading %d pages at pfn %#x: %w", count, pfn, err)
+			}
+			return nil
+		})
+		return buf, err
+	}
+	work := func(i uint64, raw []byte) ([]byte, error) {
+		c := chunkHeader{index: i, rawLen: uint32(len(raw)), encoding: encRaw}
+		payload := raw
+		if enc != nil {
+			if z := enc.EncodeAll(raw, make([]byte, 0, len(raw)/2)); len(z) < len(raw) {
+				payload, c.encoding = z, encZstd
+			}
+		}
+		if ks != nil {
+			payload = ks.aead.Seal(nil, nonce(i), payload, chunkAD(binding, &c))
+		}
+		c.storedLen = uint32(len(payload))
+		c.digest = sha256.Sum256(payload)
+		out := make([]byte, align(uint64(chunkHeaderSize+len(payload))))
+		c.encode(out)
+		copy(out[chunkHeaderSize:], payload)
+		return out, nil
+	}
+	emit := func(i uint64, b []byte) error {
+		if _, err := w.WriteAt(b, int64(off)); err != nil {
+			return fmt.Errorf("image: writing chunk %d at offset %d: %w", i, off, err)
+		}
+		d := sha256.Sum256(b[:chunkHeaderSize])
+		digests = append(digests, d[:]...)
+		st.StoredBytes += uint64(len(b))
+		off += uint64(len(b))
+		return nil
+	}
+	if err := ordered(h.Chunks, workers, prepare, work, emit); err != nil {
+		return Stats{}, err
+	}
+	h.dataLen = off - h.dataOff
+	h.commitOff = off
+	h.Length = off + BlockSize
+
+	m := encodeMap(runs, h.mapLen)
+	if _, err := w.WriteAt(m, int64(h.mapOff)); err != nil {
+		return Stats{}, fmt.Errorf("image: writing page map: %w", err)
+	}
+	hb := h.encode()
+	if _, err := w.WriteAt(hb, 0); err != nil {
+		return Stats{}, fmt.Errorf("image: writing header: %w", err)
+	}
+	if err := syncIf(w); err != nil {
+		return Stats{}, err
+	}
+	digest := commitDigest(hb, m, digests)
+	var mac [32]byte
+	if ks != nil {
+		mac = ks.commitMAC(digest)
+	}
+	if _, err := w.WriteAt(encodeCommit(&h, digest, mac), int64(h.commitOff)); err != nil {
+		return Stats{}, fmt.Errorf("image: writing commit record: %w", err)
+	}
+	if err := syncIf(w); err != nil {
+		return Stats{}, err
+	}
+	st.Header = h
+	return st, nil
+}
+
+func syncIf(w any) error {
+	if s, ok := w.(syncer); ok {
+		if err := s.Sync(); err != nil {
+			return fmt.Errorf("image: sync: %w", err)
+		}
+	}
+	return nil
+}
+
+func encodeMap(runs []Run, mapLen uint64) []byte {
+	m := make([]byte, mapLen)
+	for i, r := range runs {
+		le.PutUint64(m[i*16:], r.PFN)
+		le.PutUint64(m[i*16+8:], r.Count)
+	}
+	sum := sha256.Sum256(m[:mapLen-32])
+	copy(m[mapLen-32:], sum[:])
+	return m
+}
+
+func commitDigest(header, pageMap, chunkDigests []byte) [32]byte {
+	d := sha256.New()
+	d.Write(header)
+	d.Write(pageMap)
+	d.Write(chunkDigests)
+	var out [32]byte
+	copy(out[:], d.Sum(nil))
+	return out
+}
