@@ -2,11 +2,11 @@ package initramfs
 
 import (
 	"fmt"
+	"github.com/kjump/kjump/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -227,43 +227,11 @@ func (a *Archive) WriteFile(name string) error {
 	if _, err := a.sorted(); err != nil {
 		return err
 	}
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("initramfs: %w", err)
-	}
-	if err := a.writeTemp(f); err != nil {
-		f.Close()
-		os.Remove(f.Name())
+	err := atomicfile.Write(name, 0o644, func(w io.Writer) error {
+		_, err := a.WriteTo(w)
 		return err
-	}
-	if err := os.Rename(f.Name(), name); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("initramfs: %w", err)
-	}
-	d, err := os.Open(dir)
+	})
 	if err != nil {
-		return fmt.Errorf("initramfs: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("initramfs: syncing directory after renaming %s: %w", name, err)
-	}
-	return nil
-}
-
-// writeTemp writes the archive to f, makes it 0644, syncs and closes it.
-func (a *Archive) writeTemp(f *os.File) error {
-	if _, err := a.WriteTo(f); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("initramfs: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("initramfs: %w", err)
-	}
-	if err := f.Close(); err != nil {
 		return fmt.Errorf("initramfs: %w", err)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kjump/kjump/initramfs"
+	"github.com/kjump/kjump/internal/atomicfile"
 	"github.com/kjump/kjump/lab/kernel"
 	"github.com/kjump/kjump/lab/qemu"
 )
@@ -133,7 +134,10 @@ func writeInitramfs(arch *initramfs.Archive, cacheDir string) (string, error) {
 	sum := sha256.Sum256(buf.Bytes())
 	path := filepath.Join(cacheDir, "lab", fmt.Sprintf("initramfs-%x.cpio.gz", sum[:6]))
 	if _, err := os.Stat(path); err != nil {
-		if err := writeAtomic(path, buf.Bytes()); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return "", err
+		}
+		if err := atomicfile.Write(path, 0o644, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
 			return "", fmt.Errorf("lab initramfs: %w", err)
 		}
 		pruneOld(filepath.Join(cacheDir, "lab", "initramfs-*"), keepInitramfs)
@@ -175,25 +179,6 @@ func pruneOld(pattern string, keep int) {
 	for i := keep; i < len(es); i++ {
 		os.RemoveAll(es[i].path)
 	}
-}
-
-func writeAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // Guest describes one boot.

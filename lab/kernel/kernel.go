@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kjump/kjump/internal/atomicfile"
 	"github.com/kjump/kjump/kconfig"
 )
 
@@ -245,7 +246,7 @@ func Ensure(ctx context.Context, opt Options) (*Build, error) {
 		{filepath.Join(out, "include", "config", "kernel.release"), filepath.Join(b.Dir, "release")},
 		{filepath.Join(out, "arch", "x86", "boot", "bzImage"), b.BzImage}, // last: marks the build complete
 	} {
-		if err := copyFile(c.from, c.to); err != nil {
+		if err := atomicfile.Copy(c.from, c.to, 0o644); err != nil {
 			return nil, err
 		}
 	}
@@ -317,26 +318,4 @@ func appendFile(path string, data []byte) error {
 		return err
 	}
 	return f.Close()
-}
-
-// copyFile copies atomically: a temporary file in the target directory, then rename.
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(to), ".copy-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), to)
 }
