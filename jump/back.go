@@ -1,6 +1,7 @@
 package jump
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,8 +24,13 @@ func Entry(root string) (uint64, error) {
 		return 0, err
 	}
 	e, err := purgatory.ParseJumpBack(string(b))
-	if err != nil {
+	switch {
+	case errors.Is(err, purgatory.ErrNoJumpBack):
 		return 0, fmt.Errorf("%w: this kernel was not started by 'kjump exec' (no kexec_jump_back_entry= on its command line); pass --entry", kexec.ErrNoJumpBack)
+	case err != nil:
+		return 0, fmt.Errorf("%w: malformed: %v; pass --entry", kexec.ErrNoJumpBack, err)
+	case e == 0:
+		return 0, fmt.Errorf("%w: kexec_jump_back_entry= is 0: the purgatory that fills it in did not run (was this kernel loaded by kjump?); pass --entry", kexec.ErrNoJumpBack)
 	}
 	return e, nil
 }

@@ -138,6 +138,7 @@ func TestEntry(t *testing.T) {
 		{"kexec-tools'", ptr("kexec_jump_back_entry=0x3f21a000"), 0x3f21a000, nil},
 		{"not started by a jump", ptr("console=ttyS0 quiet\n"), 0, kexec.ErrNoJumpBack},
 		{"garbage value", ptr("kexec_jump_back_entry=0xzz"), 0, kexec.ErrNoJumpBack},
+		{"placeholder never filled", ptr("kexec_jump_back_entry=0x0000000000000000"), 0, kexec.ErrNoJumpBack},
 		{"no /proc/cmdline", nil, 0, fs.ErrNotExist},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

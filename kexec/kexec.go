@@ -147,6 +147,9 @@ func permissionCause() string {
 	if b, err := os.ReadFile(filepath.Join(root, "proc/sys/kernel/kexec_load_disabled")); err == nil && strings.TrimSpace(string(b)) == "1" {
 		return "kexec is disabled (kernel.kexec_load_disabled=1, which stays set until reboot)"
 	}
+	if b, err := os.ReadFile(filepath.Join(root, "proc/sys/kernel/kexec_load_limit_reboot")); err == nil && strings.TrimSpace(string(b)) == "0" {
+		return "no kexec loads are left (kernel.kexec_load_limit_reboot=0; it only counts down, until reboot)"
+	}
 	if b, err := os.ReadFile(filepath.Join(root, "sys/kernel/security/lockdown")); err == nil && !strings.Contains(string(b), "[none]") {
 		return "the kernel is locked down (" + strings.TrimSpace(string(b)) + "): kexec_load is forbidden; boot without lockdown/Secure Boot"
 	}
