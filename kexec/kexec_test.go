@@ -88,6 +88,8 @@ func TestPermissionCause(t *testing.T) {
 		says  string
 	}{
 		{"kexec_load_disabled", map[string]string{"proc/sys/kernel/kexec_load_disabled": "1\n", "sys/kernel/security/lockdown": "[none] integrity confidentiality\n"}, "kexec_load_disabled=1"},
+		{"no loads left", map[string]string{"proc/sys/kernel/kexec_load_disabled": "0\n", "proc/sys/kernel/kexec_load_limit_reboot": "0\n"}, "kexec_load_limit_reboot=0"},
+		{"loads left", map[string]string{"proc/sys/kernel/kexec_load_disabled": "0\n", "proc/sys/kernel/kexec_load_limit_reboot": "-1\n"}, "needs root"},
 		{"disabled wins over lockdown", map[string]string{"proc/sys/kernel/kexec_load_disabled": "1\n", "sys/kernel/security/lockdown": "none [integrity] confidentiality\n"}, "kexec_load_disabled=1"},
 		{"lockdown integrity", map[string]string{"proc/sys/kernel/kexec_load_disabled": "0\n", "sys/kernel/security/lockdown": "none [integrity] confidentiality\n"}, "locked down (none [integrity] confidentiality)"},
 		{"lockdown confidentiality", map[string]string{"sys/kernel/security/lockdown": "none integrity [confidentiality]\n"}, "[confidentiality]"},
