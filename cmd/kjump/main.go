@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/kjump/kjump/initmode"
@@ -36,7 +38,25 @@ var errSilent = errors.New("failed")
 // in init.
 var registry []command
 
-func commands() []command { return registry }
+func commands() []command {
+	rank := map[string]int{}
+	for i, n := range helpOrder {
+		rank[n] = i + 1
+	}
+	out := slices.Clone(registry)
+	sort.SliceStable(out, func(i, j int) bool {
+		ri, rj := rank[out[i].name], rank[out[j].name]
+		if ri == 0 || rj == 0 {
+			return ri != 0 && rj == 0 // listed ones first
+		}
+		return ri < rj
+	})
+	return out
+}
+
+// helpOrder is the order 'kjump help' lists commands in: the workflow's.
+var helpOrder = []string{"doctor", "load", "exec", "back", "unload", "call", "initramfs",
+	"snapshot", "snapshot-write", "dump", "image", "lab", "version"}
 
 func main() {
 	if os.Getpid() == 1 {
@@ -168,8 +188,12 @@ Usage: kjump COMMAND [flags] [args]
 
 Commands:
 `)
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Run 'kjump help COMMAND' for what a command does, an example, and what it needs
