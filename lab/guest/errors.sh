@@ -2,6 +2,7 @@
 # errors (first kernel): each bad input is refused with a message naming the cause,
 # and the running system carries on unharmed.
 /lab/counter.sh /tmp/k1-counter &
+while [ ! -s /tmp/k1-counter ]; do sleep 0.05; done
 fail() {
 	echo "errors: FAILED: $*"
 	exit 1

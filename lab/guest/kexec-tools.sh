@@ -4,6 +4,7 @@
 # 'kjump back' (kexec-tools' own helper cannot, see kexec-tools-second.sh).
 set -e
 /lab/counter.sh /tmp/k1-counter &
+while [ ! -s /tmp/k1-counter ]; do sleep 0.05; done
 region=$(grep "Crash kernel" /proc/iomem | head -n 1 | sed 's/^ *//; s/ .*//')
 [ -n "$region" ] || { echo "kexec-tools: no crashkernel= reservation"; exit 1; }
 start=$((0x${region%-*}))

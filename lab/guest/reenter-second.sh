@@ -4,6 +4,7 @@
 if [ ! -f /tmp/started ]; then
 	touch /tmp/started
 	/lab/counter.sh /tmp/k2-counter &
+	while [ ! -s /tmp/k2-counter ]; do sleep 0.05; done
 	sleep 0.3
 fi
 a=$(cat /tmp/k2-counter)

@@ -3,6 +3,7 @@
 # kernel runs a counter; both keep counting across every switch.
 set -e
 /lab/counter.sh /tmp/k1-counter &
+while [ ! -s /tmp/k1-counter ]; do sleep 0.05; done
 kjump load --add /lab/counter.sh --add /lab/reenter-second.sh --run /lab/reenter-second.sh
 for i in 1 2 3 4 5 6; do
 	before=$(cat /tmp/k1-counter)

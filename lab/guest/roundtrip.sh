@@ -4,6 +4,7 @@
 # is confined to the region) and jumps back.
 set -e
 /lab/counter.sh /tmp/k1-counter &
+while [ ! -s /tmp/k1-counter ]; do sleep 0.05; done
 dd if=/dev/urandom of=/tmp/data bs=1024 count=4096 2>/dev/null
 md5sum /tmp/data >/tmp/data.md5
 kjump load --run "/bin/grep System.RAM /proc/iomem" --run "/bin/ls -l /proc/vmcore"

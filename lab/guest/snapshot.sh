@@ -4,6 +4,7 @@
 # makedumpfile and crash.
 set -e
 /lab/counter.sh /tmp/k1-counter &
+while [ ! -s /tmp/k1-counter ]; do sleep 0.05; done
 kjump snapshot -o /dev/vda
 a=$(cat /tmp/k1-counter)
 sleep 0.5
