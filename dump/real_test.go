@@ -3,6 +3,7 @@ package dump
 import (
 	"bytes"
 	"fmt"
+	"github.com/kjump/kjump/pageclass/pageclasstest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,21 +15,7 @@ import (
 	"github.com/kjump/kjump/pageclass"
 )
 
-// Tests on a real vmcore: /proc/vmcore of a 1 GiB x86_64 QEMU guest
-// running Linux 6.12.117 (KASLR, SMP), copied in the second kernel of a
-// kexec jump. It is too big to commit; the tests skip without it.
-
-func realVmcore(t testing.TB) string {
-	t.Helper()
-	path := os.Getenv("KJUMP_TEST_VMCORE")
-	if path == "" {
-		path = "/work/testdata-lab/vmcore-lab.elf"
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("no real vmcore (set KJUMP_TEST_VMCORE): %v", err)
-	}
-	return path
-}
+func realVmcore(t testing.TB) string { return pageclasstest.RealVmcore(t) }
 
 func needTool(t testing.TB, name string) string {
 	t.Helper()

@@ -1,7 +1,7 @@
 package pageclass
 
 import (
-	"os"
+	"github.com/kjump/kjump/pageclass/pageclasstest"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -13,20 +13,7 @@ import (
 	"github.com/kjump/kjump/vmcoreinfo"
 )
 
-// The real vmcore: /proc/vmcore of a 1 GiB x86_64 QEMU guest running Linux
-// 6.12.117 (KASLR, SMP, SPARSEMEM_EXTREME without VMEMMAP), copied in the
-// second kernel of a kexec jump. Too big to commit; tests skip without it.
-func realVmcore(t testing.TB) string {
-	t.Helper()
-	path := os.Getenv("KJUMP_TEST_VMCORE")
-	if path == "" {
-		path = "/work/testdata-lab/vmcore-lab.elf"
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("no real vmcore (set KJUMP_TEST_VMCORE): %v", err)
-	}
-	return path
-}
+func realVmcore(t testing.TB) string { return pageclasstest.RealVmcore(t) }
 
 // openReal opens the real vmcore and returns it with its VMCOREINFO, the
 // page frames its PT_LOADs cover (a partial last page counts, as

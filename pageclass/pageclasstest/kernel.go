@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"os"
+	"testing"
 
 	"github.com/kjump/kjump/vmcoreinfo"
 )
@@ -342,4 +344,20 @@ func (k *Kernel) ELF(ranges []Range, withVirt bool) []byte {
 		out = append(out, d...)
 	}
 	return out
+}
+
+// RealVmcore returns the path of a real vmcore for tests that need one: a copy of
+// /proc/vmcore from a lab guest's second kernel (1 GiB, Linux 6.12.117, KASLR,
+// SMP), named by $KJUMP_TEST_VMCORE or at the lab's default place. It is too big
+// to commit; without it the test is skipped.
+func RealVmcore(t testing.TB) string {
+	t.Helper()
+	path := os.Getenv("KJUMP_TEST_VMCORE")
+	if path == "" {
+		path = "/work/testdata-lab/vmcore-lab.elf"
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("no real vmcore (set KJUMP_TEST_VMCORE): %v", err)
+	}
+	return path
 }
