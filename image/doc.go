@@ -39,39 +39,63 @@
 //	 96  u64  jump-back entry (physical address)
 //	104  u64  second kernel region start
 //	112  u64  second kernel region size
-//	120  u64  number of runs in the page map
-//	128  u64  number of saved pages
-//	136  u64  number of chunks = ceil(pages / pages per chunk)
-//	144  u64  map offset (4096)
-//	152  u64  map length = align4096(runs*16 + 32)
-//	160  u64  data offset = map offset + map length
-//	168  u32  compression: 0 = zstd, 1 = none
-//	172  u32  KDF: 0 = none (raw 32-byte key), 1 = Argon2id (passphrase)
-//	176  u32  Argon2id time (passes)
-//	180  u32  Argon2id memory, KiB
-//	184  u32  Argon2id threads
-//	188  u32  reserved, zero
-//	192  [32] Argon2id salt
-//	224  [32] key check = HMAC-SHA256(master, "kjump/image/v1/check" || UUID)
-//	256  u64  data length (multiple of 4096)
-//	264  u64  commit record offset = data offset + data length
-//	272  u64  total image length = commit offset + 4096
-//	280  u16  release string length R
-//	282  u16  identity string length I
-//	284  [R]  release string, then [I] identity string (R+I <= 3780), then zeros
+//	120  u64  mailbox: physical address of a page of the saved system where
+//	          the resume kernel may leave a report (page aligned; 0 = none)
+//	128  u64  number of runs in the page map (data and zero runs)
+//	136  u64  number of data pages (pages in data runs, stored in chunks)
+//	144  u64  number of zero pages (pages in zero runs, not stored)
+//	152  u64  number of chunks = ceil(data pages / pages per chunk)
+//	160  u64  map offset (4096)
+//	168  u64  map length = align4096(runs*16 + 32)
+//	176  u64  data offset = map offset + map length
+//	184  u32  compression: 0 = zstd, 1 = none
+//	188  u32  KDF: 0 = none (raw 32-byte key), 1 = Argon2id (passphrase)
+//	192  u32  Argon2id time (passes)
+//	196  u32  Argon2id memory, KiB
+//	200  u32  Argon2id threads
+//	204  u32  reserved, zero
+//	208  [32] Argon2id salt
+//	240  [32] key check = HMAC-SHA256(master, "kjump/image/v1/check" || UUID)
+//	272  u64  data length (multiple of 4096)
+//	280  u64  commit record offset = data offset + data length
+//	288  u64  total image length = commit offset + 4096
+//	296  u16  release string length R
+//	298  u16  identity string length I
+//	300  u16  filesystem record count F
+//	302  u16  reserved, zero
+//	304  ...  variable area (3760 bytes): [R] release string, [I] identity
+//	          string, F filesystem records, then zeros up to 4064
 //	4064 [32] SHA-256 of bytes 0..4063
 //
-// Bytes 172..255 are zero in an unencrypted image; 176..223 are zero for a
+// Bytes 188..271 are zero in an unencrypted image; 192..239 are zero for a
 // raw key.
 //
-// Page map (offset 4096): one 16-byte entry per run, {u64 first PFN, u64
-// page count}, sorted by PFN, disjoint and non-empty; then zeros; the last
-// 32 bytes of the map are the SHA-256 of everything before them in the map.
+// A filesystem record describes a block device the saved system had
+// mounted, so the resume side can refuse to resume when it was mounted
+// elsewhere since:
 //
-// Chunks (from the data offset): the saved pages are concatenated in map
-// order and cut into chunks of pages-per-chunk pages (the last may be
-// shorter). Each chunk is a 64-byte chunk header, the stored bytes, and zero
-// padding to the next 4096-byte boundary:
+//	    0  u8   device length D (3..21)
+//	    1  [D]  device, "MAJOR:MINOR" as in /proc/self/mountinfo: two
+//	            numbers of 1..10 decimal digits joined by a colon
+//	  1+D  u8   name length N (0..255)
+//	  2+D  [N]  name, human text ("/dev/vda on / (ext4, mount count 3)")
+//	2+D+N  [32] fingerprint (caller-defined)
+//
+// R + I + the records' sizes (34 + D + N each) must fit in the 3760 bytes.
+//
+// Page map (offset 4096): one 16-byte entry per run, {u64 first PFN, u64
+// count}, sorted by PFN, disjoint (adjacent runs are allowed) and non-empty.
+// Bit 63 of the count marks a zero run, whose pages hold only zeros and are
+// not stored: the restorer clears them. The other 63 bits are the page count,
+// never 0, and PFN + count <= 2^52. Then zeros; the last 32 bytes of the map
+// are the SHA-256 of everything before them in the map. The data runs' pages
+// add up to the header's data pages, the zero runs' to its zero pages.
+//
+// Chunks (from the data offset): the pages of the data runs are
+// concatenated in map order (zero runs are skipped) and cut into chunks of
+// pages-per-chunk pages (the last may be shorter); an image of zero runs
+// alone has no chunks. Each chunk is a 64-byte chunk header, the stored
+// bytes, and zero padding to the next 4096-byte boundary:
 //
 //	 0  [4]  magic "KJCH"
 //	 4  u32  zero
@@ -116,7 +140,7 @@
 // is unique to the image, the 12-byte nonce is simply 4 zero bytes and the
 // u64 chunk index, and never repeats under one key. The associated data of
 // a chunk is SHA-256 of the header block with its data-dependent fields
-// (bytes 256..279) and hash zeroed, followed by the chunk's u64 index, u32
+// (bytes 272..295) and hash zeroed, followed by the chunk's u64 index, u32
 // raw length and u32 encoding. The commit MAC authenticates the whole
 // header, map and chunk headers. A wrong key fails the key check (ErrKey);
 // a modified chunk fails its digest, the MAC or the GCM tag (ErrCorrupt).

@@ -6,7 +6,7 @@ import (
 )
 
 // Sentinel errors. Every error returned by this package for a bad image wraps
-// exactly one of them, so callers can branch with errors.Is.
+// exactly one of ErrNotImage through ErrKey, so callers can branch with errors.Is.
 var (
 	// ErrNotImage: the bytes do not start with the image magic.
 	ErrNotImage = errors.New("not a kjump hibernation image (no KJHIBER1 magic); check the device path")
@@ -20,6 +20,10 @@ var (
 	ErrConsumed = errors.New("the image was already used to resume; it is not valid twice")
 	// ErrKey: the image is encrypted and the key is missing or wrong.
 	ErrKey = errors.New("missing or wrong key for encrypted image; supply the key file or passphrase it was written with")
+
+	// ErrHeaderFull is returned by Write (never by a reader) when Release,
+	// Identity and the Filesystems records do not fit in HeaderVarSize bytes.
+	ErrHeaderFull = errors.New("header block full; shorten the identity or filesystem names, or save fewer filesystems")
 )
 
 // FormatError describes one problem found in an image: which structure, at

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -20,8 +24,12 @@ const (
 	// MaxPagesPerChunk bounds the chunk size (16 MiB raw) so readers never allocate more.
 	MaxPagesPerChunk = 4096
 
-	// MaxStrings is the room for Release plus Identity in the header block.
-	MaxStrings = hashOff - strOff
+	// HeaderVarSize is the room in the header block for the variable area:
+	// Release, Identity and one record of 34+len(Device)+len(Name) bytes per
+	// filesystem must fit in it together.
+	HeaderVarSize = hashOff - varOff
+	// MaxFilesystemField is the longest Device or Name of a Filesystem, in bytes.
+	MaxFilesystemField = 255
 
 	chunkHeaderSize = 64
 	gcmTag          = 16
@@ -50,26 +58,30 @@ const (
 	offJumpBack   = 96
 	offSecStart   = 104
 	offSecSize    = 112
-	offRuns       = 120
-	offPages      = 128
-	offChunks     = 136
-	offMapOff     = 144
-	offMapLen     = 152
-	offDataOff    = 160
-	offCompress   = 168
-	offKDF        = 172
-	offKDFTime    = 176
-	offKDFMem     = 180
-	offKDFThreads = 184
-	offReserved   = 188
-	offSalt       = 192
-	offKeyCheck   = 224
-	offDataLen    = 256 // data-dependent fields: dataLen, commitOff, totalLen
-	offCommitOff  = 264
-	offTotalLen   = 272
-	offRelLen     = 280
-	offIDLen      = 282
-	strOff        = 284
+	offMailbox    = 120
+	offRuns       = 128
+	offPages      = 136
+	offZeroPages  = 144
+	offChunks     = 152
+	offMapOff     = 160
+	offMapLen     = 168
+	offDataOff    = 176
+	offCompress   = 184
+	offKDF        = 188
+	offKDFTime    = 192
+	offKDFMem     = 196
+	offKDFThreads = 200
+	offReserved   = 204
+	offSalt       = 208
+	offKeyCheck   = 240
+	offDataLen    = 272 // data-dependent fields: dataLen, commitOff, totalLen
+	offCommitOff  = 280
+	offTotalLen   = 288
+	offRelLen     = 296
+	offIDLen      = 298
+	offFSCount    = 300
+	offReserved2  = 302
+	varOff        = 304 // variable area: strings, then filesystem records
 	hashOff       = BlockSize - 32
 )
 
@@ -133,9 +145,100 @@ type Range struct {
 }
 
 // Run is a run of saved pages: Count pages starting at page frame number PFN.
+// A zero run (Zero set) holds no data in the image: the restorer fills its
+// pages with zeros.
 type Run struct {
 	PFN   uint64 `json:"pfn"`
 	Count uint64 `json:"count"`
+	Zero  bool   `json:"zero,omitempty"`
+}
+
+// zeroRunBit marks a zero run in a page map entry's count field.
+const zeroRunBit = 1 << 63
+
+// Filesystem is a block device the saved system had mounted, with a
+// fingerprint of its state, so the resume side can refuse to resume when the
+// filesystem was mounted elsewhere since. JSON shows Fingerprint as hex.
+type Filesystem struct {
+	Device      string   `json:"device"`      // "MAJOR:MINOR" as in /proc/self/mountinfo
+	Name        string   `json:"name"`        // human text, e.g. "/dev/vda on / (ext4, mount count 3)"
+	Fingerprint [32]byte `json:"fingerprint"` // caller's fingerprint of the filesystem
+}
+
+// filesystemJSON is Filesystem with the fingerprint as a hex string.
+type filesystemJSON struct {
+	Device      string `json:"device"`
+	Name        string `json:"name"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// MarshalJSON encodes f with its fingerprint as a hex string.
+func (f Filesystem) MarshalJSON() ([]byte, error) {
+	return json.Marshal(filesystemJSON{f.Device, f.Name, hex.EncodeToString(f.Fingerprint[:])})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (f *Filesystem) UnmarshalJSON(b []byte) error {
+	var j filesystemJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	fp, err := hex.DecodeString(j.Fingerprint)
+	if err != nil || len(fp) != len(f.Fingerprint) {
+		return fmt.Errorf("image: filesystem fingerprint %q is not 64 hex digits", j.Fingerprint)
+	}
+	f.Device, f.Name = j.Device, j.Name
+	copy(f.Fingerprint[:], fp)
+	return nil
+}
+
+// recordSize is the size of f's record in the header's variable area.
+func (f *Filesystem) recordSize() int { return 1 + len(f.Device) + 1 + len(f.Name) + 32 }
+
+// validDevice reports whether d is "MAJOR:MINOR" in decimal.
+func validDevice(d string) bool {
+	maj, min, ok := strings.Cut(d, ":")
+	return ok && decimal(maj) && decimal(min)
+}
+
+func decimal(s string) bool {
+	if s == "" || len(s) > 10 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// varSize is the size of h's variable area: strings and filesystem records.
+func (h *Header) varSize() int {
+	n := len(h.Release) + len(h.Identity)
+	for i := range h.Filesystems {
+		n += h.Filesystems[i].recordSize()
+	}
+	return n
+}
+
+// checkVar checks what Write needs to store h's variable area.
+func (h *Header) checkVar() error {
+	for i, f := range h.Filesystems {
+		switch {
+		case len(f.Device) > MaxFilesystemField:
+			return fmt.Errorf("image: filesystem %d: device is %d bytes, at most %d (MaxFilesystemField) fit", i, len(f.Device), MaxFilesystemField)
+		case !validDevice(f.Device):
+			return fmt.Errorf("image: filesystem %d: device %q is not MAJOR:MINOR", i, f.Device)
+		case len(f.Name) > MaxFilesystemField:
+			return fmt.Errorf("image: filesystem %d (%s): name is %d bytes, at most %d (MaxFilesystemField) fit", i, f.Device, len(f.Name), MaxFilesystemField)
+		}
+	}
+	if n := h.varSize(); n > HeaderVarSize {
+		return fmt.Errorf("image: release, identity and %d filesystem records take %d bytes, the header has room for %d (HeaderVarSize): %w",
+			len(h.Filesystems), n, HeaderVarSize, ErrHeaderFull)
+	}
+	return nil
 }
 
 // Header is the image header. Callers fill the identity fields (Release
@@ -149,6 +252,12 @@ type Header struct {
 	JumpBack     uint64    // physical entry point to jump back to
 	SecondKernel Range     // memory region of the kernel that wrote the image
 	Created      time.Time // creation time (Write uses time.Now when zero)
+	// Mailbox is the page-aligned physical address of a page of the saved
+	// system where the resume kernel may leave a report for the resumed
+	// system; 0 means none.
+	Mailbox uint64
+	// Filesystems are the block devices the saved system had mounted.
+	Filesystems []Filesystem
 
 	// Filled by Write and Open.
 	Version       uint32
@@ -159,8 +268,9 @@ type Header struct {
 	KDFParams     KDFParams
 	Salt          [32]byte
 	PagesPerChunk uint32
-	Runs          uint64 // number of page runs in the map
-	Pages         uint64 // number of saved pages
+	Runs          uint64 // number of page runs in the map, data and zero runs
+	Pages         uint64 // number of pages stored in chunks (in data runs)
+	ZeroPages     uint64 // number of pages in zero runs (not stored)
 	Chunks        uint64
 	Length        uint64 // total image length in bytes, commit record included
 
@@ -196,8 +306,10 @@ func (h *Header) encode() []byte {
 	le.PutUint64(b[offJumpBack:], h.JumpBack)
 	le.PutUint64(b[offSecStart:], h.SecondKernel.Start)
 	le.PutUint64(b[offSecSize:], h.SecondKernel.Size)
+	le.PutUint64(b[offMailbox:], h.Mailbox)
 	le.PutUint64(b[offRuns:], h.Runs)
 	le.PutUint64(b[offPages:], h.Pages)
+	le.PutUint64(b[offZeroPages:], h.ZeroPages)
 	le.PutUint64(b[offChunks:], h.Chunks)
 	le.PutUint64(b[offMapOff:], h.mapOff)
 	le.PutUint64(b[offMapLen:], h.mapLen)
@@ -214,8 +326,17 @@ func (h *Header) encode() []byte {
 	le.PutUint64(b[offTotalLen:], h.Length)
 	le.PutUint16(b[offRelLen:], uint16(len(h.Release)))
 	le.PutUint16(b[offIDLen:], uint16(len(h.Identity)))
-	n := copy(b[strOff:], h.Release)
-	copy(b[strOff+n:], h.Identity)
+	le.PutUint16(b[offFSCount:], uint16(len(h.Filesystems)))
+	p := varOff
+	p += copy(b[p:], h.Release)
+	p += copy(b[p:], h.Identity)
+	for _, f := range h.Filesystems {
+		b[p] = byte(len(f.Device))
+		p += 1 + copy(b[p+1:], f.Device)
+		b[p] = byte(len(f.Name))
+		p += 1 + copy(b[p+1:], f.Name)
+		p += copy(b[p:], f.Fingerprint[:])
+	}
 	sum := sha256.Sum256(b[:hashOff])
 	copy(b[hashOff:], sum[:])
 	return b
@@ -287,8 +408,10 @@ func decodeHeader(b []byte, size int64) (*Header, error) {
 	h.PagesPerChunk = le.Uint32(b[offPPC:])
 	h.JumpBack = le.Uint64(b[offJumpBack:])
 	h.SecondKernel = Range{le.Uint64(b[offSecStart:]), le.Uint64(b[offSecSize:])}
+	h.Mailbox = le.Uint64(b[offMailbox:])
 	h.Runs = le.Uint64(b[offRuns:])
 	h.Pages = le.Uint64(b[offPages:])
+	h.ZeroPages = le.Uint64(b[offZeroPages:])
 	h.Chunks = le.Uint64(b[offChunks:])
 	h.mapOff = le.Uint64(b[offMapOff:])
 	h.mapLen = le.Uint64(b[offMapLen:])
@@ -302,15 +425,12 @@ func decodeHeader(b []byte, size int64) (*Header, error) {
 	h.dataLen = le.Uint64(b[offDataLen:])
 	h.commitOff = le.Uint64(b[offCommitOff:])
 	h.Length = le.Uint64(b[offTotalLen:])
-	rl, il := int(le.Uint16(b[offRelLen:])), int(le.Uint16(b[offIDLen:]))
 
 	switch {
 	case le.Uint32(b[offReserved:]) != 0:
 		return nil, bad(offReserved, "reserved field not zero")
-	case rl+il > MaxStrings:
-		return nil, bad(offRelLen, "release+identity length %d exceeds %d", rl+il, MaxStrings)
-	case !allZero(b[strOff+rl+il : hashOff]):
-		return nil, bad(strOff+rl+il, "header padding not zero")
+	case h.Mailbox%PageSize != 0:
+		return nil, bad(offMailbox, "mailbox address %#x is not page aligned", h.Mailbox)
 	case h.PagesPerChunk == 0 || h.PagesPerChunk > MaxPagesPerChunk:
 		return nil, bad(offPPC, "pages per chunk %d out of range", h.PagesPerChunk)
 	case h.Compression != Zstd && h.Compression != None:
@@ -319,6 +439,8 @@ func decodeHeader(b []byte, size int64) (*Header, error) {
 		return nil, bad(offRuns, "%d runs cannot fit", h.Runs)
 	case h.Pages > 1<<52:
 		return nil, bad(offPages, "%d pages is more than a 64-bit address space", h.Pages)
+	case h.ZeroPages > 1<<52-h.Pages:
+		return nil, bad(offZeroPages, "%d zero pages and %d pages are more than a 64-bit address space", h.ZeroPages, h.Pages)
 	case h.Chunks != (h.Pages+uint64(h.PagesPerChunk)-1)/uint64(h.PagesPerChunk):
 		return nil, bad(offChunks, "%d chunks for %d pages of %d per chunk", h.Chunks, h.Pages, h.PagesPerChunk)
 	case h.mapOff != BlockSize:
@@ -353,9 +475,64 @@ func decodeHeader(b []byte, size int64) (*Header, error) {
 	} else if !allZero(b[offKDF:offDataLen]) {
 		return nil, bad(offKDF, "key fields set in an unencrypted image")
 	}
-	h.Release = string(b[strOff : strOff+rl])
-	h.Identity = string(b[strOff+rl : strOff+rl+il])
+	if err := decodeVar(h, b); err != nil {
+		return nil, err
+	}
 	return h, nil
+}
+
+// decodeVar parses the header's variable area (release, identity,
+// filesystem records) into h and checks that the rest of it is zero.
+func decodeVar(h *Header, b []byte) error {
+	bad := func(off int, f string, a ...any) error { return ferr(ErrCorrupt, "header", int64(off), f, a...) }
+	rl, il := int(le.Uint16(b[offRelLen:])), int(le.Uint16(b[offIDLen:]))
+	nfs := int(le.Uint16(b[offFSCount:]))
+	if le.Uint16(b[offReserved2:]) != 0 {
+		return bad(offReserved2, "reserved field not zero")
+	}
+	if rl+il > HeaderVarSize {
+		return bad(offRelLen, "release+identity length %d exceeds %d", rl+il, HeaderVarSize)
+	}
+	p := varOff
+	h.Release = string(b[p : p+rl])
+	p += rl
+	h.Identity = string(b[p : p+il])
+	p += il
+	// Each record is at least 34 bytes; a count that cannot fit is corrupt
+	// before anything is allocated for it.
+	if nfs > (hashOff-p)/34 {
+		return bad(offFSCount, "%d filesystem records cannot fit in %d bytes", nfs, hashOff-p)
+	}
+	if nfs > 0 {
+		h.Filesystems = make([]Filesystem, nfs)
+	}
+	for i := range h.Filesystems {
+		f := &h.Filesystems[i]
+		start := p
+		// Device length, device, name length: the name length byte is
+		// read only once the device is known to fit before it.
+		dl := int(b[p])
+		if p+1+dl+1 > hashOff {
+			return bad(start, "filesystem record %d runs past the variable area", i)
+		}
+		f.Device = string(b[p+1 : p+1+dl])
+		p += 1 + dl
+		nl := int(b[p])
+		if p+1+nl+32 > hashOff {
+			return bad(start, "filesystem record %d runs past the variable area", i)
+		}
+		f.Name = string(b[p+1 : p+1+nl])
+		p += 1 + nl
+		copy(f.Fingerprint[:], b[p:p+32])
+		p += 32
+		if !validDevice(f.Device) {
+			return bad(start, "filesystem record %d: device %q is not MAJOR:MINOR", i, f.Device)
+		}
+	}
+	if !allZero(b[p:hashOff]) {
+		return bad(p, "header padding not zero")
+	}
+	return nil
 }
 
 // chunkHeader is the 64-byte header in front of each chunk's stored bytes.

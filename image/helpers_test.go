@@ -78,6 +78,23 @@ func (patternSource) ReadPages(pfn uint64, n int, buf []byte) error {
 	return nil
 }
 
+// strictSource is patternSource that fails when asked for a page outside
+// the data runs (a zero-run page, or one not in the map at all), or for a
+// range that is not one stretch of a single data run.
+type strictSource struct{ runs []Run }
+
+func (s strictSource) ReadPages(pfn uint64, n int, buf []byte) error {
+	for _, r := range s.runs {
+		if pfn >= r.PFN && pfn+uint64(n) <= r.PFN+r.Count {
+			if r.Zero {
+				return fmt.Errorf("asked for %d pages at pfn %#x of zero run %+v", n, pfn, r)
+			}
+			return patternSource{}.ReadPages(pfn, n, buf)
+		}
+	}
+	return fmt.Errorf("asked for %d pages at pfn %#x, not inside one run", n, pfn)
+}
+
 type failSource struct{}
 
 func (failSource) ReadPages(uint64, int, []byte) error { return errors.New("no such page") }
@@ -97,6 +114,11 @@ func testHeader() Header {
 		JumpBack:     0x1000_2000,
 		SecondKernel: Range{Start: 0x4000_0000, Size: 0x1000_0000},
 		Created:      time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
+		Mailbox:      0x9f000,
+		Filesystems: []Filesystem{
+			{Device: "253:0", Name: "/dev/vda on / (ext4, mount count 3)", Fingerprint: sha256.Sum256([]byte("vda"))},
+			{Device: "8:17", Name: "/dev/sdb1 on /home (xfs)", Fingerprint: sha256.Sum256([]byte("sdb1"))},
+		},
 	}
 }
 
@@ -112,8 +134,14 @@ func mustRawKey(t testing.TB, b []byte) Key {
 	return k
 }
 
-// writeImage writes an image and returns its bytes.
+// writeImage writes an image of testHeader and returns its bytes.
 func writeImage(t testing.TB, runs []Run, opt WriteOptions) []byte {
+	t.Helper()
+	return writeImageHeader(t, testHeader(), runs, opt)
+}
+
+// writeImageHeader writes an image with header h and returns its bytes.
+func writeImageHeader(t testing.TB, h Header, runs []Run, opt WriteOptions) []byte {
 	t.Helper()
 	if opt.Rand == nil {
 		opt.Rand = detRand(1)
@@ -122,7 +150,7 @@ func writeImage(t testing.TB, runs []Run, opt WriteOptions) []byte {
 		opt.KDF = smallKDF
 	}
 	var f memFile
-	st, err := Write(&f, testHeader(), runs, patternSource{}, opt)
+	st, err := Write(&f, h, runs, strictSource{runs}, opt)
 	if err != nil {
 		t.Fatalf("Write: %v", err)
 	}
@@ -132,8 +160,49 @@ func writeImage(t testing.TB, runs []Run, opt WriteOptions) []byte {
 	return f.b
 }
 
-// smallRuns crosses chunk boundaries for PagesPerChunk 2 or 3.
-var smallRuns = []Run{{PFN: 0x10, Count: 3}, {PFN: 0x100, Count: 1}, {PFN: 0x200, Count: 4}}
+// smallRuns crosses chunk boundaries for PagesPerChunk 2 or 3 and has zero
+// runs adjacent to data runs on both sides and on their own.
+var smallRuns = []Run{
+	{PFN: 0x10, Count: 3}, {PFN: 0x13, Count: 2, Zero: true}, {PFN: 0x100, Count: 1},
+	{PFN: 0x180, Count: 7, Zero: true}, {PFN: 0x200, Count: 4},
+}
+
+// dataPages counts the pages of runs' data runs and zero runs.
+func dataPages(runs []Run) (data, zero uint64) {
+	for _, r := range runs {
+		if r.Zero {
+			zero += r.Count
+		} else {
+			data += r.Count
+		}
+	}
+	return data, zero
+}
+
+// reseal recomputes every unkeyed checksum of an unencrypted image after a
+// test edited it (map SHA-256, header SHA-256, commit digest and commit
+// SHA-256), so only the structural checks can catch the edit.
+func reseal(b []byte) {
+	mapOff, mapLen := le.Uint64(b[offMapOff:]), le.Uint64(b[offMapLen:])
+	dataOff, chunks, commitOff := le.Uint64(b[offDataOff:]), le.Uint64(b[offChunks:]), le.Uint64(b[offCommitOff:])
+	m := b[mapOff : mapOff+mapLen]
+	sum := sha256.Sum256(m[:mapLen-32])
+	copy(m[mapLen-32:], sum[:])
+	sum = sha256.Sum256(b[:hashOff])
+	copy(b[hashOff:], sum[:])
+	var digests []byte
+	off := dataOff
+	for i := uint64(0); i < chunks; i++ {
+		d := sha256.Sum256(b[off : off+chunkHeaderSize])
+		digests = append(digests, d[:]...)
+		off += align(chunkHeaderSize + uint64(le.Uint32(b[off+20:])))
+	}
+	digest := commitDigest(b[:BlockSize], m, digests)
+	c := b[commitOff : commitOff+BlockSize]
+	copy(c[cOffDigest:], digest[:])
+	sum = sha256.Sum256(c[8:hashOff])
+	copy(c[hashOff:], sum[:])
+}
 
 var sentinels = []error{ErrNotImage, ErrVersion, ErrCorrupt, ErrIncomplete, ErrConsumed, ErrKey}
 

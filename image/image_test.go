@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -33,10 +34,31 @@ func collect(t *testing.T, im *Image) map[uint64][]byte {
 	return got
 }
 
+// checkPages checks that Pages delivers exactly the pages of runs' data runs
+// with their contents, and none of the zero runs'.
+func checkPages(t *testing.T, im *Image, runs []Run) {
+	t.Helper()
+	got := collect(t, im)
+	pages, _ := dataPages(runs)
+	if uint64(len(got)) != pages {
+		t.Fatalf("got %d pages, want %d", len(got), pages)
+	}
+	for _, r := range runs {
+		for p := r.PFN; p < r.PFN+r.Count; p++ {
+			switch {
+			case r.Zero && got[p] != nil:
+				t.Fatalf("page %#x of zero run %+v delivered", p, r)
+			case !r.Zero && !bytes.Equal(got[p], pageData(p)):
+				t.Fatalf("page %#x differs", p)
+			}
+		}
+	}
+}
+
 func TestRoundTrip(t *testing.T) {
 	manyRuns := []Run{}
 	for i := uint64(0); i < 40; i++ {
-		manyRuns = append(manyRuns, Run{PFN: i * 100, Count: 1 + i%7})
+		manyRuns = append(manyRuns, Run{PFN: i * 100, Count: 1 + i%7, Zero: i%3 == 1})
 	}
 	tests := []struct {
 		name string
@@ -72,32 +94,20 @@ func TestRoundTrip(t *testing.T) {
 			want := testHeader()
 			if h.Release != want.Release || h.Identity != want.Identity || h.RAMSize != want.RAMSize ||
 				h.MemMapHash != want.MemMapHash || h.CPUs != want.CPUs || h.JumpBack != want.JumpBack ||
-				h.SecondKernel != want.SecondKernel || !h.Created.Equal(want.Created) {
+				h.SecondKernel != want.SecondKernel || !h.Created.Equal(want.Created) ||
+				h.Mailbox != want.Mailbox || !slices.Equal(h.Filesystems, want.Filesystems) {
 				t.Errorf("header identity changed: got %+v", h)
 			}
 			if h.Encrypted != !tt.key.IsZero() || h.Length != uint64(len(b)) {
 				t.Errorf("Encrypted %v Length %d, want %v %d", h.Encrypted, h.Length, !tt.key.IsZero(), len(b))
 			}
-			var pages uint64
-			for _, r := range tt.runs {
-				pages += r.Count
+			pages, zero := dataPages(tt.runs)
+			if h.Pages != pages || h.ZeroPages != zero || !slices.Equal(im.Runs(), tt.runs) {
+				t.Errorf("Pages %d ZeroPages %d runs %v, want %d %d %v", h.Pages, h.ZeroPages, im.Runs(), pages, zero, tt.runs)
 			}
-			if h.Pages != pages || len(im.Runs()) != len(tt.runs) {
-				t.Errorf("Pages %d runs %d, want %d %d", h.Pages, len(im.Runs()), pages, len(tt.runs))
-			}
-			got := collect(t, im)
-			if uint64(len(got)) != pages {
-				t.Fatalf("got %d pages, want %d", len(got), pages)
-			}
-			for _, r := range tt.runs {
-				for p := r.PFN; p < r.PFN+r.Count; p++ {
-					if !bytes.Equal(got[p], pageData(p)) {
-						t.Fatalf("page %#x differs", p)
-					}
-				}
-			}
+			checkPages(t, im, tt.runs)
 			s, err := Inspect(dev, int64(len(dev.b)))
-			if err != nil || s.State != "valid" || s.Pages != pages || s.Encrypted != h.Encrypted {
+			if err != nil || s.State != "valid" || s.Pages != pages || s.ZeroPages != zero || s.Encrypted != h.Encrypted {
 				t.Fatalf("Inspect = %+v, %v", s, err)
 			}
 			if _, err := json.Marshal(s); err != nil {
@@ -401,7 +411,11 @@ func TestPagesStopsOnCallbackError(t *testing.T) {
 
 func TestWriteRejects(t *testing.T) {
 	long := testHeader()
-	long.Identity = strings.Repeat("x", MaxStrings)
+	long.Filesystems = nil
+	long.Identity = strings.Repeat("x", HeaderVarSize-len(long.Release)+1)
+	withFS := func(fs ...Filesystem) Header { h := testHeader(); h.Filesystems = fs; return h }
+	unaligned := testHeader()
+	unaligned.Mailbox = 0x9f008
 	tests := []struct {
 		name string
 		h    Header
@@ -409,11 +423,19 @@ func TestWriteRejects(t *testing.T) {
 		src  PageSource
 		opt  WriteOptions
 	}{
-		{"unsorted runs", testHeader(), []Run{{10, 1}, {5, 1}}, patternSource{}, WriteOptions{}},
-		{"overlapping runs", testHeader(), []Run{{10, 5}, {12, 1}}, patternSource{}, WriteOptions{}},
-		{"empty run", testHeader(), []Run{{10, 0}}, patternSource{}, WriteOptions{}},
-		{"overflowing run", testHeader(), []Run{{^uint64(0) - 1, 5}}, patternSource{}, WriteOptions{}},
+		{"unsorted runs", testHeader(), []Run{{PFN: 10, Count: 1}, {PFN: 5, Count: 1}}, patternSource{}, WriteOptions{}},
+		{"overlapping runs", testHeader(), []Run{{PFN: 10, Count: 5}, {PFN: 12, Count: 1}}, patternSource{}, WriteOptions{}},
+		{"zero run overlaps data run", testHeader(), []Run{{PFN: 10, Count: 5}, {PFN: 14, Count: 1, Zero: true}}, patternSource{}, WriteOptions{}},
+		{"data run overlaps zero run", testHeader(), []Run{{PFN: 10, Count: 5, Zero: true}, {PFN: 11, Count: 1}}, patternSource{}, WriteOptions{}},
+		{"empty run", testHeader(), []Run{{PFN: 10, Count: 0}}, patternSource{}, WriteOptions{}},
+		{"empty zero run", testHeader(), []Run{{PFN: 10, Count: 0, Zero: true}}, patternSource{}, WriteOptions{}},
+		{"overflowing run", testHeader(), []Run{{PFN: ^uint64(0) - 1, Count: 5}}, patternSource{}, WriteOptions{}},
+		{"overflowing zero run", testHeader(), []Run{{PFN: 1, Count: 1 << 52, Zero: true}}, patternSource{}, WriteOptions{}},
 		{"strings too long", long, smallRuns, patternSource{}, WriteOptions{}},
+		{"unaligned mailbox", unaligned, smallRuns, patternSource{}, WriteOptions{}},
+		{"empty device", withFS(Filesystem{Name: "x"}), smallRuns, patternSource{}, WriteOptions{}},
+		{"device not MAJOR:MINOR", withFS(Filesystem{Device: "/dev/vda"}), smallRuns, patternSource{}, WriteOptions{}},
+		{"device with sign", withFS(Filesystem{Device: "+8:1"}), smallRuns, patternSource{}, WriteOptions{}},
 		{"chunk too big", testHeader(), smallRuns, patternSource{}, WriteOptions{PagesPerChunk: MaxPagesPerChunk + 1}},
 		{"unknown compression", testHeader(), smallRuns, patternSource{}, WriteOptions{Compression: 9}},
 		{"source fails", testHeader(), smallRuns, failSource{}, WriteOptions{}},

@@ -9,28 +9,31 @@ import (
 
 // Summary is a JSON-able description of an image (kjump image inspect --json).
 type Summary struct {
-	State         string    `json:"state"`             // valid, incomplete, consumed, corrupt
-	Problem       string    `json:"problem,omitempty"` // why State is not valid
-	Version       uint32    `json:"version"`
-	UUID          string    `json:"uuid"`
-	Created       time.Time `json:"created"`
-	Release       string    `json:"release"`
-	Identity      string    `json:"identity"`
-	RAMSize       uint64    `json:"ram_size"`
-	MemMapHash    string    `json:"memmap_hash"`
-	CPUs          uint32    `json:"cpus"`
-	JumpBack      uint64    `json:"jump_back"`
-	SecondKernel  Range     `json:"second_kernel"`
-	Encrypted     bool      `json:"encrypted"`
-	KDF           string    `json:"kdf"`
-	Compression   string    `json:"compression"`
-	PagesPerChunk uint32    `json:"pages_per_chunk"`
-	Runs          uint64    `json:"runs"`
-	Pages         uint64    `json:"pages"`
-	Chunks        uint64    `json:"chunks"`
-	RawBytes      uint64    `json:"raw_bytes"`
-	StoredBytes   uint64    `json:"stored_bytes,omitempty"` // chunk bytes on disk, when the chunks could be walked
-	Length        uint64    `json:"length"`
+	State         string       `json:"state"`             // valid, incomplete, consumed, corrupt
+	Problem       string       `json:"problem,omitempty"` // why State is not valid
+	Version       uint32       `json:"version"`
+	UUID          string       `json:"uuid"`
+	Created       time.Time    `json:"created"`
+	Release       string       `json:"release"`
+	Identity      string       `json:"identity"`
+	RAMSize       uint64       `json:"ram_size"`
+	MemMapHash    string       `json:"memmap_hash"`
+	CPUs          uint32       `json:"cpus"`
+	JumpBack      uint64       `json:"jump_back"`
+	SecondKernel  Range        `json:"second_kernel"`
+	Mailbox       uint64       `json:"mailbox"` // physical address of the mailbox page, 0 = none
+	Filesystems   []Filesystem `json:"filesystems"`
+	Encrypted     bool         `json:"encrypted"`
+	KDF           string       `json:"kdf"`
+	Compression   string       `json:"compression"`
+	PagesPerChunk uint32       `json:"pages_per_chunk"`
+	Runs          uint64       `json:"runs"`
+	Pages         uint64       `json:"pages"`      // pages stored in chunks (data runs)
+	ZeroPages     uint64       `json:"zero_pages"` // pages of zero runs (not stored)
+	Chunks        uint64       `json:"chunks"`
+	RawBytes      uint64       `json:"raw_bytes"`              // bytes of the data runs' pages
+	StoredBytes   uint64       `json:"stored_bytes,omitempty"` // chunk bytes on disk, when the chunks could be walked
+	Length        uint64       `json:"length"`
 }
 
 // Inspect summarises the image in r without a key and without reading chunk
@@ -69,12 +72,15 @@ func Inspect(r io.ReaderAt, size int64) (*Summary, error) {
 		CPUs:          h.CPUs,
 		JumpBack:      h.JumpBack,
 		SecondKernel:  h.SecondKernel,
+		Mailbox:       h.Mailbox,
+		Filesystems:   append([]Filesystem{}, h.Filesystems...),
 		Encrypted:     h.Encrypted,
 		KDF:           h.KDF.String(),
 		Compression:   h.Compression.String(),
 		PagesPerChunk: h.PagesPerChunk,
 		Runs:          h.Runs,
 		Pages:         h.Pages,
+		ZeroPages:     h.ZeroPages,
 		Chunks:        h.Chunks,
 		RawBytes:      h.Pages * PageSize,
 		Length:        h.Length,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -19,9 +20,10 @@ type Image struct {
 	size    int64
 	key     Key
 	h       *Header
-	block   []byte // the header block as read
-	runs    []Run
-	starts  []uint64
+	block   []byte   // the header block as read
+	runs    []Run    // the page map: data and zero runs
+	data    []Run    // the data runs, whose pages the chunks hold
+	starts  []uint64 // starts[i] is the index of data[i]'s first page
 	chunks  []chunkLoc
 	ks      *keys
 	binding [32]byte
@@ -89,7 +91,12 @@ func load(r io.ReaderAt, size int64, key Key, needKey bool, ks *keys) (*Image, e
 	if im.runs, err = decodeMap(h, m); err != nil {
 		return nil, err
 	}
-	im.starts = runStarts(im.runs)
+	for _, r := range im.runs {
+		if !r.Zero {
+			im.data = append(im.data, r)
+		}
+	}
+	im.starts = runStarts(im.data)
 	if h.Encrypted && needKey {
 		if ks == nil {
 			master, err := masterKey(key, h)
@@ -156,18 +163,34 @@ func decodeMap(h *Header, m []byte) ([]Run, error) {
 		return nil, ferr(ErrCorrupt, "map", int64(h.mapOff)+int64(n-32), "page map SHA-256 mismatch")
 	}
 	runs := make([]Run, h.Runs)
-	var pages, next uint64
+	var pages, zeroPages, next uint64
 	for i := range runs {
-		r := Run{le.Uint64(m[i*16:]), le.Uint64(m[i*16+8:])}
-		if r.Count == 0 || r.PFN+r.Count < r.PFN || r.PFN+r.Count > 1<<52 || (i > 0 && r.PFN < next) {
-			return nil, ferr(ErrCorrupt, "map", int64(h.mapOff)+int64(i*16), "run %d (pfn %#x, %d pages) is empty, overflows or is out of order", i, r.PFN, r.Count)
+		r := Run{PFN: le.Uint64(m[i*16:]), Count: le.Uint64(m[i*16+8:])}
+		if r.Count&zeroRunBit != 0 {
+			r.Zero, r.Count = true, r.Count&^zeroRunBit
+		}
+		var problem string
+		switch {
+		case r.Count == 0:
+			problem = "is empty"
+		case r.PFN+r.Count < r.PFN || r.PFN+r.Count > 1<<52:
+			problem = "overflows the address space"
+		case i > 0 && r.PFN < next:
+			problem = "overlaps the previous run or is out of order"
+		}
+		if problem != "" {
+			return nil, ferr(ErrCorrupt, "map", int64(h.mapOff)+int64(i*16), "run %d (pfn %#x, %d pages, zero %v) %s", i, r.PFN, r.Count, r.Zero, problem)
 		}
 		next = r.PFN + r.Count
-		pages += r.Count
+		if r.Zero {
+			zeroPages += r.Count
+		} else {
+			pages += r.Count
+		}
 		runs[i] = r
 	}
-	if pages != h.Pages {
-		return nil, ferr(ErrCorrupt, "map", int64(h.mapOff), "runs hold %d pages, header says %d", pages, h.Pages)
+	if pages != h.Pages || zeroPages != h.ZeroPages {
+		return nil, ferr(ErrCorrupt, "map", int64(h.mapOff), "runs hold %d data and %d zero pages, header says %d and %d", pages, zeroPages, h.Pages, h.ZeroPages)
 	}
 	return runs, nil
 }
@@ -225,10 +248,16 @@ func (im *Image) walkChunks() ([]byte, error) {
 }
 
 // Header returns the image header.
-func (im *Image) Header() Header { return *im.h }
+func (im *Image) Header() Header {
+	h := *im.h
+	h.Filesystems = slices.Clone(h.Filesystems)
+	return h
+}
 
-// Runs returns the page map: the runs of saved pages in image order.
-func (im *Image) Runs() []Run { return append([]Run(nil), im.runs...) }
+// Runs returns the page map: the data and zero runs of the saved system's
+// pages, sorted by PFN. The restorer fills the pages of zero runs (Zero set)
+// with zeros; Pages delivers those of data runs.
+func (im *Image) Runs() []Run { return slices.Clone(im.runs) }
 
 func newDecoder() (*zstd.Decoder, error) {
 	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(runtime.GOMAXPROCS(0)),
@@ -324,8 +353,9 @@ func (im *Image) Verify() error {
 	return errors.Join(problems...)
 }
 
-// Pages calls fn for the saved pages in map order. Each call gets a stretch
-// of physically contiguous pages: data holds len(data)/PageSize pages
+// Pages calls fn for the pages of the data runs in map order; pages of zero
+// runs are not delivered (see Runs). Each call gets a stretch of physically
+// contiguous pages: data holds len(data)/PageSize pages
 // starting at page frame number pfn, and is only valid during the call.
 // Chunks are decompressed in parallel but delivered in order. Pages stops at
 // the first bad chunk or the first error from fn; call Verify first so no
@@ -341,7 +371,7 @@ func (im *Image) Pages(fn func(pfn uint64, data []byte) error) error {
 		func(i uint64, b []byte) ([]byte, error) { return im.decodeChunk(dec, i, b) },
 		func(i uint64, raw []byte) error {
 			n := uint64(len(raw)) / PageSize
-			return segments(im.runs, im.starts, i*ppc, n, func(pfn, count, o uint64) error {
+			return segments(im.data, im.starts, i*ppc, n, func(pfn, count, o uint64) error {
 				return fn(pfn, raw[o*PageSize:(o+count)*PageSize])
 			})
 		})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -13,7 +14,8 @@ import (
 
 // PageSource supplies the pages to save. ReadPages fills buf (n*PageSize
 // bytes) with n pages starting at page frame number pfn. Write calls it from
-// one goroutine, in map order.
+// one goroutine, in map order, and only for pages of data runs: never for a
+// zero run.
 type PageSource interface {
 	ReadPages(pfn uint64, n int, buf []byte) error
 }
@@ -32,32 +34,39 @@ type WriteOptions struct {
 // Stats summarises a written image.
 type Stats struct {
 	Header      Header // the header as written
-	RawBytes    uint64 // bytes of saved pages
+	RawBytes    uint64 // bytes of saved pages in data runs (zero runs excluded)
 	StoredBytes uint64 // bytes of chunk payloads on disk (compressed, encrypted)
 }
 
 type syncer interface{ Sync() error }
 
-func validateRuns(runs []Run) (uint64, error) {
-	var pages, next uint64
+// validateRuns checks that runs are non-empty, sorted and disjoint, and
+// returns the data runs and the number of pages in data and zero runs.
+func validateRuns(runs []Run) (data []Run, pages, zeroPages uint64, err error) {
+	var next uint64
 	for i, r := range runs {
 		switch {
 		case r.Count == 0:
-			return 0, fmt.Errorf("image: run %d (pfn %#x) is empty", i, r.PFN)
+			return nil, 0, 0, fmt.Errorf("image: run %d (pfn %#x) is empty", i, r.PFN)
 		case r.PFN+r.Count < r.PFN || r.PFN+r.Count > 1<<52:
-			return 0, fmt.Errorf("image: run %d (pfn %#x, %d pages) overflows the address space", i, r.PFN, r.Count)
+			return nil, 0, 0, fmt.Errorf("image: run %d (pfn %#x, %d pages) overflows the address space", i, r.PFN, r.Count)
 		case i > 0 && r.PFN < next:
-			return 0, fmt.Errorf("image: run %d (pfn %#x) overlaps or is out of order; runs must be sorted and disjoint", i, r.PFN)
+			return nil, 0, 0, fmt.Errorf("image: run %d (pfn %#x) overlaps or is out of order; runs must be sorted and disjoint", i, r.PFN)
 		}
 		next = r.PFN + r.Count
-		pages += r.Count
+		if r.Zero {
+			zeroPages += r.Count
+		} else {
+			pages += r.Count
+			data = append(data, r)
+		}
 	}
-	return pages, nil
+	return data, pages, zeroPages, nil
 }
 
 // segments calls fn for each stretch of pages [first, first+n) of the
-// page sequence described by runs, split at run boundaries. starts[i] is the
-// page index where runs[i] begins.
+// page sequence described by the data runs, split at run boundaries.
+// starts[i] is the page index where runs[i] begins.
 func segments(runs []Run, starts []uint64, first, n uint64, fn func(pfn, count, off uint64) error) error {
 	// Binary search for the run holding page 'first'.
 	lo, hi := 0, len(runs)
@@ -91,15 +100,26 @@ func runStarts(runs []Run) []uint64 {
 	return s
 }
 
-// Write writes an image of the pages described by runs (sorted, disjoint)
-// to w, starting at offset 0. The commit record is written last; if w has a
-// Sync method it is called before and after the commit record. The output
-// is byte-identical for any Workers value.
+// Write writes an image of the pages described by runs (sorted by PFN,
+// disjoint, adjacent allowed) to w, starting at offset 0. Pages of data runs
+// are read from src and stored; zero runs are only recorded in the page map.
+// The commit record is written last; if w has a Sync method it is called
+// before and after the commit record. The output is byte-identical for any
+// Workers value.
+//
+// Release, Identity and the Filesystems records must fit in HeaderVarSize
+// bytes (else the error wraps ErrHeaderFull), each Device must be
+// "MAJOR:MINOR" and no Device or Name may exceed MaxFilesystemField bytes.
+// Mailbox must be page aligned.
 func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions) (Stats, error) {
-	if len(h.Release)+len(h.Identity) > MaxStrings {
-		return Stats{}, fmt.Errorf("image: release and identity are %d bytes, at most %d fit", len(h.Release)+len(h.Identity), MaxStrings)
+	if err := h.checkVar(); err != nil {
+		return Stats{}, err
 	}
-	pages, err := validateRuns(runs)
+	if h.Mailbox%PageSize != 0 {
+		return Stats{}, fmt.Errorf("image: mailbox address %#x is not page aligned", h.Mailbox)
+	}
+	h.Filesystems = slices.Clone(h.Filesystems)
+	dataRuns, pages, zeroPages, err := validateRuns(runs)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -130,6 +150,7 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 	h.PagesPerChunk = uint32(ppc)
 	h.Runs = uint64(len(runs))
 	h.Pages = pages
+	h.ZeroPages = zeroPages
 	h.Chunks = (pages + uint64(ppc) - 1) / uint64(ppc)
 	h.mapOff = BlockSize
 	h.mapLen = mapLength(h.Runs)
@@ -181,7 +202,7 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 		}
 		defer enc.Close()
 	}
-	starts := runStarts(runs)
+	starts := runStarts(dataRuns)
 	st := Stats{RawBytes: pages * PageSize}
 	off := h.dataOff
 	var digests []byte // SHA-256 of every chunk header, in order
@@ -190,7 +211,7 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 		first := i * uint64(ppc)
 		n := min(uint64(ppc), pages-first)
 		buf := make([]byte, n*PageSize)
-		err := segments(runs, starts, first, n, func(pfn, count, o uint64) error {
+		err := segments(dataRuns, starts, first, n, func(pfn, count, o uint64) error {
 			if err := src.ReadPages(pfn, int(count), buf[o*PageSize:(o+count)*PageSize]); err != nil {
 				return fmt.Errorf("image: reading %d pages at pfn %#x: %w", count, pfn, err)
 			}
@@ -271,8 +292,12 @@ func syncIf(w any) error {
 func encodeMap(runs []Run, mapLen uint64) []byte {
 	m := make([]byte, mapLen)
 	for i, r := range runs {
+		count := r.Count
+		if r.Zero {
+			count |= zeroRunBit
+		}
 		le.PutUint64(m[i*16:], r.PFN)
-		le.PutUint64(m[i*16+8:], r.Count)
+		le.PutUint64(m[i*16+8:], count)
 	}
 	sum := sha256.Sum256(m[:mapLen-32])
 	copy(m[mapLen-32:], sum[:])

@@ -29,6 +29,7 @@ type LoadOptions struct {
 	Append   string   // appended to the base (--append)
 	Run      []string // the second kernel's commands (kjump.run=)
 	Then     string   // what the second kernel does afterwards; default "back"
+	OnError  string   // what it does instead when a command failed; default: Then
 	Size     uint64   // region size; default memmap.DefaultSize
 	Min, Max uint64   // --mem-min / --mem-max
 	NoVerify bool     // no checksums in purgatory
@@ -111,7 +112,7 @@ func Load(o LoadOptions) (*Loaded, error) {
 		return nil, fmt.Errorf("%s: %w", out.Kernel, err)
 	}
 	out.KernelRelease = bz.Header.KernelVersion
-	if o.Then == "" || o.Then == "back" {
+	if o.Then == "" || o.Then == "back" || o.OnError == "back" {
 		out.Warning, err = checkCanJumpBack(bz, out.Kernel)
 		if err != nil {
 			return nil, err
@@ -304,6 +305,9 @@ func Cmdline(o LoadOptions) (string, error) {
 		then = "back"
 	}
 	parts = append(parts, "kjump.then="+then)
+	if o.OnError != "" {
+		parts = append(parts, "kjump.onerror="+o.OnError)
+	}
 	return strings.Join(parts, " "), nil
 }
 

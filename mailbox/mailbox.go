@@ -30,6 +30,7 @@ const (
 	Request State = 1
 	Done    State = 2
 	Failed  State = 3
+	Working State = 4 // the other kernel took the request and is at work
 )
 
 func (s State) String() string {
@@ -42,6 +43,8 @@ func (s State) String() string {
 		return "done"
 	case Failed:
 		return "failed"
+	case Working:
+		return "working"
 	}
 	return fmt.Sprintf("state %d", uint32(s))
 }

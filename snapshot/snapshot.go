@@ -4,13 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/mailbox"
@@ -54,9 +52,11 @@ var ErrNoReply = errors.New("the second kernel did not answer")
 
 // Take takes a snapshot (see the package documentation).
 func Take(o Options) (*Result, error) {
-	dev, err := blockDevice(o.Output)
-	if err != nil {
-		return nil, err
+	dev, err := blockdev.Number(o.Output)
+	if errors.Is(err, blockdev.ErrNotBlock) {
+		return nil, fmt.Errorf("output %w: the second kernel writes the dump raw, without mounting the first kernel's filesystems; give a whole disk or partition the dump may overwrite", err)
+	} else if err != nil {
+		return nil, fmt.Errorf("output %w", err)
 	}
 	o.Request.Device = dev
 	region, err := jump.ChooseRegion(o.Load)
@@ -101,48 +101,8 @@ func Take(o Options) (*Result, error) {
 	if m.State == mailbox.Failed || res.Error != "" {
 		return nil, fmt.Errorf("in the second kernel: %s", res.Error)
 	}
-	if err := dropCache(o.Output); err != nil {
+	if err := blockdev.DropCache(o.Output); err != nil {
 		return nil, err
 	}
 	return res, nil
-}
-
-// blockDevice returns "MAJOR:MINOR" of a block device path.
-func blockDevice(path string) (string, error) {
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		return "", fmt.Errorf("output %s: %w", path, err)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFBLK {
-		return "", fmt.Errorf("output %s is not a block device: the second kernel writes the dump raw, without mounting the first kernel's filesystems; give a whole disk or partition the dump may overwrite", path)
-	}
-	return fmt.Sprintf("%d:%d", unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev))), nil
-}
-
-// dropCache makes the first kernel forget cached blocks of the device the second
-// kernel wrote behind its back.
-func dropCache(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := unix.IoctlSetInt(int(f.Fd()), unix.BLKFLSBUF, 0); err != nil {
-		return fmt.Errorf("dropping the page cache of %s: %w", path, err)
-	}
-	return nil
-}
-
-// DeviceNode finds /dev/NAME for "MAJOR:MINOR" through sysfs.
-func DeviceNode(root, dev string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(root, "sys/dev/block", dev, "uevent"))
-	if err != nil {
-		return "", fmt.Errorf("block device %s: %w", dev, err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if name, ok := strings.CutPrefix(line, "DEVNAME="); ok {
-			return filepath.Join(root, "dev", name), nil
-		}
-	}
-	return "", fmt.Errorf("block device %s: no DEVNAME in its uevent", dev)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kjump/kjump/dump"
+	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/mailbox"
@@ -57,7 +58,7 @@ func Write(mailboxAddr uint64, root string, progress func(done, total uint64)) (
 }
 
 func write(req Request, root string, reply *Reply, progress func(done, total uint64)) error {
-	node, err := DeviceNode(root, req.Device)
+	node, err := blockdev.Node(root, req.Device)
 	if err != nil {
 		return err
 	}

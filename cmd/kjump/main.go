@@ -56,7 +56,7 @@ func commands() []command {
 
 // helpOrder is the order 'kjump help' lists commands in: the workflow's.
 var helpOrder = []string{"doctor", "load", "exec", "back", "unload", "call", "initramfs",
-	"snapshot", "snapshot-write", "dump", "image", "lab", "version"}
+	"snapshot", "snapshot-write", "dump", "hibernate", "hibernate-write", "resume", "image", "lab", "version"}
 
 func main() {
 	if os.Getpid() == 1 {

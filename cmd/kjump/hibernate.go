@@ -1,0 +1,189 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/kjump/kjump/hibernate"
+	"github.com/kjump/kjump/memmap"
+)
+
+// progressLines reports long work as a line every half second, for consoles
+// that are not terminals (a serial line, a log).
+func progressLines(w io.Writer, what string) hibernate.Progress {
+	start := time.Now()
+	return func(done, total uint64) {
+		pct, rate := 100.0, 0.0
+		if total > 0 {
+			pct = float64(done) * 100 / float64(total)
+		}
+		if el := time.Since(start).Seconds(); el > 0 {
+			rate = float64(done) * 4096 / 1e6 / el
+		}
+		fmt.Fprintf(w, "%s: %3.0f%%  %s of %s  %.0f MB/s\n", what, pct,
+			memmap.FormatSize(done*4096), memmap.FormatSize(total*4096), rate)
+	}
+}
+
+func init() {
+	registry = append(registry,
+		command{
+			name:    "hibernate",
+			summary: "save the running system to disk through a second kernel and power off",
+			usage:   "--to DEVICE [--key-file F | --passphrase-file F] [load flags]",
+			help: `Hibernates the running system without the kernel's freezer copy: kjump loads a
+second kernel (like 'kjump load'), syncs filesystems and jumps; the second kernel
+writes this kernel's memory (free pages left out, zero pages as a note, chunks
+compressed with zstd on all CPUs) to DEVICE and powers off. The next boot's resume
+kernel runs 'kjump resume --from DEVICE', restores the memory and jumps back:
+processes carry on where they were. Because nothing is copied inside this
+kernel, it works with nearly all RAM in use.
+
+The image records this kernel's build, the machine's memory map, and the state of
+every filesystem mounted now; resume refuses an image from another kernel build,
+another machine, a filesystem mounted elsewhere since, and an image used once
+already. If the second kernel cannot write the image it jumps back and this
+command fails: the system carries on.
+
+Memory layout. The resume kernel is booted by the firmware, so without KASLR it
+runs at its preferred address (16 MiB on x86_64). The second kernel's region must
+start there, and this kernel must not need it at boot: reserve it on this kernel's
+command line with memmap=256M$16M (distribution kernels need
+CONFIG_FIRMWARE_MEMMAP to load into it). Boot the resume kernel with the command
+line this command prints, e.g.
+  nokaslr memmap=exactmap memmap=256K@128K memmap=262144K@16384K
+
+DEVICE is a raw disk or partition (it is overwritten; it must not be mounted or
+swap). --key-file (32 random bytes) or --passphrase-file encrypts the image with
+AES-256-GCM; give the same to 'kjump resume'.
+
+Examples:
+  $ kjump hibernate --to /dev/vdb
+  $ head -c 32 /dev/urandom > /etc/kjump.key; kjump hibernate --to /dev/sdb2 --key-file /etc/kjump.key
+  # in the resume kernel's initramfs
+  $ kjump resume --from /dev/sdb2 --key-file /etc/kjump.key`,
+			setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+				var o hibernate.Options
+				fs.StringVar(&o.Target, "to", "", "raw block device to write the image to (required; overwritten)")
+				fs.StringVar(&o.KeyFile, "key-file", "", "encrypt the image with this 32-byte key")
+				fs.StringVar(&o.PassphraseFile, "passphrase-file", "", "encrypt the image with the passphrase in this file (Argon2id)")
+				fs.StringVar(&o.Then, "then", "poweroff", "what the second kernel does once the image is written: poweroff or reboot")
+				fs.Var(sizeFlag{&o.Load.Size}, "mem-size", "size of the second kernel's region (default 256M)")
+				fs.Var(sizeFlag{&o.Load.Min}, "mem-min", "lowest physical address for the region (default: the resume kernel's load address)")
+				fs.Var(sizeFlag{&o.Load.Max}, "mem-max", "highest physical address for the region")
+				fs.StringVar(&o.Load.Kernel, "kernel", "", "the second kernel's bzImage, also the resume kernel (default: the running kernel's)")
+				return func(args []string, stdout, stderr io.Writer) error {
+					if len(args) > 0 || o.Target == "" {
+						return errUsage
+					}
+					if o.Then != "poweroff" && o.Then != "reboot" {
+						return fmt.Errorf("--then %q: poweroff or reboot", o.Then)
+					}
+					fmt.Fprintf(stderr, "hibernate: jumping to a second kernel to write the image to %s\n", o.Target)
+					r, err := hibernate.Hibernate(o)
+					if err != nil {
+						return err
+					}
+					if r.Image == "" {
+						fmt.Fprintf(stdout, "hibernate: resumed (the resume kernel left no report)\n")
+						return nil
+					}
+					fmt.Fprintf(stdout, "hibernate: resumed from image %s saved %s: %d pages restored, %d cleared in %.2fs; down for %s\n",
+						r.Image, r.Saved.Format(time.RFC3339), r.Pages, r.ZeroPages, r.RestoreSeconds,
+						r.Resumed.Sub(r.Saved).Round(time.Second))
+					return nil
+				}
+			},
+		},
+		command{
+			name:    "hibernate-write",
+			summary: "in the second kernel: write the hibernation image (run by 'kjump hibernate')",
+			usage:   "--mailbox ADDR",
+			help: `The second kernel's half of 'kjump hibernate': reads the request from the mailbox
+page at physical address ADDR (through /dev/mem), writes the first kernel's memory
+from /proc/vmcore as a hibernation image to the requested device, and returns; init
+then powers off. On failure the error goes into the mailbox and init jumps back.
+
+Example (second kernel's command line):
+  kjump.run="hibernate-write --mailbox 0x3a2b1000" kjump.then=poweroff kjump.onerror=back`,
+			setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+				addr := fs.String("mailbox", "", "physical address of the mailbox page (required)")
+				return func(args []string, stdout, stderr io.Writer) error {
+					if len(args) > 0 || *addr == "" {
+						return errUsage
+					}
+					a, err := strconv.ParseUint(*addr, 0, 64)
+					if err != nil {
+						return fmt.Errorf("--mailbox %q: %w", *addr, err)
+					}
+					start := time.Now()
+					st, err := hibernate.Write(a, "/", progressLines(stderr, "hibernate-write"))
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(stdout, "hibernate-write: image %x: %d pages (%s) stored in %s, %d zero pages, in %.2fs\n",
+						st.Header.UUID, st.Header.Pages, memmap.FormatSize(st.RawBytes), memmap.FormatSize(st.StoredBytes),
+						st.Header.ZeroPages, time.Since(start).Seconds())
+					return nil
+				}
+			},
+		},
+		command{
+			name:    "resume",
+			summary: "in the resume kernel: restore a hibernated system and jump back to it",
+			usage:   "--from DEVICE [--key-file F | --passphrase-file F] [--check]",
+			help: `Restores the system 'kjump hibernate' saved on DEVICE and jumps back into it. Run
+it from the resume kernel's initramfs before anything mounts a disk (the
+initramfs-tools hook does). The resume kernel must run inside the region the
+image was written from: boot it with the line 'kjump hibernate' prints
+(nokaslr memmap=exactmap …).
+
+Everything is checked before a byte of memory is written: the image's format
+and every chunk's checksum (and authenticity, when encrypted), that this is the
+kernel build and machine that saved it, that no filesystem it had mounted was
+mounted since, and that this kernel's memory is clear of the saved pages. Any
+failure prints why and exits 1, leaving the image and memory untouched: boot on
+normally. Then the image is marked used (resume is one-shot), the memory is
+restored through /dev/mem, and the saved system continues.
+
+On success it does not return: the saved system runs. With --check it only
+validates and exits 0 when the image can be resumed here.
+
+Examples:
+  $ kjump resume --from /dev/vdb
+  $ kjump resume --from /dev/vdb --check   # validate only`,
+			setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+				var o hibernate.ResumeOptions
+				fs.StringVar(&o.From, "from", "", "the device holding the image (required)")
+				fs.StringVar(&o.KeyFile, "key-file", "", "the image's 32-byte key")
+				fs.StringVar(&o.PassphraseFile, "passphrase-file", "", "a file holding the image's passphrase")
+				check := fs.Bool("check", false, "only validate the image for this system; write nothing")
+				return func(args []string, stdout, stderr io.Writer) error {
+					if len(args) > 0 || o.From == "" {
+						return errUsage
+					}
+					o.Log, o.Progress = stderr, progressLines(stderr, "resume")
+					if *check {
+						im, f, err := hibernate.Check(o)
+						if err != nil {
+							return err
+						}
+						f.Close()
+						h := im.Header()
+						fmt.Fprintf(stdout, "resume: image %x on %s can be resumed here (%d pages, saved %s)\n", h.UUID, o.From, h.Pages, h.Created.Format(time.RFC3339))
+						return nil
+					}
+					err := hibernate.Resume(o)
+					if err == nil {
+						err = errors.New("resume returned")
+					}
+					return fmt.Errorf("%w; not resuming, boot on normally", err)
+				}
+			},
+		},
+	)
+}

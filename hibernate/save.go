@@ -1,0 +1,252 @@
+package hibernate
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kjump/kjump/bootparam"
+	"github.com/kjump/kjump/internal/blockdev"
+	"github.com/kjump/kjump/jump"
+	"github.com/kjump/kjump/kexec"
+	"github.com/kjump/kjump/mailbox"
+	"github.com/kjump/kjump/memmap"
+)
+
+// Request is what the first kernel asks of the second, through the mailbox.
+type Request struct {
+	Device      string  `json:"device"` // "MAJOR:MINOR" of the raw device to write the image to
+	System      System  `json:"system"`
+	MemMapHash  string  `json:"memmap_hash"` // hex of System.MemMapHash
+	Mounts      []Mount `json:"mounts"`
+	Key         []byte  `json:"key,omitempty"`        // raw 32-byte key
+	Passphrase  string  `json:"passphrase,omitempty"` // or a passphrase (Argon2id)
+	KDFMemoryMi uint32  `json:"kdf_memory_mib,omitempty"`
+}
+
+// Report is what the resume kernel leaves in the mailbox for the resumed
+// system, or the second kernel's error when it could not write the image.
+type Report struct {
+	Error          string    `json:"error,omitempty"`
+	Image          string    `json:"image,omitempty"` // image UUID
+	Saved          time.Time `json:"saved"`
+	WriteSeconds   float64   `json:"write_seconds,omitempty"`
+	Resumed        time.Time `json:"resumed"`
+	RestoreSeconds float64   `json:"restore_seconds,omitempty"`
+	Pages          uint64    `json:"pages,omitempty"`      // data pages restored
+	ZeroPages      uint64    `json:"zero_pages,omitempty"` // pages cleared
+	StoredBytes    uint64    `json:"stored_bytes,omitempty"`
+}
+
+// Options of a hibernation.
+type Options struct {
+	Target         string // raw block device for the image (overwritten)
+	KeyFile        string // 32-byte key file: encrypt the image
+	PassphraseFile string // or a file holding a passphrase
+	Then           string // what the second kernel does once the image is written: poweroff (default) or reboot
+	Load           jump.LoadOptions
+	Root           string // default "/"
+}
+
+// Result of Hibernate: the system was saved, powered off, and resumed.
+type Result struct {
+	Report
+	Region memmap.Region
+}
+
+// Errors.
+var (
+	ErrNoReply  = errors.New("the second kernel did not answer")
+	ErrRegion   = errors.New("the second kernel's region cannot hold a resume kernel")
+	ErrTarget   = errors.New("unusable image target")
+	ErrNotSaved = errors.New("the image was not written; the system carries on")
+)
+
+// ResumeCommandLine is what a resume kernel's command line needs for region r:
+// no KASLR and its RAM confined to the region and the low range, so it never
+// touches the memory it restores.
+func ResumeCommandLine(r memmap.Range) string {
+	return fmt.Sprintf("nokaslr memmap=exactmap memmap=%dK@%dK memmap=%dK@%dK",
+		kexec.LowSize>>10, kexec.LowStart>>10, r.Size>>10, r.Start>>10)
+}
+
+// CheckResumeRegion checks that a resume kernel (the bzImage data) booted by
+// firmware lands inside region: without KASLR it runs from its preferred load
+// address and needs init_size bytes from there.
+func CheckResumeRegion(bz *bootparam.BzImage, region memmap.Range) error {
+	start := bz.Header.PrefAddress
+	end := start + uint64(bz.Header.InitSize)
+	if bz.Header.RelocatableKernel == 0 || start == 0 {
+		return fmt.Errorf("%w: the resume kernel is not relocatable (no preferred load address)", ErrRegion)
+	}
+	if start < region.Start || end+16<<20 > region.End() {
+		return fmt.Errorf("%w: a resume kernel booted by the firmware runs at %#x and needs %s from there plus room to work, but the region is %s; reserve the region at boot with memmap=%dM$%#x (it must start at or below %#x) or choose it with --mem-min %#x",
+			ErrRegion, start, memmap.FormatSize(uint64(bz.Header.InitSize)), region, max(region.Size, 256<<20)>>20, start, start, start)
+	}
+	return nil
+}
+
+// Hibernate saves the running system through a second kernel (see the package
+// documentation). It returns once the system was resumed from the image, or
+// with an error (ErrNotSaved and why) when the image could not be written and
+// the second kernel jumped back.
+func Hibernate(o Options) (*Result, error) {
+	if o.Root == "" {
+		o.Root = "/"
+	}
+	sys, err := ReadSystem(o.Root)
+	if err != nil {
+		return nil, err
+	}
+	mounts, err := MountedBlockDevices(o.Root)
+	if err != nil {
+		return nil, err
+	}
+	dev, err := targetDevice(o.Root, o.Target, mounts)
+	if err != nil {
+		return nil, err
+	}
+	req := Request{Device: dev, System: sys, MemMapHash: hex.EncodeToString(sys.MemMapHash[:]), Mounts: mounts}
+	if err := readKey(&req, o.KeyFile, o.PassphraseFile); err != nil {
+		return nil, err
+	}
+
+	lo := o.Load
+	lo.Root = o.Root
+	kernel := lo.Kernel
+	if kernel == "" {
+		kernel = filepath.Join(o.Root, "boot", "vmlinuz-"+sys.Release)
+	}
+	data, err := os.ReadFile(kernel)
+	if err != nil {
+		return nil, fmt.Errorf("the resume kernel: %w", err)
+	}
+	bz, err := bootparam.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", kernel, err)
+	}
+	if lo.Min == 0 && lo.Max == 0 {
+		// The resume kernel runs from its preferred address: ask for a region there.
+		lo.Min = bz.Header.PrefAddress
+	}
+	region, err := jump.ChooseRegion(lo)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckResumeRegion(bz, region.Range); err != nil {
+		return nil, err
+	}
+	var avoid [][2]uint64
+	for _, r := range jump.Swapped(region) {
+		avoid = append(avoid, [2]uint64{r.Start, r.Size})
+	}
+	box, err := mailbox.Open(avoid)
+	if err != nil {
+		return nil, err
+	}
+	defer box.Close()
+	payload, _ := json.Marshal(req)
+	seq := uint64(time.Now().UnixNano())
+	if err := box.Write(mailbox.Message{State: mailbox.Request, Seq: seq, Payload: payload}); err != nil {
+		return nil, err
+	}
+	clear(payload)
+	then := o.Then
+	if then == "" {
+		then = "poweroff"
+	}
+	lo.Kernel = kernel
+	lo.Region = &region
+	lo.Run = []string{fmt.Sprintf("hibernate-write --mailbox %#x", box.Phys)}
+	lo.Then = then
+	lo.OnError = "back"
+	if _, err := jump.Load(lo); err != nil {
+		return nil, err
+	}
+	defer kexec.Unload()
+	unix.Sync()
+	if _, err := kexec.Exec(); err != nil {
+		return nil, err
+	}
+	m, err := box.Read()
+	if err != nil || m.Seq != seq || m.State == mailbox.Request {
+		return nil, fmt.Errorf("%w (mailbox: %v, state %v): see the console for what happened there", ErrNoReply, err, m.State)
+	}
+	res := &Result{Region: region}
+	if m.State == mailbox.Working {
+		// Back from an image whose resume kernel left no report.
+		return res, nil
+	}
+	if err := json.Unmarshal(m.Payload, &res.Report); err != nil {
+		return nil, fmt.Errorf("the mailbox's report: %w", err)
+	}
+	if m.State == mailbox.Failed {
+		return nil, fmt.Errorf("%w: in the second kernel: %s", ErrNotSaved, res.Error)
+	}
+	return res, nil
+}
+
+// targetDevice checks the image target and returns its "MAJOR:MINOR".
+func targetDevice(root, path string, mounts []Mount) (string, error) {
+	dev, err := blockdev.Number(path)
+	if errors.Is(err, blockdev.ErrNotBlock) {
+		return "", fmt.Errorf("%w: %s is not a block device: the second kernel writes the image raw, without mounting this system's filesystems; give a spare disk or partition", ErrTarget, path)
+	} else if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrTarget, err)
+	}
+	sysdir, _ := filepath.EvalSymlinks(filepath.Join(root, "sys/dev/block", dev))
+	for _, m := range mounts {
+		d, _ := filepath.EvalSymlinks(filepath.Join(root, "sys/dev/block", m.Device))
+		if m.Device == dev || (sysdir != "" && strings.HasPrefix(d, sysdir+"/")) {
+			return "", fmt.Errorf("%w: %s holds a mounted filesystem (%s): the image would overwrite it", ErrTarget, path, m.Name)
+		}
+	}
+	if swaps, err := os.ReadFile(filepath.Join(root, "proc/swaps")); err == nil {
+		for _, line := range strings.Split(string(swaps), "\n")[1:] {
+			if f := strings.Fields(line); len(f) > 0 && f[0] == path {
+				return "", fmt.Errorf("%w: %s is an active swap device; swapoff it first or use another device", ErrTarget, path)
+			}
+		}
+	}
+	return dev, nil
+}
+
+func readKey(req *Request, keyFile, passFile string) error {
+	switch {
+	case keyFile != "" && passFile != "":
+		return errors.New("give either a key file or a passphrase file, not both")
+	case keyFile != "":
+		b, err := os.ReadFile(keyFile)
+		if err != nil {
+			return err
+		}
+		if len(b) != 32 {
+			return fmt.Errorf("key file %s has %d bytes; a key is 32 random bytes (head -c 32 /dev/urandom > %s)", keyFile, len(b), keyFile)
+		}
+		req.Key = b
+	case passFile != "":
+		b, err := os.ReadFile(passFile)
+		if err != nil {
+			return err
+		}
+		p := string(bytes.TrimRight(b, "\r\n"))
+		if p == "" {
+			return fmt.Errorf("passphrase file %s is empty", passFile)
+		}
+		req.Passphrase, req.KDFMemoryMi = p, KDFMemoryMiB
+	}
+	return nil
+}
+
+// KDFMemoryMiB is the Argon2id memory of a passphrase-encrypted hibernation
+// image: the second kernel and the resume kernel run in a small region, so
+// less than the image package's default.
+const KDFMemoryMiB = 64
