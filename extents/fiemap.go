@@ -86,7 +86,7 @@ func buildExtents(path string, raw []rawExtent, size uint64) ([]Extent, error) {
 			return nil, err
 		}
 		switch {
-		case r.Length == 0 || r.Length > 1<<63-1-r.Physical || r.Length > 1<<63-1-r.Logical:
+		case r.Length == 0 || r.Physical > 1<<63-1 || r.Length > 1<<63-1-r.Physical || r.Length > 1<<63-1-r.Logical:
 			return nil, &Error{Path: path, Cause: fmt.Sprintf("file %s: FIEMAP returned a bad extent (logical %#x, physical %#x, length %#x)", path, r.Logical, r.Physical, r.Length),
 				Fix: "check the filesystem (fsck)", Kind: ErrInvalidMap}
 		case r.Logical < next:

@@ -13,9 +13,9 @@ import (
 // include/uapi/linux/fiemap.h and fs.h. fiemap_linux_test.go checks the sizes.
 const (
 	// FS_IOC_FIEMAP = _IOWR('f', 11, struct fiemap): dir 3, size 32, type 'f', nr 11.
-	fsIocFiemap = 3<<30 | 32<<16 | 'f'<<8 | 11
+	fsIocFiemap uintptr = 3<<30 | 32<<16 | 'f'<<8 | 11
 	// FS_IOC_FSGETXATTR = _IOR('X', 31, struct fsxattr): dir 2, size 28.
-	fsIocFsgetxattr = 2<<30 | 28<<16 | 'X'<<8 | 31
+	fsIocFsgetxattr uintptr = 2<<30 | 28<<16 | 'X'<<8 | 31
 
 	fiemapFlagSync  = 0x1 // FIEMAP_FLAG_SYNC: sync the file before mapping
 	fsXflagRealtime = 0x1 // FS_XFLAG_REALTIME: data on the XFS realtime device

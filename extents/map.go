@@ -81,8 +81,8 @@ func (m *Map) Validate() error {
 				return fmt.Errorf("%w: extent %d (%v) overlaps or is out of order (expected logical offset %#x)", ErrInvalidMap, i, e, next)
 			}
 			return fmt.Errorf("%w: hole [%#x, %#x) before extent %d", ErrInvalidMap, next, e.Logical, i)
-		case e.Length > math.MaxInt64-e.Logical || e.Length > math.MaxInt64-e.Physical:
-			return fmt.Errorf("%w: extent %d (logical %#x, physical %#x, length %#x) ends beyond 2^63", ErrInvalidMap, i, e.Logical, e.Physical, e.Length)
+		case e.Logical > math.MaxInt64 || e.Physical > math.MaxInt64 || e.Length > math.MaxInt64-e.Logical || e.Length > math.MaxInt64-e.Physical:
+			return fmt.Errorf("%w: extent %d (logical %#x, physical %#x, length %#x) ends beyond 2^63-1", ErrInvalidMap, i, e.Logical, e.Physical, e.Length)
 		}
 		next = e.Logical + e.Length
 		if next > uint64(m.Size) {

@@ -145,14 +145,24 @@ func mapFile(f *os.File, path string, w where) (*Map, error) {
 // pages are dropped from the page cache.
 //
 // Prepare refuses, with an *Error matching one of the sentinels, files the
-// other kernel cannot write raw: see the package comment.
-func Prepare(path string, size int64) (*Map, error) {
+// other kernel cannot write raw: see the package comment. A file Prepare
+// created is removed again if it fails.
+func Prepare(path string, size int64) (m *Map, err error) {
 	if size <= 0 || size%PageSize != 0 {
 		return nil, &Error{Path: path, Kind: ErrSize,
 			Cause: fmt.Sprintf("size %d for file %s is not a positive multiple of %d", size, path, PageSize),
 			Fix:   fmt.Sprintf("round the size up to a multiple of %d", PageSize)}
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		defer func() {
+			if err != nil {
+				os.Remove(path) // leave nothing behind
+			}
+		}()
+	} else if errors.Is(err, os.ErrExist) {
+		f, err = os.OpenFile(path, os.O_RDWR, 0)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("extents: %w", err)
 	}
@@ -175,8 +185,7 @@ func Prepare(path string, size int64) (*Map, error) {
 		return nil, err
 	}
 	w.size = size
-	m, err := mapFile(f, path, w)
-	if err != nil {
+	if m, err = mapFile(f, path, w); err != nil {
 		return nil, err
 	}
 	forget(f)

@@ -147,6 +147,7 @@ func Load(o LoadOptions) (*Loaded, error) {
 	out.Plan, err = kexec.PlanLinux(kexec.Linux{
 		Kernel: bz, Initrd: initrd, Cmdline: cmdline, Region: out.Region.Range,
 		Firmware: fw, ACPIRSDP: acpiRSDP(o.Root), NoVerify: o.NoVerify, CoreHeader: core,
+		Reserved: out.Region.Reserved,
 	})
 	if err != nil {
 		return nil, err

@@ -47,6 +47,11 @@ type Linux struct {
 	// kernel requires) and elfcorehdr= tells the second kernel where, so it has
 	// /proc/vmcore.
 	CoreHeader []byte
+	// Reserved says the region was set aside at the first kernel's boot, so it
+	// holds nothing of the first kernel: only the pages with data (kernel,
+	// initrd, top area) and the low range are segments, and the first kernel
+	// needs no copy of the rest of the region while the kernel is loaded.
+	Reserved bool
 }
 
 // Plan is a computed load: kexec_load arguments plus what a user wants to see.
@@ -167,15 +172,21 @@ func PlanLinux(l Linux) (*Plan, error) {
 	copy(topData, blob)
 
 	// Every page of the region (and the low range) is a segment, so all of it is
-	// swapped with the first kernel's pages at each jump and restored on return.
+	// swapped with the first kernel's pages at each jump and restored on return;
+	// a reserved region holds nothing of the first kernel's, so its free part
+	// needs no swapping.
 	p.add("low memory", memmap.Range{Start: LowStart, Size: LowSize}, nil)
 	p.add("kernel", memmap.Range{Start: r.Start, Size: kernelMem}, k.Kernel)
 	end := r.Start + kernelMem
+	free := memmap.Range{Start: end, Size: top - end}
 	if len(l.Initrd) > 0 {
-		p.add("free", memmap.Range{Start: end, Size: p.InitrdAddr - end}, nil)
+		free.Size = p.InitrdAddr - end
+	}
+	if !l.Reserved {
+		p.add("free", free, nil)
+	}
+	if len(l.Initrd) > 0 {
 		p.add("initrd", memmap.Range{Start: p.InitrdAddr, Size: initrdMem}, l.Initrd)
-	} else {
-		p.add("free", memmap.Range{Start: end, Size: top - end}, nil)
 	}
 	p.add("purgatory+boot data", memmap.Range{Start: top, Size: TopSize}, topData)
 	return p, nil
