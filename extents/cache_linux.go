@@ -52,11 +52,13 @@ func DropCache(path string) error {
 	return nil
 }
 
-// cachedPages counts the pages of fd's first size bytes in the page cache.
+// cachedPages counts the pages of fd's first size bytes in the page cache,
+// with cachestat(2) (Linux 6.5) or, where it is missing or not allowed,
+// mincore(2).
 func cachedPages(fd int, size int64) (uint64, error) {
 	var cs unix.Cachestat_t
 	err := unix.Cachestat(uint(fd), &unix.CachestatRange{Off: 0, Len: uint64(size)}, &cs, 0)
-	if errors.Is(err, unix.ENOSYS) {
+	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
 		return mincorePages(fd, size)
 	}
 	if err != nil {

@@ -22,6 +22,8 @@ var (
 	ErrHole = errors.New("the file has a hole")
 	// ErrSize: the requested size is not allowed.
 	ErrSize = errors.New("invalid file size")
+	// ErrNoSpace: the filesystem has no room for the file.
+	ErrNoSpace = errors.New("not enough free space for the file")
 	// ErrChanged: the file's map is not the one Prepare returned.
 	ErrChanged = errors.New("the file's block map changed")
 	// ErrInvalidMap: a Map (or its encoding) breaks the rules in the package comment.

@@ -103,6 +103,11 @@ func inspect(f *os.File, path string) (where, error) {
 				Fix:   "clear the realtime flag (xfs_io -c 'chattr -r') on the file or its directory before creating it"}
 		}
 	}
+	if magic == unix.EXT4_SUPER_MAGIC {
+		if err := checkDataJournal(fd, path, formatDevice(major, minor)); err != nil {
+			return where{}, err
+		}
+	}
 	if err := fiemapProbe(fd); err != nil {
 		return where{}, fiemapError(path, magic, err)
 	}
@@ -117,6 +122,37 @@ func fiemapError(path string, magic int64, err error) error {
 			Fix:   "put it on ext4 or xfs, or give a raw device"}
 	}
 	return fmt.Errorf("extents: FIEMAP on %s: %w", path, err)
+}
+
+// fsJournalDataFl is FS_JOURNAL_DATA_FL (include/uapi/linux/fs.h), ext4's
+// per-file data=journal (chattr +j).
+const fsJournalDataFl = 0x00004000
+
+// checkDataJournal refuses an ext4 file whose data goes through the journal
+// (see journalsData).
+func checkDataJournal(fd int, path, dev string) error {
+	refuse := func(how, fix string) error {
+		return &Error{Path: path, Kind: ErrUnsafeExtent, Fix: fix,
+			Cause: fmt.Sprintf("file %s has its data journaled (%s): a journal checkpoint after the jump back could write old data over what the other kernel wrote", path, how)}
+	}
+	flags, err := unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS)
+	if err != nil {
+		return fmt.Errorf("extents: FS_IOC_GETFLAGS on %s: %w", path, err)
+	}
+	if flags&fsJournalDataFl != 0 {
+		return refuse("chattr +j", "clear the flag with chattr -j "+path)
+	}
+	mi, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return fmt.Errorf("extents: cannot check the data journaling mode of %s: %w", path, err)
+	}
+	defer mi.Close()
+	if j, err := journalsData(mi, dev); err != nil {
+		return fmt.Errorf("extents: reading /proc/self/mountinfo: %w", err)
+	} else if j {
+		return refuse("the filesystem is mounted with data=journal", "put the file on a filesystem mounted with data=ordered (the default)")
+	}
+	return nil
 }
 
 // mapFile asks the filesystem where the file's [0, w.size) is.
@@ -172,6 +208,9 @@ func Prepare(path string, size int64) (m *Map, err error) {
 		return nil, err
 	}
 	if w.size == size {
+		if err := f.Sync(); err != nil {
+			return nil, fmt.Errorf("extents: fsync %s: %w", path, err)
+		}
 		m, err := mapFile(f, path, w)
 		if err == nil {
 			forget(f)
@@ -197,23 +236,27 @@ func Prepare(path string, size int64) (m *Map, err error) {
 
 // fill makes f size bytes of zeros, every block allocated and written, synced.
 func fill(f *os.File, path string, size int64) error {
-	noSpace := func(err error) error {
+	explain := func(err error) error {
 		if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
-			return &Error{Path: path, Kind: ErrSize, Err: err,
+			return &Error{Path: path, Kind: ErrNoSpace, Err: err,
 				Cause: fmt.Sprintf("no room for %d bytes in file %s", size, path), Fix: "free space on that filesystem or ask for a smaller file"}
+		}
+		if errors.Is(err, unix.EFBIG) {
+			return &Error{Path: path, Kind: ErrSize, Err: err,
+				Cause: fmt.Sprintf("file %s cannot grow to %d bytes on its filesystem", path, size), Fix: "ask for a smaller file"}
 		}
 		return fmt.Errorf("extents: %w", err)
 	}
 	if err := f.Truncate(size); err != nil {
-		return noSpace(err)
+		return explain(err)
 	}
 	if err := unix.Fallocate(int(f.Fd()), 0, 0, size); err != nil && !errors.Is(err, unix.EOPNOTSUPP) {
-		return noSpace(fmt.Errorf("fallocate %s: %w", path, err))
+		return explain(fmt.Errorf("fallocate %s: %w", path, err))
 	}
 	zeros := make([]byte, 1<<20)
 	for off := int64(0); off < size; off += int64(len(zeros)) {
 		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), size-off)], off); err != nil {
-			return noSpace(err)
+			return explain(err)
 		}
 	}
 	if err := f.Sync(); err != nil {

@@ -11,6 +11,15 @@
 // kernel then calls MarkConsumed, which destroys the commit record's magic,
 // so the same image is never resumed twice (ErrConsumed).
 //
+// The page map lists the saved system's pages as runs sorted by page frame
+// number: data runs, whose pages are stored (compressed, optionally
+// encrypted) in chunks, and zero runs, which hold only zero pages, are not
+// stored, and are cleared by the restorer. The header also names the saved
+// kernel, a mailbox page where the resume kernel may leave a report for the
+// resumed system, and the filesystems the saved system had mounted, with a
+// fingerprint of each, so that resume can be refused when one of them was
+// mounted elsewhere in between.
+//
 // # Layout
 //
 // All integers are little-endian. Every structure starts on a 4096-byte

@@ -52,7 +52,9 @@ func Example() {
 		JumpBack: 0x1234000,
 		Created:  time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC),
 	}
-	runs := []image.Run{{PFN: 0x100, Count: 3}, {PFN: 0x800, Count: 2}}
+	// Pages 0x103 and 0x104 are all zeros: a zero run records them without
+	// storing (or reading) them.
+	runs := []image.Run{{PFN: 0x100, Count: 3}, {PFN: 0x103, Count: 2, Zero: true}, {PFN: 0x800, Count: 2}}
 
 	// Second kernel: save memory.
 	if _, err := image.Write(dev, h, runs, memory{}, image.WriteOptions{PagesPerChunk: 2}); err != nil {
@@ -70,8 +72,13 @@ func Example() {
 	if err := image.MarkConsumed(dev, int64(len(dev.b))); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("release %s, %d pages in %d chunks, jump back to %#x\n",
-		im.Header().Release, im.Header().Pages, im.Header().Chunks, im.Header().JumpBack)
+	fmt.Printf("release %s, %d pages in %d chunks, %d zero pages, jump back to %#x\n",
+		im.Header().Release, im.Header().Pages, im.Header().Chunks, im.Header().ZeroPages, im.Header().JumpBack)
+	for _, r := range im.Runs() {
+		if r.Zero {
+			fmt.Printf("clear %d pages at pfn %#x\n", r.Count, r.PFN)
+		}
+	}
 	err = im.Pages(func(pfn uint64, data []byte) error {
 		fmt.Printf("restore %d pages at pfn %#x (first byte %#x)\n", len(data)/image.PageSize, pfn, data[0])
 		return nil
@@ -84,7 +91,8 @@ func Example() {
 	_, err = image.Open(dev, int64(len(dev.b)), image.Key{})
 	fmt.Println(errors.Is(err, image.ErrConsumed))
 	// Output:
-	// release 6.12.0, 5 pages in 3 chunks, jump back to 0x1234000
+	// release 6.12.0, 5 pages in 3 chunks, 2 zero pages, jump back to 0x1234000
+	// clear 2 pages at pfn 0x103
 	// restore 2 pages at pfn 0x100 (first byte 0x0)
 	// restore 1 pages at pfn 0x102 (first byte 0x2)
 	// restore 1 pages at pfn 0x800 (first byte 0x0)

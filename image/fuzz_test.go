@@ -2,14 +2,18 @@ package image
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"testing"
 )
 
 // FuzzOpen feeds arbitrary bytes to Open, Verify, Pages, Inspect and
 // MarkConsumed. Invariants: no panic; every failure wraps a sentinel and
-// leaves no half-built Image; an image that passes Verify delivers exactly
-// Header().Pages pages from Pages.
+// leaves no half-built Image; an opened image's runs are sorted, disjoint,
+// non-empty and add up to Header().Pages and ZeroPages, and its filesystem
+// devices are MAJOR:MINOR; an image that passes Verify delivers exactly
+// Header().Pages pages from Pages, all inside data runs; a valid summary
+// marshals to JSON.
 //
 // Seeds are whole images of 20-40 KiB; minimizing such inputs is slow, so run
 // with a bounded minimization: go test -fuzz=FuzzOpen -fuzzminimizetime=100x
@@ -17,12 +21,17 @@ func FuzzOpen(f *testing.F) {
 	key := mustRawKey(f, testRawKey)
 	plain := writeImage(f, smallRuns, WriteOptions{PagesPerChunk: 2})
 	raw := writeImage(f, []Run{{PFN: 3, Count: 2}}, WriteOptions{PagesPerChunk: 1, Compression: None})
+	zeroOnly := writeImage(f, []Run{{PFN: 0, Count: 9, Zero: true}, {PFN: 9, Count: 1, Zero: true}}, WriteOptions{})
+	bare := testHeader()
+	bare.Filesystems, bare.Mailbox = nil, 0
+	noFS := writeImageHeader(f, bare, []Run{{PFN: 1, Count: 1, Zero: true}, {PFN: 2, Count: 1}}, WriteOptions{PagesPerChunk: 1})
+	full := writeImageHeader(f, fullHeader(), smallRuns, WriteOptions{PagesPerChunk: 3, Compression: None})
 	enc := writeImage(f, smallRuns, WriteOptions{PagesPerChunk: 3, Key: key})
 	consumed := bytes.Clone(plain)
 	if err := MarkConsumed(&memFile{b: consumed}, int64(len(consumed))); err != nil {
 		f.Fatal(err)
 	}
-	for _, seed := range [][]byte{plain, raw, enc, consumed, plain[:len(plain)-BlockSize], plain[:BlockSize], beginMarker(), nil, []byte("KJHIBER1")} {
+	for _, seed := range [][]byte{plain, raw, enc, zeroOnly, noFS, full, consumed, plain[:len(plain)-BlockSize], plain[:BlockSize], beginMarker(), nil, []byte("KJHIBER1")} {
 		f.Add(seed, false)
 		f.Add(seed, true)
 	}
@@ -41,17 +50,29 @@ func FuzzOpen(f *testing.F) {
 				t.Fatalf("Open error wraps no sentinel: %v", err)
 			}
 		} else {
+			h := im.Header()
+			runs := im.Runs()
+			if _, p, z, err := validateRuns(runs); err != nil || p != h.Pages || z != h.ZeroPages {
+				t.Fatalf("opened image: runs %v (%v) hold %d+%d pages, header says %d+%d", runs, err, p, z, h.Pages, h.ZeroPages)
+			}
+			if err := h.checkVar(); err != nil || h.Mailbox%PageSize != 0 {
+				t.Fatalf("opened image has a header Write refuses: %v (mailbox %#x)", err, h.Mailbox)
+			}
 			verr := im.Verify()
 			if verr != nil && !isSentinel(verr) {
 				t.Fatalf("Verify error wraps no sentinel: %v", verr)
 			}
 			var pages uint64
 			perr := im.Pages(func(pfn uint64, d []byte) error {
-				pages += uint64(len(d) / PageSize)
+				n := uint64(len(d) / PageSize)
+				if !insideDataRun(runs, pfn, n) {
+					t.Fatalf("Pages delivered %d pages at pfn %#x, not inside one data run of %v", n, pfn, runs)
+				}
+				pages += n
 				return nil
 			})
-			if verr == nil && (perr != nil || pages != im.Header().Pages) {
-				t.Fatalf("verified image: Pages = %v, %d pages, header says %d", perr, pages, im.Header().Pages)
+			if verr == nil && (perr != nil || pages != h.Pages) {
+				t.Fatalf("verified image: Pages = %v, %d pages, header says %d", perr, pages, h.Pages)
 			}
 		}
 		s, ierr := Inspect(&memFile{b: data}, size)
@@ -60,6 +81,11 @@ func FuzzOpen(f *testing.F) {
 		}
 		if err == nil && s.State != "valid" {
 			t.Fatalf("Open accepted an image Inspect calls %q", s.State)
+		}
+		if s != nil {
+			if _, err := json.Marshal(s); err != nil {
+				t.Fatalf("summary does not marshal: %v", err)
+			}
 		}
 		cp := &memFile{b: bytes.Clone(data)}
 		if merr := MarkConsumed(cp, size); merr == nil {
@@ -70,4 +96,14 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("MarkConsumed error wraps no sentinel: %v", merr)
 		}
 	})
+}
+
+// insideDataRun reports whether pages [pfn, pfn+n) lie inside one data run.
+func insideDataRun(runs []Run, pfn, n uint64) bool {
+	for _, r := range runs {
+		if !r.Zero && pfn >= r.PFN && pfn+n <= r.PFN+r.Count {
+			return true
+		}
+	}
+	return false
 }

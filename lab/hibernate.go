@@ -1,13 +1,16 @@
 package lab
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
 
 	"github.com/kjump/kjump/hibernate"
+	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/lab/qemu"
 	"github.com/kjump/kjump/memmap"
 )
@@ -108,4 +111,243 @@ func fsck(img string) error {
 		return fmt.Errorf("e2fsck -f -n %s: %v\n%s", img, err, b)
 	}
 	return nil
+}
+
+func init() {
+	register(Scenario{
+		Name:    "hibernate-twice",
+		Summary: "an image that was resumed once is refused the second time (resume is one-shot)",
+		Run:     hibernateTwice,
+	})
+	register(Scenario{
+		Name:    "hibernate-corrupt",
+		Summary: "random byte flips in the image are refused before any memory is written; with the bytes put back it resumes",
+		Run:     hibernateCorrupt,
+	})
+	register(Scenario{
+		Name:    "hibernate-mismatch",
+		Summary: "another kernel build, other RAM or other CPUs refuse the image; the right machine then resumes it",
+		Run:     hibernateMismatch,
+	})
+	register(Scenario{
+		Name:    "hibernate-stale-fs",
+		Summary: "a saved filesystem mounted by another boot in between refuses the image; the disk stays consistent",
+		Run:     hibernateStaleFS,
+	})
+	register(Scenario{
+		Name:    "hibernate-encrypted",
+		Summary: "an AES-256-GCM image: a wrong key and tampered bytes are refused, the right key resumes",
+		Run:     hibernateEncrypted,
+	})
+}
+
+// saved makes the disks and hibernates a first kernel running job onto them.
+func (l *Lab) saved(ctx context.Context, name string, g Guest, job string) (Guest, error) {
+	disks, err := l.hibernateDisks(name)
+	if err != nil {
+		return g, err
+	}
+	g.Disks = disks
+	_, err = l.hibernateSave(ctx, name, g, job)
+	return g, err
+}
+
+// resumeOK boots the resume kernel and waits for the first kernel's job to
+// finish after the jump back, and for the power-off; the ext4 disk must be
+// clean.
+func (l *Lab) resumeOK(ctx context.Context, name string, g Guest, args, job string) error {
+	vm, err := l.Boot(ctx, resumeGuest(name, g, args))
+	if err != nil {
+		return err
+	}
+	defer vm.Kill()
+	if err := expectOK(vm, job, 600*time.Second); err != nil {
+		return err
+	}
+	if err := powerOff(vm); err != nil {
+		return err
+	}
+	return fsck(g.Disks[0].Path)
+}
+
+// resumeRefused boots the resume kernel and expects 'kjump resume' to refuse
+// with an error containing want, before restoring anything, and the guest to
+// boot on (here: power off).
+func (l *Lab) resumeRefused(ctx context.Context, name string, g Guest, args, want string) error {
+	vm, err := l.Boot(ctx, resumeGuest(name, g, args))
+	if err != nil {
+		return err
+	}
+	defer vm.Kill()
+	if _, _, err := vm.Expect(300*time.Second, `kjump-init: FAIL: resume `); err != nil {
+		return fmt.Errorf("resume was not refused: %w", err)
+	}
+	if err := powerOff(vm); err != nil {
+		return err
+	}
+	console := vm.Console()
+	if !strings.Contains(console, want) {
+		return fmt.Errorf("resume refused, but without saying %q (log: %s)", want, vm.LogPath())
+	}
+	if strings.Contains(console, "resume: restored") || strings.Contains(console, "resume:   0%") {
+		return fmt.Errorf("resume refused only after writing memory (log: %s)", vm.LogPath())
+	}
+	return nil
+}
+
+func hibernateTwice(ctx context.Context, l *Lab) error {
+	g, err := l.saved(ctx, "twice", Guest{}, "/lab/hibernate.sh")
+	if err != nil {
+		return err
+	}
+	if err := l.resumeOK(ctx, "twice", g, "", "/lab/hibernate.sh"); err != nil {
+		return err
+	}
+	return l.resumeRefused(ctx, "twice-again", g, "", "already used to resume")
+}
+
+func hibernateCorrupt(ctx context.Context, l *Lab) error {
+	g, err := l.saved(ctx, "corrupt", Guest{}, "/lab/hibernate.sh")
+	if err != nil {
+		return err
+	}
+	img := g.Disks[1].Path
+	length, err := imageLength(img)
+	if err != nil {
+		return err
+	}
+	// Spread over the header, the page map, chunk headers and data, and the
+	// commit record; the offsets are fixed so a failure can be rerun.
+	offsets := []int64{100, 4096 + 8, length / 3, length * 2 / 3, length - 4096 + 40}
+	for i, off := range offsets {
+		undo, err := flipByte(img, off)
+		if err != nil {
+			return err
+		}
+		if err := l.resumeRefused(ctx, fmt.Sprintf("corrupt-%d", i), g, "", "image"); err != nil {
+			return fmt.Errorf("byte %d of %d flipped: %w", off, length, err)
+		}
+		if err := undo(); err != nil {
+			return err
+		}
+	}
+	return l.resumeOK(ctx, "corrupt", g, "", "/lab/hibernate.sh")
+}
+
+func hibernateMismatch(ctx context.Context, l *Lab) error {
+	g, err := l.saved(ctx, "mismatch", Guest{}, "/lab/hibernate.sh")
+	if err != nil {
+		return err
+	}
+	other, err := l.Variant(ctx, map[string]string{"KEXEC_JUMP": "n"})
+	if err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		name string
+		g    Guest
+		want string
+	}{
+		{"kernel", Guest{Disks: g.Disks, Kernel: other.BzImage}, "boot the kernel that hibernated"},
+		{"ram", Guest{Disks: g.Disks, MemoryMiB: 1536}, "memory map differs"},
+		{"cpus", Guest{Disks: g.Disks, CPUs: 1}, "possible CPUs"},
+	} {
+		if err := l.resumeRefused(ctx, "mismatch-"+c.name, c.g, "", c.want); err != nil {
+			return fmt.Errorf("other %s: %w", c.name, err)
+		}
+	}
+	return l.resumeOK(ctx, "mismatch", g, "", "/lab/hibernate.sh")
+}
+
+func hibernateStaleFS(ctx context.Context, l *Lab) error {
+	g, err := l.saved(ctx, "stale-fs", Guest{}, "/lab/hibernate.sh")
+	if err != nil {
+		return err
+	}
+	// Another boot mounts the saved filesystem (recovering its journal) and
+	// writes to it.
+	if _, err := l.RunJob(ctx, Guest{Name: "stale-fs-other-boot", Disks: g.Disks}, "/lab/mount-write.sh", 120*time.Second); err != nil {
+		return err
+	}
+	if err := l.resumeRefused(ctx, "stale-fs", g, "", "changed since the image was written"); err != nil {
+		return err
+	}
+	return fsck(g.Disks[0].Path)
+}
+
+func hibernateEncrypted(ctx context.Context, l *Lab) error {
+	files := map[string][]byte{
+		"/lab/key":       bytes.Repeat([]byte("k"), 32),
+		"/lab/wrong-key": bytes.Repeat([]byte("w"), 32),
+	}
+	g, err := l.saved(ctx, "encrypted", Guest{Files: files}, "/lab/hibernate.sh --key-file /lab/key")
+	if err != nil {
+		return err
+	}
+	img := g.Disks[1].Path
+	if err := l.resumeRefused(ctx, "encrypted-no-key", g, "", "missing or wrong key"); err != nil {
+		return fmt.Errorf("without a key: %w", err)
+	}
+	if err := l.resumeRefused(ctx, "encrypted-wrong-key", g, "--key-file /lab/wrong-key", "missing or wrong key"); err != nil {
+		return fmt.Errorf("wrong key: %w", err)
+	}
+	length, err := imageLength(img)
+	if err != nil {
+		return err
+	}
+	undo, err := flipByte(img, length/2)
+	if err != nil {
+		return err
+	}
+	if err := l.resumeRefused(ctx, "encrypted-tampered", g, "--key-file /lab/key", "image"); err != nil {
+		return fmt.Errorf("tampered: %w", err)
+	}
+	if err := undo(); err != nil {
+		return err
+	}
+	return l.resumeOK(ctx, "encrypted", g, "--key-file /lab/key", "/lab/hibernate.sh --key-file /lab/key")
+}
+
+// imageLength reads the total length of the image on a disk from its header.
+func imageLength(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	s, err := image.Inspect(f, st.Size())
+	if err != nil {
+		return 0, fmt.Errorf("the image on %s: %w", path, err)
+	}
+	return int64(s.Length), nil
+}
+
+// flipByte inverts one byte of a file and returns how to put it back.
+func flipByte(path string, off int64) (func() error, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, off); err != nil {
+		return nil, err
+	}
+	orig := b[0]
+	if _, err := f.WriteAt([]byte{^orig}, off); err != nil {
+		return nil, err
+	}
+	return func() error {
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = f.WriteAt([]byte{orig}, off)
+		return err
+	}, nil
 }
