@@ -242,7 +242,7 @@ func (h *Header) checkVar() error {
 }
 
 // Header is the image header. Callers fill the identity fields (Release
-// through SecondKernel, optionally Created); Write fills the rest.
+// through Filesystems; Created is optional); Write fills the rest.
 type Header struct {
 	Release      string    // saved kernel release (uname -r)
 	Identity     string    // free text identifying the saved kernel (e.g. vmcoreinfo identity)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -350,4 +352,91 @@ func flipByte(path string, off int64) (func() error, error) {
 		_, err = f.WriteAt([]byte{orig}, off)
 		return err
 	}, nil
+}
+
+func init() {
+	register(Scenario{
+		Name:    "hibernate-powercut",
+		Summary: "QEMU killed at 12 points while the image is written: the next boot refuses it, says why, boots on; the disk is consistent",
+		Run:     hibernatePowercut,
+	})
+}
+
+// powercutPoints are the write progress (percent) after which QEMU is killed.
+var powercutPoints = []int{0, 3, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100}
+
+func hibernatePowercut(ctx context.Context, l *Lab) error {
+	disks, err := l.hibernateDisks("powercut")
+	if err != nil {
+		return err
+	}
+	g := Guest{Disks: disks}
+	progress := regexp.MustCompile(`hibernate-write: +(\d+)%`)
+	cut := 0
+	for _, point := range powercutPoints {
+		name := fmt.Sprintf("powercut-%d", point)
+		sg := g
+		sg.Name = name + "-save"
+		sg.Append = hibernateAppend() + ` kjump.run="/lab/hibernate.sh"`
+		vm, err := l.Boot(ctx, sg)
+		if err != nil {
+			return err
+		}
+		committed := false
+		for {
+			idx, line, err := vm.Expect(600*time.Second, `hibernate-write: +\d+%`, `hibernate-write: image `, `kjump-init: FAIL: `, `Kernel panic`)
+			if err != nil {
+				vm.Kill()
+				return err
+			}
+			if idx == 1 {
+				committed = true
+				break
+			}
+			if idx > 1 {
+				vm.Kill()
+				return fmt.Errorf("%s: %s (log: %s)", name, strings.TrimSpace(line), vm.LogPath())
+			}
+			if pct, _ := strconv.Atoi(progress.FindStringSubmatch(line)[1]); pct >= point {
+				break
+			}
+		}
+		vm.Kill() // the power cut
+		if committed {
+			// The write finished before the cut could land: nothing to test here.
+			continue
+		}
+		cut++
+		// The next boot: resume refuses and says why, then the boot goes on
+		// and mounts the disk (replaying its journal) as a normal boot would.
+		rg := g
+		rg.Name = name + "-boot"
+		rg.Append = hibernate.ResumeCommandLine(hibernateRegion) + ` kjump.run="resume --from /dev/vdb" kjump.run=/lab/mount-write.sh`
+		rvm, err := l.Boot(ctx, rg)
+		if err != nil {
+			return err
+		}
+		if _, _, err := rvm.Expect(300*time.Second, `kjump-init: FAIL: resume `); err != nil {
+			rvm.Kill()
+			return fmt.Errorf("%s: resume did not refuse: %w", name, err)
+		}
+		if _, _, err := rvm.Expect(120*time.Second, `kjump-init: ok: /lab/mount-write.sh`); err != nil {
+			rvm.Kill()
+			return fmt.Errorf("%s: the boot did not go on after the refusal: %w", name, err)
+		}
+		if err := powerOff(rvm); err != nil {
+			return err
+		}
+		console := rvm.Console()
+		if !strings.Contains(console, "incomplete") && !strings.Contains(console, "not a kjump hibernation image") {
+			return fmt.Errorf("%s: resume refused without saying the image is incomplete (log: %s)", name, rvm.LogPath())
+		}
+		if err := fsck(disks[0].Path); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if cut < 10 {
+		return fmt.Errorf("only %d of %d power cuts landed while the image was written", cut, len(powercutPoints))
+	}
+	return nil
 }
