@@ -53,32 +53,40 @@ func (b *BzImage) payload() []byte {
 // decoded here; kernel xz streams use the x86 BCJ filter, which no Go xz package
 // decodes, so xz goes through the system's xz (or busybox unxz).
 func (b *BzImage) Vmlinux(limit int64) ([]byte, error) {
+	r, err := b.OpenVmlinux()
+	if err != nil {
+		return nil, err
+	}
+	out, err := io.ReadAll(io.LimitReader(r, limit))
+	return checkVmlinux(out, errors.Join(err, r.Close()))
+}
+
+// OpenVmlinux is Vmlinux as a stream, for callers that look for something in the
+// unpacked kernel without holding all of it in memory. The stream may end with
+// an error about trailing data (the kernel build appends the uncompressed size).
+func (b *BzImage) OpenVmlinux() (io.ReadCloser, error) {
 	p := b.payload()
 	if p == nil {
 		return nil, fmt.Errorf("%w: payload_offset/payload_length point outside the image", ErrPayload)
 	}
-	var r io.Reader
-	var err error
 	switch f := b.PayloadFormat(); f {
 	case "gzip":
-		r, err = gzip.NewReader(bytes.NewReader(p))
-	case "xz":
-		return unxz(p, limit)
-	case "zstd":
-		var d *zstd.Decoder
-		d, err = zstd.NewReader(bytes.NewReader(p), zstd.WithDecoderConcurrency(1))
-		if err == nil {
-			defer d.Close()
-			r = d
+		r, err := gzip.NewReader(bytes.NewReader(p))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrPayload, err)
 		}
+		return r, nil
+	case "xz":
+		return unxz(p)
+	case "zstd":
+		d, err := zstd.NewReader(bytes.NewReader(p), zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrPayload, err)
+		}
+		return d.IOReadCloser(), nil
 	default:
 		return nil, fmt.Errorf("%w: %s compression is not supported here (gzip, xz and zstd are)", ErrPayload, f)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrPayload, err)
-	}
-	out, err := io.ReadAll(io.LimitReader(r, limit))
-	return checkVmlinux(out, err)
 }
 
 // checkVmlinux accepts what a decompressor produced when it is an ELF image, even
@@ -94,7 +102,8 @@ func checkVmlinux(out []byte, err error) ([]byte, error) {
 	return nil, fmt.Errorf("%w: %v", ErrPayload, err)
 }
 
-func unxz(p []byte, limit int64) ([]byte, error) {
+// unxz streams p through the system's xz; Close reaps the process.
+func unxz(p []byte) (io.ReadCloser, error) {
 	for _, tool := range [][]string{{"xz", "-dc"}, {"unxz", "-c"}} {
 		path, err := exec.LookPath(tool[0])
 		if err != nil {
@@ -109,10 +118,19 @@ func unxz(p []byte, limit int64) ([]byte, error) {
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrPayload, err)
 		}
-		data, rerr := io.ReadAll(io.LimitReader(out, limit))
-		io.Copy(io.Discard, out)
-		werr := cmd.Wait()
-		return checkVmlinux(data, errors.Join(rerr, werr))
+		return &procReader{out: out, cmd: cmd}, nil
 	}
 	return nil, fmt.Errorf("%w: xz compression needs the xz program (xz-utils) or busybox unxz", ErrPayload)
+}
+
+type procReader struct {
+	out io.ReadCloser
+	cmd *exec.Cmd
+}
+
+func (p *procReader) Read(b []byte) (int, error) { return p.out.Read(b) }
+
+func (p *procReader) Close() error {
+	io.Copy(io.Discard, p.out)
+	return p.cmd.Wait()
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -17,14 +18,7 @@ import (
 // blockDevs is an isBlock for the tests: the listed devices are block
 // devices, everything else (0:N pseudo filesystems included) is not.
 func blockDevs(devs ...string) func(string) bool {
-	return func(dev string) bool {
-		for _, d := range devs {
-			if d == dev {
-				return true
-			}
-		}
-		return false
-	}
+	return func(dev string) bool { return slices.Contains(devs, dev) }
 }
 
 // pseudoMounts are a typical system's pseudo filesystems, with the optional

@@ -200,7 +200,7 @@ func targetDevice(root, path string, mounts []Mount) (string, error) {
 	if errors.Is(err, blockdev.ErrNotBlock) {
 		return "", fmt.Errorf("%w: %s is not a block device: the second kernel writes the image raw, without mounting this system's filesystems; give a spare disk or partition", ErrTarget, path)
 	} else if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrTarget, err)
+		return "", fmt.Errorf("%w: %w", ErrTarget, err)
 	}
 	sysdir, _ := filepath.EvalSymlinks(filepath.Join(root, "sys/dev/block", dev))
 	for _, m := range mounts {

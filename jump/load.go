@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -59,10 +60,11 @@ func checkCanJumpBack(bz *bootparam.BzImage, path string) (string, error) {
 	release, _, _ := strings.Cut(bz.Header.KernelVersion, " ")
 	var cfg kconfig.Config
 	var source string
-	if vmlinux, err := bz.Vmlinux(512 << 20); err == nil {
-		if c, err := kconfig.Embedded(vmlinux); err == nil {
+	if vmlinux, err := bz.OpenVmlinux(); err == nil {
+		if c, err := kconfig.EmbeddedFrom(vmlinux); err == nil {
 			cfg, source = c, "its embedded config"
 		}
+		vmlinux.Close()
 	}
 	if cfg == nil && release != "" {
 		p := filepath.Join(filepath.Dir(path), "config-"+release)
@@ -155,6 +157,10 @@ func Load(o LoadOptions) (*Loaded, error) {
 	if err := kexec.Validate(out.Plan.Segments, 0); err != nil {
 		return nil, err
 	}
+	// The kernel copies the segments: give back what reading them took first
+	// (the unpacked vmlinux the config check read), so a system with little
+	// memory left (hibernating at 90 % in use) has room for the copies.
+	debug.FreeOSMemory()
 	if err := kexec.Load(out.Plan.Entry, out.Plan.Segments, kexec.PreserveContext); err != nil {
 		return nil, err
 	}

@@ -258,18 +258,32 @@ var ErrNoEmbedded = errors.New("no embedded kernel config (CONFIG_IKCONFIG is of
 
 // Embedded extracts the configuration CONFIG_IKCONFIG puts into a kernel image
 // (vmlinux): gzip data between the markers IKCFG_ST and IKCFG_ED.
-func Embedded(vmlinux []byte) (Config, error) {
-	start := bytes.Index(vmlinux, []byte("IKCFG_ST"))
-	if start < 0 {
-		return nil, ErrNoEmbedded
+func Embedded(vmlinux []byte) (Config, error) { return EmbeddedFrom(bytes.NewReader(vmlinux)) }
+
+// EmbeddedFrom is Embedded reading the kernel image as a stream: it keeps only a
+// small buffer, so a caller need not hold the whole unpacked kernel.
+func EmbeddedFrom(r io.Reader) (Config, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	const marker = "IKCFG_ST"
+	matched := 0
+	for matched < len(marker) {
+		c, err := br.ReadByte()
+		if err != nil {
+			return nil, ErrNoEmbedded
+		}
+		switch {
+		case c == marker[matched]:
+			matched++
+		case c == marker[0]:
+			matched = 1
+		default:
+			matched = 0
+		}
 	}
-	data := vmlinux[start+len("IKCFG_ST"):]
-	if end := bytes.Index(data, []byte("IKCFG_ED")); end >= 0 {
-		data = data[:end]
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(data))
+	zr, err := gzip.NewReader(br)
 	if err != nil {
 		return nil, fmt.Errorf("embedded kernel config: %w", err)
 	}
+	zr.Multistream(false) // IKCFG_ED follows the gzip member
 	return Parse(zr)
 }

@@ -176,6 +176,10 @@ func PlanLinux(l Linux) (*Plan, error) {
 	// a reserved region holds nothing of the first kernel's, so its free part
 	// needs no swapping.
 	p.add("low memory", memmap.Range{Start: LowStart, Size: LowSize}, nil)
+	// The kernel's segment covers all the memory it needs while it starts
+	// (init_size), even in a reserved region: the decompressor moves itself to
+	// the end of that buffer before it builds its own page tables, so those pages
+	// must be in the kexec identity map, which maps the segments.
 	p.add("kernel", memmap.Range{Start: r.Start, Size: kernelMem}, k.Kernel)
 	end := r.Start + kernelMem
 	free := memmap.Range{Start: end, Size: top - end}

@@ -440,3 +440,17 @@ func hibernatePowercut(ctx context.Context, l *Lab) error {
 	}
 	return nil
 }
+
+func init() {
+	register(Scenario{
+		Name:    "hibernate-full",
+		Summary: "hibernate with 90% of RAM in use by a process; after the resume every one of its pages is intact",
+		Run: func(ctx context.Context, l *Lab) error {
+			g, err := l.saved(ctx, "full", Guest{}, "/lab/hibernate.sh --hog 90")
+			if err != nil {
+				return err
+			}
+			return l.resumeOK(ctx, "full", g, "", "/lab/hibernate.sh --hog 90")
+		},
+	})
+}

@@ -75,10 +75,12 @@ func New(ctx context.Context, opt Options) (*Lab, error) {
 	}
 	files["/boot/vmlinuz-"+k.Release] = bz
 	// Guest tools of the lab's own (see guestprog).
-	if bin, err := buildGuestProg("pattern", filepath.Join(opt.CacheDir, "lab")); err != nil {
-		fmt.Fprintf(progress, "initramfs: without /lab/pattern (%v): the snapshot-region scenario will fail\n", err)
-	} else if b, err := os.ReadFile(bin); err == nil {
-		files["/lab/pattern"] = b
+	for _, prog := range []string{"pattern", "hog"} {
+		if bin, err := buildGuestProg(prog, filepath.Join(opt.CacheDir, "lab")); err != nil {
+			fmt.Fprintf(progress, "initramfs: without /lab/%s (%v): the scenarios using it will fail\n", prog, err)
+		} else if b, err := os.ReadFile(bin); err == nil {
+			files["/lab/"+prog] = b
+		}
 	}
 	// Debian's kexec-tools, the peer the kexec-tools scenario compares with.
 	if err := addDynamic(files, "/usr/sbin/kexec", "/lab/kexec-tools.files"); err != nil {

@@ -3,8 +3,15 @@
 # an ext4 disk; then kjump hibernate. The guest powers off in the middle of this
 # script; a new QEMU process boots the resume kernel, which jumps back here, and
 # the script goes on to check that everything carried on.
-# Usage: hibernate.sh [kjump hibernate flags...]
+# Usage: hibernate.sh [--hog PERCENT] [kjump hibernate flags...]
+# --hog: a process first takes memory until PERCENT of RAM is in use; its pages
+# are checked after the resume.
 set -e
+hog=0
+if [ "$1" = --hog ]; then
+	hog=$2
+	shift 2
+fi
 mkdir -p /mnt
 mount -t ext4 /dev/vda /mnt
 /lab/counter.sh /tmp/k1-counter &
@@ -13,6 +20,15 @@ dd if=/dev/urandom of=/tmp/tmpfs-file bs=1M count=8 2>/dev/null
 before=$(md5sum </tmp/tmpfs-file)
 stamp="dirty write $(cat /proc/sys/kernel/random/uuid)"
 echo "$stamp" >/mnt/dirty
+if [ "$hog" -gt 0 ]; then
+	/lab/hog "$hog" >/tmp/hog.out 2>&1 &
+	hogpid=$!
+	while ! grep -q '^hog: holding' /tmp/hog.out; do
+		kill -0 $hogpid 2>/dev/null || { cat /tmp/hog.out; exit 1; }
+		sleep 0.2
+	done
+	cat /tmp/hog.out
+fi
 a=$(cat /tmp/k1-counter)
 echo "hibernate: counter $a, tmpfs md5 $before; hibernating"
 kjump hibernate --to /dev/vdb "$@"
@@ -22,6 +38,11 @@ b=$(cat /tmp/k1-counter)
 [ "$b" -gt "$a" ] || { echo "hibernate: the counter did not carry on ($a -> $b)"; exit 1; }
 after=$(md5sum </tmp/tmpfs-file)
 [ "$after" = "$before" ] || { echo "hibernate: tmpfs file changed: $before -> $after"; exit 1; }
+if [ "$hog" -gt 0 ]; then
+	kill -USR1 $hogpid
+	while ! grep -q '^hog: verified\|^hog: CORRUPT' /tmp/hog.out; do sleep 0.2; done
+	grep '^hog: verified' /tmp/hog.out || { cat /tmp/hog.out; exit 1; }
+fi
 sync
 echo 3 >/proc/sys/vm/drop_caches
 [ "$(cat /mnt/dirty)" = "$stamp" ] || { echo "hibernate: the dirty write is lost"; exit 1; }
