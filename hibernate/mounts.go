@@ -47,7 +47,10 @@ func ParseMountinfo(r io.Reader, isBlock func(dev string) bool) ([]Mount, error)
 		seen[dev] = true
 		out = append(out, Mount{Device: dev, Name: fmt.Sprintf("%s on %s (%s)", unescape(f[sep+2]), unescape(f[4]), f[sep+1])})
 	}
-	return out, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // unescape undoes mountinfo's octal escapes (\040 for a space).

@@ -419,7 +419,7 @@ func FuzzParseMountinfo(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		ms, err := ParseMountinfo(bytes.NewReader(in), isBlock)
 		if err != nil {
-			if ms != nil && !errors.Is(err, bufio.ErrTooLong) {
+			if ms != nil {
 				t.Fatalf("a result with the error %v: %q", err, ms)
 			}
 			return

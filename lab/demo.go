@@ -1,16 +1,16 @@
 package lab
 
 import (
-	"path/filepath"
-	"strings"
-
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/kjump/kjump/lab/qemu"
 	"io"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/kjump/kjump/lab/qemu"
 )
 
 // demoStep is one part of the demo: narration, a guest, and a closing remark.
@@ -23,6 +23,8 @@ type demoStep struct {
 	disks int // raw disks of 512 MiB attached as vda, vdb, …
 	// after runs on the host once the guest powered off.
 	after func(l *Lab, disks []string, say func(string, ...any)) error
+	// run, if set, replaces the single boot: a step of several boots.
+	run func(ctx context.Context, l *Lab, console io.Writer, say func(string, ...any)) (log string, err error)
 }
 
 var demoSteps = []demoStep{
@@ -92,6 +94,40 @@ var demoSteps = []demoStep{
 			return nil
 		},
 	},
+	{
+		title: "Hibernate, power off, resume in a new machine",
+		intro: []string{
+			"The first kernel (booted with memmap=240M$16M: the region a resume kernel will",
+			"run in) starts a counter, writes a tmpfs file and a dirty ext4 file, then runs",
+			"'kjump hibernate --to /dev/vdb': a second kernel writes its memory to the raw",
+			"disk and powers off. QEMU exits. A new QEMU process boots the resume kernel,",
+			"confined to the region; 'kjump resume' checks the image, restores the memory",
+			"and jumps back: the first kernel's script goes on where it stopped.",
+		},
+		run: func(ctx context.Context, l *Lab, console io.Writer, say func(string, ...any)) (string, error) {
+			disks, err := l.hibernateDisks("demo-hibernate")
+			if err != nil {
+				return "", err
+			}
+			g := Guest{Disks: disks, Echo: console, Append: "quiet"}
+			if _, err := l.hibernateSave(ctx, "demo-hibernate", g, "/lab/hibernate.sh"); err != nil {
+				return "", err
+			}
+			say("")
+			say("The guest is off and QEMU has exited. A new QEMU process, same disks:")
+			say("")
+			vm, err := l.Boot(ctx, resumeGuest("demo-hibernate", g, ""))
+			if err != nil {
+				return "", err
+			}
+			defer vm.Kill()
+			if err := expectOK(vm, "/lab/hibernate.sh", 600*time.Second); err != nil {
+				return vm.LogPath(), err
+			}
+			return vm.LogPath(), powerOff(vm)
+		},
+		outro: "The first kernel came back in another QEMU process: counter, tmpfs and disk write intact.",
+	},
 }
 
 // Demo is the showcase a newcomer runs first: a readable transcript of each feature
@@ -107,6 +143,17 @@ func (l *Lab) Demo(ctx context.Context, w io.Writer) error {
 			say("%s", line)
 		}
 		say("")
+		if st.run != nil {
+			start := time.Now()
+			log, err := st.run(ctx, l, console, say)
+			console.Flush()
+			if err != nil {
+				return err
+			}
+			say("")
+			say("%s (%.1fs; console log: %s)", st.outro, time.Since(start).Seconds(), log)
+			continue
+		}
 		g := st.guest
 		g.Echo = console
 		var disks []string
