@@ -3,6 +3,7 @@ package dump
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -97,19 +98,33 @@ func writeDevice(dst string, write func(output) error) (int64, error) {
 		return 0, err
 	}
 	defer f.Close()
-	d := &deviceOutput{f: f}
+	var capacity int64
 	if end, err := f.Seek(0, 2); err == nil && end > 0 {
-		d.capacity = end // block devices report their size this way
+		capacity = end // block devices report their size this way
 	}
+	return writeInPlace(f, capacity, dst, write)
+}
+
+// Device is an output written in place (RunDevice): a raw block device, or a
+// file of another kernel's filesystem written through its extents.
+type Device interface {
+	io.WriterAt
+	Sync() error
+}
+
+// writeInPlace writes through write to dev, its first block last; capacity 0
+// means unknown.
+func writeInPlace(dev Device, capacity int64, name string, write func(output) error) (int64, error) {
+	d := &deviceOutput{f: dev, capacity: capacity}
 	if err := write(d); err != nil {
-		f.WriteAt(make([]byte, headSize), 0) // best effort
-		f.Sync()
+		dev.WriteAt(make([]byte, headSize), 0) // best effort
+		dev.Sync()
 		return 0, err
 	}
-	if _, err := f.WriteAt(d.head[:d.headLen], 0); err != nil {
-		return 0, fmt.Errorf("writing the header of %s: %w", dst, err)
+	if _, err := dev.WriteAt(d.head[:d.headLen], 0); err != nil {
+		return 0, fmt.Errorf("writing the header of %s: %w", name, err)
 	}
-	if err := f.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) { // character devices cannot sync
+	if err := dev.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) { // character devices cannot sync
 		return 0, err
 	}
 	return d.end, nil
@@ -117,7 +132,7 @@ func writeDevice(dst string, write func(output) error) (int64, error) {
 
 // deviceOutput holds back the first headSize bytes written.
 type deviceOutput struct {
-	f        *os.File
+	f        io.WriterAt
 	capacity int64 // 0 when unknown
 
 	mu      sync.Mutex

@@ -25,6 +25,16 @@ func RunContext(ctx context.Context, src, dst string, opt Options) (Summary, err
 	return run(ctx, src, dst, opt, writeOutput)
 }
 
+// RunDevice is RunContext writing to dev in place, its first block last (as
+// on a raw device): a file of the first kernel's filesystem that a second
+// kernel reaches through its extents. capacity is dev's size (0: unknown);
+// name names it in the summary and messages.
+func RunDevice(ctx context.Context, src string, dev Device, capacity int64, name string, opt Options) (Summary, error) {
+	return run(ctx, src, name, opt, func(_ string, write func(output) error) (int64, error) {
+		return writeInPlace(dev, capacity, name, write)
+	})
+}
+
 // run is RunContext writing through writeOut (writeOutput, or in tests
 // writeDevice on a plain file).
 func run(ctx context.Context, src, dst string, opt Options, writeOut func(string, func(output) error) (int64, error)) (Summary, error) {

@@ -22,6 +22,8 @@ import (
 // ResumeOptions say where the image is and how to open it.
 type ResumeOptions struct {
 	From           string // the device holding the image
+	InFile         bool   // the image is in a file on From whose locator block is at Offset
+	Offset         uint64
 	KeyFile        string // 32-byte key of an encrypted image
 	PassphraseFile string // or its passphrase
 	Root           string // default "/"
@@ -32,12 +34,23 @@ type ResumeOptions struct {
 // ErrOverlap means the resume kernel runs in memory the image restores.
 var ErrOverlap = errors.New("this kernel's memory overlaps the saved system's")
 
+// Opened is an image Check found resumable.
+type Opened struct {
+	*image.Image
+	dev  *os.File
+	rw   image.ReadWriterAt // the image: dev, or the image part of a file on it
+	size int64
+}
+
+// Close closes the device.
+func (o *Opened) Close() error { return o.dev.Close() }
+
 // Check opens the image on o.From and checks everything a resume needs
 // without writing anything: the image itself (every chunk read and checked),
 // that it belongs to this machine and kernel build, that no saved filesystem
 // changed since, and that this kernel's RAM is outside the restored memory.
-// The caller closes the returned file.
-func Check(o ResumeOptions) (*image.Image, *os.File, error) {
+// The caller closes the result.
+func Check(o ResumeOptions) (*Opened, error) {
 	if o.Root == "" {
 		o.Root = "/"
 	}
@@ -48,52 +61,64 @@ func Check(o ResumeOptions) (*image.Image, *os.File, error) {
 	}
 	key, err := openKey(o.KeyFile, o.PassphraseFile)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	f, err := os.OpenFile(o.From, os.O_RDWR, 0)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	op := &Opened{dev: f, rw: f}
 	ok := false
 	defer func() {
 		if !ok {
 			f.Close()
 		}
 	}()
-	size, err := deviceSize(f)
-	if err != nil {
-		return nil, nil, err
+	if op.size, err = deviceSize(f); err != nil {
+		return nil, err
 	}
-	im, err := image.Open(f, size, key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", o.From, err)
+	if o.InFile {
+		num, err := blockdev.Number(o.From)
+		if err != nil {
+			return nil, err
+		}
+		sec, err := openImageFile(f, num, int64(o.Offset))
+		if err != nil {
+			return nil, err
+		}
+		op.rw, op.size = sec, sec.size
 	}
+	im, err := image.Open(op.rw, op.size, key)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.From, err)
+	}
+	op.Image = im
 	h := im.Header()
 	logf("resume: image %x of %s, saved %s: %d pages, %d zero pages", h.UUID, h.Release, h.Created.Format(time.RFC3339), h.Pages, h.ZeroPages)
 
 	sys, err := ReadSystem(o.Root)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := sys.Compare(System{Release: h.Release, Identity: h.Identity, MemMapHash: h.MemMapHash, RAMSize: h.RAMSize, CPUs: h.CPUs}); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := checkFilesystems(o.Root, h.Filesystems); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	iomem, err := memmap.ReadIomem(o.Root)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := checkOverlap(memmap.IomemRAM(iomem).RAM(), im.Runs(), h.SecondKernel); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	logf("resume: same kernel build, machine and filesystems; reading and checking all %d chunks", h.Chunks)
 	if err := im.Verify(); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", o.From, err)
+		return nil, fmt.Errorf("%s: %w", o.From, err)
 	}
 	ok = true
-	return im, f, nil
+	return op, nil
 }
 
 // Resume restores the system saved in the image on o.From and jumps back to it.
@@ -101,18 +126,17 @@ func Check(o ResumeOptions) (*image.Image, *os.File, error) {
 // written anywhere, so a failed check leaves the image and the memory as they
 // were and the caller boots normally.
 func Resume(o ResumeOptions) error {
-	im, f, err := Check(o)
+	im, err := Check(o)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer im.Close()
 	h := im.Header()
-	size, _ := deviceSize(f)
 	// One-shot: once memory is overwritten, the image must never be used again.
-	if err := image.MarkConsumed(f, size); err != nil {
+	if err := image.MarkConsumed(im.rw, im.size); err != nil {
 		return fmt.Errorf("marking the image consumed: %w", err)
 	}
-	if err := f.Sync(); err != nil {
+	if err := im.dev.Sync(); err != nil {
 		return fmt.Errorf("marking the image consumed: %w", err)
 	}
 	start := time.Now()
@@ -121,7 +145,7 @@ func Resume(o ResumeOptions) error {
 		return fmt.Errorf("%w (needs CONFIG_DEVMEM)", err)
 	}
 	defer mem.Close()
-	if err := restore(mem, im, o.Progress); err != nil {
+	if err := restore(mem, im.Image, o.Progress); err != nil {
 		return fmt.Errorf("restoring memory (the saved system is lost; the image is consumed): %w", err)
 	}
 	rep := Report{Image: hex.EncodeToString(h.UUID[:]), Saved: h.Created, Resumed: time.Now(),

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kjump/kjump/bootparam"
+	"github.com/kjump/kjump/extents"
 	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kexec"
@@ -30,6 +33,9 @@ type Request struct {
 	Key         []byte  `json:"key,omitempty"`        // raw 32-byte key
 	Passphrase  string  `json:"passphrase,omitempty"` // or a passphrase (Argon2id)
 	KDFMemoryMi uint32  `json:"kdf_memory_mib,omitempty"`
+	// File, when the image goes into a file of a mounted filesystem: its
+	// extents on Device (the second kernel writes them raw).
+	File *extents.Map `json:"file,omitempty"`
 }
 
 // Report is what the resume kernel leaves in the mailbox for the resumed
@@ -48,12 +54,14 @@ type Report struct {
 
 // Options of a hibernation.
 type Options struct {
-	Target         string // raw block device for the image (overwritten)
+	Target         string // raw block device for the image (overwritten), or a file on a disk filesystem
+	FileSize       uint64 // bytes to preallocate for a file target; 0: the memory in use plus 64 MiB
 	KeyFile        string // 32-byte key file: encrypt the image
 	PassphraseFile string // or a file holding a passphrase
 	Then           string // what the second kernel does once the image is written: poweroff (default) or reboot
 	Load           jump.LoadOptions
-	Root           string // default "/"
+	Root           string    // default "/"
+	Log            io.Writer // told how to resume before the jump
 }
 
 // Result of Hibernate: the system was saved, powered off, and resumed.
@@ -110,11 +118,17 @@ func Hibernate(o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var file *extents.Map
 	dev, err := targetDevice(o.Root, o.Target, mounts)
-	if err != nil {
+	if errors.Is(err, blockdev.ErrNotBlock) || errors.Is(err, fs.ErrNotExist) {
+		if file, err = prepareImageFile(o.Target, o.FileSize); err != nil {
+			return nil, err
+		}
+		dev = file.Device
+	} else if err != nil {
 		return nil, err
 	}
-	req := Request{Device: dev, System: sys, MemMapHash: hex.EncodeToString(sys.MemMapHash[:]), Mounts: mounts}
+	req := Request{Device: dev, System: sys, MemMapHash: hex.EncodeToString(sys.MemMapHash[:]), Mounts: mounts, File: file}
 	if err := readKey(&req, o.KeyFile, o.PassphraseFile); err != nil {
 		return nil, err
 	}
@@ -172,9 +186,29 @@ func Hibernate(o Options) (*Result, error) {
 		return nil, err
 	}
 	defer kexec.Unload()
+	if o.Log != nil {
+		from := o.Target
+		if node, err := blockdev.Node(o.Root, dev); err == nil {
+			from = node
+		}
+		if file != nil {
+			from = fmt.Sprintf("%s --offset %#x", from, file.Extents[0].Physical)
+		}
+		fmt.Fprintf(o.Log, "hibernate: to resume, boot this kernel with '%s' and run 'kjump resume --from %s'\n", ResumeCommandLine(region.Range), from)
+	}
 	unix.Sync()
+	if file != nil {
+		// Nothing may have moved the file's blocks since they were found.
+		if err := file.Verify(o.Target); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := kexec.Exec(); err != nil {
 		return nil, err
+	}
+	if file != nil {
+		// The second kernel and the resume kernel wrote the file raw.
+		defer extents.DropCache(o.Target)
 	}
 	m, err := box.Read()
 	if err != nil || m.Seq != seq || m.State == mailbox.Request {
@@ -197,8 +231,8 @@ func Hibernate(o Options) (*Result, error) {
 // targetDevice checks the image target and returns its "MAJOR:MINOR".
 func targetDevice(root, path string, mounts []Mount) (string, error) {
 	dev, err := blockdev.Number(path)
-	if errors.Is(err, blockdev.ErrNotBlock) {
-		return "", fmt.Errorf("%w: %s is not a block device: the second kernel writes the image raw, without mounting this system's filesystems; give a spare disk or partition", ErrTarget, path)
+	if errors.Is(err, blockdev.ErrNotBlock) || errors.Is(err, fs.ErrNotExist) {
+		return "", err // a file: the caller preallocates it
 	} else if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrTarget, err)
 	}
@@ -250,3 +284,22 @@ func readKey(req *Request, keyFile, passFile string) error {
 // image: the second kernel and the resume kernel run in a small region, so
 // less than the image package's default.
 const KDFMemoryMiB = 64
+
+// prepareImageFile preallocates an image file (size 0: the memory in use plus
+// 64 MiB, which an image of every page in use fits) and writes its locator.
+func prepareImageFile(path string, want uint64) (*extents.Map, error) {
+	size := int64(want)
+	if size == 0 {
+		var si unix.Sysinfo_t
+		if err := unix.Sysinfo(&si); err != nil {
+			return nil, err
+		}
+		size = (int64(si.Totalram)-int64(si.Freeram))*int64(si.Unit) + 64<<20
+	}
+	size = (size + 1<<20 - 1) &^ (1<<20 - 1)
+	m, err := writeLocator(path, size)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrTarget, path, err)
+	}
+	return m, nil
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/kjump/kjump/dumpfile"
 	"github.com/kjump/kjump/elfcore"
+	"github.com/kjump/kjump/extents"
 	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/jump"
@@ -121,11 +123,19 @@ func write(req Request, mailboxAddr uint64, root string, progress Progress) (*im
 		return nil, err
 	}
 
-	out, err := os.OpenFile(node, os.O_RDWR, 0)
+	dev, err := os.OpenFile(node, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer out.Close()
+	defer dev.Close()
+	var out imageWriter = dev
+	if req.File != nil {
+		f, err := extents.NewFile(dev, req.File)
+		if err != nil {
+			return nil, err
+		}
+		out = newSection(f)
+	}
 	var opt image.WriteOptions
 	switch {
 	case len(req.Key) > 0:
@@ -143,7 +153,7 @@ func write(req Request, mailboxAddr uint64, root string, progress Progress) (*im
 			total += r.Count
 		}
 	}
-	if size, err := deviceSize(out); err == nil && size < int64(total)*image.PageSize/8 {
+	if size, err := writerSize(out); err == nil && size < int64(total)*image.PageSize/8 {
 		// Not even an 8:1 compression would fit: fail now, not after minutes.
 		return nil, fmt.Errorf("%s has %s; the image holds %s of pages and would not fit", node, memmap.FormatSize(uint64(size)), memmap.FormatSize(total*image.PageSize))
 	}
@@ -170,6 +180,19 @@ func fingerprintDevice(root string, m Mount) (image.Filesystem, error) {
 		return image.Filesystem{}, fmt.Errorf("%s (%s): %w", node, m.Name, err)
 	}
 	return image.Filesystem{Device: m.Device, Name: m.Name + ": " + detail, Fingerprint: sum}, nil
+}
+
+// imageWriter is where the image goes: the raw device, or the image part of a file.
+type imageWriter interface {
+	io.WriterAt
+	Sync() error
+}
+
+func writerSize(w imageWriter) (int64, error) {
+	if s, ok := w.(*section); ok {
+		return s.size, nil
+	}
+	return deviceSize(w.(*os.File))
 }
 
 func deviceSize(f *os.File) (int64, error) {

@@ -39,7 +39,7 @@ func hibernateAppend() string {
 // hibernateDisks makes an ext4 disk for the first kernel to mount (vda) and a
 // raw disk for the image (vdb).
 func (l *Lab) hibernateDisks(name string) ([]qemu.Disk, error) {
-	fs, err := l.disk(name+"-fs", 64<<20)
+	fs, err := l.disk(name+"-fs", 512<<20)
 	if err != nil {
 		return nil, err
 	}
@@ -75,10 +75,15 @@ func (l *Lab) hibernateSave(ctx context.Context, name string, g Guest, job strin
 
 // resumeGuest is the resume kernel's boot: confined to the region, running
 // 'kjump resume' (plus args) as its job; when that fails, init powers off.
+// args are resume's flags after "--from /dev/vdb", or all of them when they
+// name --from themselves.
 func resumeGuest(name string, g Guest, args string) Guest {
 	g.Name = name + "-resume"
+	if !strings.Contains(args, "--from") {
+		args = "--from /dev/vdb " + args
+	}
 	g.Append = strings.TrimSpace(hibernate.ResumeCommandLine(hibernateRegion) + " " + g.Append +
-		` kjump.run="resume --from /dev/vdb ` + args + `" kjump.then=poweroff`)
+		` kjump.run="resume ` + args + `" kjump.then=poweroff`)
 	return g
 }
 
@@ -453,4 +458,30 @@ func init() {
 			return l.resumeOK(ctx, "full", g, "", "/lab/hibernate.sh --hog 90")
 		},
 	})
+}
+
+func init() {
+	register(Scenario{
+		Name:    "hibernate-file",
+		Summary: "hibernate into a file of the mounted ext4 filesystem (FIEMAP extents written raw); the resume kernel finds it by disk offset and resumes",
+		Run:     hibernateFile,
+	})
+}
+
+func hibernateFile(ctx context.Context, l *Lab) error {
+	disks, err := l.hibernateDisks("file")
+	if err != nil {
+		return err
+	}
+	g := Guest{Disks: disks}
+	const job = "/lab/hibernate.sh --file /mnt/hibernate.img"
+	vm, err := l.hibernateSave(ctx, "file", g, job)
+	if err != nil {
+		return err
+	}
+	m := regexp.MustCompile(`kjump resume --from (/dev/vda --offset 0x[0-9a-f]+)'`).FindStringSubmatch(vm.Console())
+	if m == nil {
+		return fmt.Errorf("kjump hibernate did not say where the image file is (log: %s)", vm.LogPath())
+	}
+	return l.resumeOK(ctx, "file", g, "--from "+m[1], job)
 }

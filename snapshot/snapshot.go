@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kjump/kjump/extents"
 	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kexec"
@@ -16,10 +19,13 @@ import (
 
 // Request is what the first kernel asks of the second, through the mailbox.
 type Request struct {
-	Device      string `json:"device"` // "MAJOR:MINOR" of the output block device
-	Level       int    `json:"level"`
-	Format      string `json:"format"`
-	Compression string `json:"compression"`
+	Device string `json:"device"` // "MAJOR:MINOR" of the output block device
+	// File, when the output is a file of the first kernel's filesystem: where
+	// its blocks are on Device (the second kernel writes them raw).
+	File        *extents.Map `json:"file,omitempty"`
+	Level       int          `json:"level"`
+	Format      string       `json:"format"`
+	Compression string       `json:"compression"`
 }
 
 // Reply is the second kernel's answer.
@@ -35,7 +41,10 @@ type Reply struct {
 
 // Options of a snapshot.
 type Options struct {
-	Output string // a raw block device
+	Output string // a raw block device, or a file on a disk filesystem
+	// FileSize is the size to preallocate for a file output; 0 means the
+	// memory in use plus 16 MiB, which a dump at any level fits.
+	FileSize uint64
 	Request
 	Load jump.LoadOptions // how to load the second kernel (Run and Then are set here)
 }
@@ -52,13 +61,17 @@ var ErrNoReply = errors.New("the second kernel did not answer")
 
 // Take takes a snapshot (see the package documentation).
 func Take(o Options) (*Result, error) {
+	var file *extents.Map
 	dev, err := blockdev.Number(o.Output)
-	if errors.Is(err, blockdev.ErrNotBlock) {
-		return nil, fmt.Errorf("output %w: the second kernel writes the dump raw, without mounting the first kernel's filesystems; give a whole disk or partition the dump may overwrite", err)
+	if errors.Is(err, blockdev.ErrNotBlock) || errors.Is(err, fs.ErrNotExist) {
+		if file, err = prepareFile(o.Output, o.FileSize); err != nil {
+			return nil, err
+		}
+		dev = file.Device
 	} else if err != nil {
 		return nil, fmt.Errorf("output %w", err)
 	}
-	o.Request.Device = dev
+	o.Request.Device, o.Request.File = dev, file
 	region, err := jump.ChooseRegion(o.Load)
 	if err != nil {
 		return nil, err
@@ -86,6 +99,12 @@ func Take(o Options) (*Result, error) {
 	}
 	defer kexec.Unload()
 	unix.Sync()
+	if file != nil {
+		// Nothing may have moved the file's blocks since Prepare.
+		if err := file.Verify(o.Output); err != nil {
+			return nil, err
+		}
+	}
 	took, err := kexec.Exec()
 	if err != nil {
 		return nil, err
@@ -101,8 +120,44 @@ func Take(o Options) (*Result, error) {
 	if m.State == mailbox.Failed || res.Error != "" {
 		return nil, fmt.Errorf("in the second kernel: %s", res.Error)
 	}
-	if err := blockdev.DropCache(o.Output); err != nil {
+	if file == nil {
+		if err := blockdev.DropCache(o.Output); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	// The file: forget the zeros Prepare wrote through the cache, and cut it
+	// to the dump's size.
+	if err := extents.DropCache(o.Output); err != nil {
 		return nil, err
 	}
+	var sum struct {
+		OutputBytes int64 `json:"output_bytes"`
+	}
+	if json.Unmarshal(res.Summary, &sum) == nil && sum.OutputBytes > 0 {
+		if err := os.Truncate(o.Output, sum.OutputBytes); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
+}
+
+// prepareFile preallocates a file output; size 0 means the memory in use plus
+// 16 MiB (a dump holds at most every page in use, plus its headers).
+func prepareFile(path string, want uint64) (*extents.Map, error) {
+	size := int64(want)
+	if size == 0 {
+		var si unix.Sysinfo_t
+		if err := unix.Sysinfo(&si); err != nil {
+			return nil, err
+		}
+		used := (int64(si.Totalram) - int64(si.Freeram)) * int64(si.Unit)
+		size = used + 16<<20
+	}
+	size = (size + 1<<20 - 1) &^ (1<<20 - 1)
+	m, err := extents.Prepare(path, size)
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", path, err)
+	}
+	return m, nil
 }

@@ -1,12 +1,15 @@
 package snapshot
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
 	"github.com/kjump/kjump/dump"
+	"github.com/kjump/kjump/extents"
 	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kexec"
@@ -106,10 +109,30 @@ func write(req Request, root string, reply *Reply, progress func(done, total uin
 	}
 	reply.Swapped -= reply.FreeInFirst
 	opt.Progress = progress
-	summary, err := dump.Run("/proc/vmcore", node, opt)
+	var summary dump.Summary
+	if req.File == nil {
+		summary, err = dump.Run("/proc/vmcore", node, opt)
+	} else {
+		summary, err = writeFile(node, req.File, opt)
+	}
 	if err != nil {
 		return err
 	}
 	reply.Summary, _ = json.Marshal(summary)
 	return nil
+}
+
+// writeFile writes the dump into a file of the first kernel's filesystem
+// through its extents on the raw device node.
+func writeFile(node string, m *extents.Map, opt dump.Options) (dump.Summary, error) {
+	dev, err := os.OpenFile(node, os.O_RDWR, 0)
+	if err != nil {
+		return dump.Summary{}, err
+	}
+	defer dev.Close()
+	f, err := extents.NewFile(dev, m)
+	if err != nil {
+		return dump.Summary{}, err
+	}
+	return dump.RunDevice(context.Background(), "/proc/vmcore", f, f.Size(), fmt.Sprintf("%s (a file's %d extents)", node, len(m.Extents)), opt)
 }

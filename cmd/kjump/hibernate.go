@@ -34,7 +34,7 @@ func init() {
 		command{
 			name:    "hibernate",
 			summary: "save the running system to disk through a second kernel and power off",
-			usage:   "--to DEVICE [--key-file F | --passphrase-file F] [load flags]",
+			usage:   "--to DEVICE|FILE [--size N] [--key-file F | --passphrase-file F] [load flags]",
 			help: `Hibernates the running system without the kernel's freezer copy: kjump loads a
 second kernel (like 'kjump load'), syncs filesystems and jumps; the second kernel
 writes this kernel's memory (free pages left out, zero pages as a note, chunks
@@ -57,18 +57,25 @@ CONFIG_FIRMWARE_MEMMAP to load into it). Boot the resume kernel with the command
 line this command prints, e.g.
   nokaslr memmap=exactmap memmap=256K@128K memmap=262144K@16384K
 
-DEVICE is a raw disk or partition (it is overwritten; it must not be mounted or
-swap). --key-file (32 random bytes) or --passphrase-file encrypts the image with
+The target is a raw disk or partition (overwritten; not mounted, not swap), or a
+FILE on a disk filesystem (ext4, XFS; not tmpfs, btrfs, LVM or dm-crypt). A file
+is preallocated (--size, default the memory in use plus 64 MiB), its blocks are
+found with FIEMAP and its first block names them; the second kernel writes the
+rest raw. The resume kernel cannot mount the filesystem, so it finds the file by
+the disk offset of that first block: 'kjump resume --from DISK --offset N' (this
+command prints it, like the kernel's resume_offset=). --key-file (32 random bytes) or --passphrase-file encrypts the image with
 AES-256-GCM; give the same to 'kjump resume'.
 
 Examples:
   $ kjump hibernate --to /dev/vdb
+  $ kjump hibernate --to /var/lib/kjump/image   # prints: kjump resume --from /dev/sda2 --offset 0x…
   $ head -c 32 /dev/urandom > /etc/kjump.key; kjump hibernate --to /dev/sdb2 --key-file /etc/kjump.key
   # in the resume kernel's initramfs
   $ kjump resume --from /dev/sdb2 --key-file /etc/kjump.key`,
 			setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 				var o hibernate.Options
-				fs.StringVar(&o.Target, "to", "", "raw block device to write the image to (required; overwritten)")
+				fs.StringVar(&o.Target, "to", "", "raw block device or file to write the image to (required; overwritten)")
+				fs.Var(sizeFlag{&o.FileSize}, "size", "space to preallocate for a file target (default: memory in use + 64M)")
 				fs.StringVar(&o.KeyFile, "key-file", "", "encrypt the image with this 32-byte key")
 				fs.StringVar(&o.PassphraseFile, "passphrase-file", "", "encrypt the image with the passphrase in this file (Argon2id)")
 				fs.StringVar(&o.Then, "then", "poweroff", "what the second kernel does once the image is written: poweroff or reboot")
@@ -83,6 +90,7 @@ Examples:
 					if o.Then != "poweroff" && o.Then != "reboot" {
 						return fmt.Errorf("--then %q: poweroff or reboot", o.Then)
 					}
+					o.Log = stderr
 					fmt.Fprintf(stderr, "hibernate: jumping to a second kernel to write the image to %s\n", o.Target)
 					r, err := hibernate.Hibernate(o)
 					if err != nil {
@@ -135,7 +143,7 @@ Example (second kernel's command line):
 		command{
 			name:    "resume",
 			summary: "in the resume kernel: restore a hibernated system and jump back to it",
-			usage:   "--from DEVICE [--key-file F | --passphrase-file F] [--check]",
+			usage:   "--from DEVICE [--offset N] [--key-file F | --passphrase-file F] [--check]",
 			help: `Restores the system 'kjump hibernate' saved on DEVICE and jumps back into it. Run
 it from the resume kernel's initramfs before anything mounts a disk (the
 initramfs-tools hook does). The resume kernel must run inside the region the
@@ -147,7 +155,8 @@ and every chunk's checksum (and authenticity, when encrypted), that this is the
 kernel build and machine that saved it, that no filesystem it had mounted was
 mounted since, and that this kernel's memory is clear of the saved pages. Any
 failure prints why and exits 1, leaving the image and memory untouched: boot on
-normally. Then the image is marked used (resume is one-shot), the memory is
+normally. An image in a file is found by --offset, the disk offset of the file's
+first block that 'kjump hibernate' printed. Then the image is marked used (resume is one-shot), the memory is
 restored through /dev/mem, and the saved system continues.
 
 On success it does not return: the saved system runs. With --check it only
@@ -162,17 +171,25 @@ Examples:
 				fs.StringVar(&o.KeyFile, "key-file", "", "the image's 32-byte key")
 				fs.StringVar(&o.PassphraseFile, "passphrase-file", "", "a file holding the image's passphrase")
 				check := fs.Bool("check", false, "only validate the image for this system; write nothing")
+				offset := fs.String("offset", "", "the image is in a file whose first block is at this byte offset of DEVICE")
 				return func(args []string, stdout, stderr io.Writer) error {
 					if len(args) > 0 || o.From == "" {
 						return errUsage
 					}
 					o.Log, o.Progress = stderr, progressLines(stderr, "resume")
+					if *offset != "" {
+						n, err := strconv.ParseUint(*offset, 0, 64)
+						if err != nil {
+							return fmt.Errorf("--offset %q: %w", *offset, err)
+						}
+						o.InFile, o.Offset = true, n
+					}
 					if *check {
-						im, f, err := hibernate.Check(o)
+						im, err := hibernate.Check(o)
 						if err != nil {
 							return err
 						}
-						f.Close()
+						im.Close()
 						h := im.Header()
 						fmt.Fprintf(stdout, "resume: image %x on %s can be resumed here (%d pages, saved %s)\n", h.UUID, o.From, h.Pages, h.Created.Format(time.RFC3339))
 						return nil

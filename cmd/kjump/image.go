@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/kjump/kjump/hibernate"
 	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/memmap"
 )
@@ -44,11 +45,14 @@ Examples:
 				if len(args) != 2 || (args[0] != "inspect" && args[0] != "verify") {
 					return errUsage
 				}
-				f, size, err := openSized(args[1])
+				file, size, err := openSized(args[1])
 				if err != nil {
 					return err
 				}
-				defer f.Close()
+				defer file.Close()
+				// An image file written by 'kjump hibernate --to FILE' starts
+				// with its locator block.
+				f, size := hibernate.ImagePart(file, size)
 				if args[0] == "inspect" {
 					s, err := image.Inspect(f, size)
 					if err != nil {

@@ -17,7 +17,7 @@ func init() {
 		command{
 			name:    "snapshot",
 			summary: "take a live snapshot: jump to a second kernel, dump this one's memory, jump back",
-			usage:   "-o DEVICE [--level N] [--compress zlib|zstd|snappy|none] [--format kdump|elf] [load flags]",
+			usage:   "-o DEVICE|FILE [--size N] [--level N] [--compress zlib|zstd|snappy|none] [--format kdump|elf] [load flags]",
 			help: `Takes a snapshot of the running system without stopping it for good: kjump loads
 a second kernel (like 'kjump load'), jumps to it, and the second kernel writes this
 kernel's memory to DEVICE as a dump file, then jumps back. The system carries on;
@@ -28,22 +28,27 @@ makedumpfile open): free pages, zero pages and caches are left out at the defaul
 --level 31. Pages the jump moved out of the second kernel's region are read from
 where the kernel put them, so the dump shows every page at its true address.
 
-DEVICE is a raw block device (a spare disk or partition; it is overwritten): the
-second kernel never mounts this kernel's filesystems. Afterwards kjump drops the
-device's cached blocks, so reading it here gives the new dump. The two kernels
-talk through a mailbox page (package mailbox): the request goes in before the
-jump, the summary comes back.
+The second kernel never mounts this kernel's filesystems. The output is a raw
+block device (a spare disk or partition; it is overwritten), or a FILE on a disk
+filesystem (ext4, XFS, ...; not tmpfs, btrfs, LVM or dm-crypt): kjump preallocates
+it (--size, default the memory in use plus 16 MiB), finds its blocks on the disk
+(FIEMAP), and the second kernel writes those blocks raw; the file is then cut to
+the dump's size. Afterwards kjump drops the cached blocks, so reading the device
+or file here gives the new dump. The two kernels talk through a mailbox page
+(package mailbox): the request goes in before the jump, the summary comes back.
 
 Needs what 'kjump load' needs (kjump doctor), and CONFIG_PROC_VMCORE, DEVMEM in
 the second kernel.
 
 Examples:
   $ kjump snapshot -o /dev/vdb
+  $ kjump snapshot -o /var/crash/live.kdump
   $ makedumpfile --dump-dmesg /dev/vdb dmesg.txt
   $ crash vmlinux /dev/vdb`,
 			setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 				var o snapshot.Options
-				fs.StringVar(&o.Output, "o", "", "raw block device to write the dump to (required; overwritten)")
+				fs.StringVar(&o.Output, "o", "", "raw block device or file to write the dump to (required; overwritten)")
+				fs.Var(sizeFlag{&o.FileSize}, "size", "space to preallocate for a file output (default: memory in use + 16M)")
 				fs.IntVar(&o.Level, "level", 31, "dump level, makedumpfile's -d bits: 1 zero, 2 cache, 4 private cache, 8 user, 16 free pages left out")
 				fs.StringVar(&o.Compression, "compress", "zlib", "page compression: zlib (crash and makedumpfile read it), zstd or snappy (crash only), none")
 				fs.StringVar(&o.Format, "format", "kdump", "kdump (kdump-compressed) or elf")

@@ -3,13 +3,18 @@
 # an ext4 disk; then kjump hibernate. The guest powers off in the middle of this
 # script; a new QEMU process boots the resume kernel, which jumps back here, and
 # the script goes on to check that everything carried on.
-# Usage: hibernate.sh [--hog PERCENT] [kjump hibernate flags...]
+# Usage: hibernate.sh [--hog PERCENT] [--file PATH] [kjump hibernate flags...]
 # --hog: a process first takes memory until PERCENT of RAM is in use; its pages
 # are checked after the resume.
 set -e
 hog=0
+target=/dev/vdb
 if [ "$1" = --hog ]; then
 	hog=$2
+	shift 2
+fi
+if [ "$1" = --file ]; then # the image goes into a file on the ext4 disk
+	target=$2
 	shift 2
 fi
 mkdir -p /mnt
@@ -31,7 +36,7 @@ if [ "$hog" -gt 0 ]; then
 fi
 a=$(cat /tmp/k1-counter)
 echo "hibernate: counter $a, tmpfs md5 $before; hibernating"
-kjump hibernate --to /dev/vdb "$@"
+kjump hibernate --to "$target" "$@"
 # Resumed.
 sleep 0.5
 b=$(cat /tmp/k1-counter)
@@ -46,6 +51,11 @@ fi
 sync
 echo 3 >/proc/sys/vm/drop_caches
 [ "$(cat /mnt/dirty)" = "$stamp" ] || { echo "hibernate: the dirty write is lost"; exit 1; }
+if [ "$target" != /dev/vdb ]; then
+	# Read through the filesystem, the file shows the image the other
+	# kernels wrote raw, marked consumed by the resume.
+	kjump image inspect "$target" | grep consumed || { echo "hibernate: the image file does not read as consumed"; exit 1; }
+fi
 echo "hibernate: after resume: counter $a -> $b, tmpfs md5 matches, the disk write is there"
 umount /mnt
 echo "hibernate: ok"
