@@ -38,6 +38,10 @@ func Benches() []Bench {
 		Name:    "dump",
 		Summary: "kjump dump beside makedumpfile on the same vmcore of a 1 GiB guest with half its RAM in use; /proc/vmcore read() vs mmap",
 		Run:     benchDump,
+	}, {
+		Name:    "hibernate",
+		Summary: "kjump hibernate/resume beside the kernel's own hibernation (swsusp) at 25, 75 and 90% of RAM in use: downtime, image size, write speed",
+		Run:     benchHibernate,
 	}}
 }
 

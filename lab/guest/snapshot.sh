@@ -12,5 +12,5 @@ b=$(cat /tmp/k1-counter)
 [ "$b" -gt "$a" ]
 echo "snapshot: the first kernel carries on: counter $a -> $b"
 echo "kjump-lab: between the snapshots" >/dev/kmsg
-kjump snapshot -o /dev/vdb --compress zlib
+kjump snapshot -o /dev/vdb --format elf
 echo "snapshot: ok"

@@ -1,0 +1,35 @@
+#!/bin/sh
+# bench-hibernate TOOL PERCENT (first kernel): a process takes memory until
+# PERCENT of RAM is in use, then the system hibernates with TOOL (kjump, or the
+# kernel's own hibernation "swsusp" to a swap partition on /dev/vda) and, once
+# resumed, checks the process's memory. /dev/vdb is a scratch disk for the raw
+# write speed. The lab times the console markers.
+set -e
+tool=$1
+pct=$2
+if [ "$tool" = swsusp ]; then
+	mkswap /dev/vda >/dev/null
+	swapon /dev/vda
+	echo shutdown >/sys/power/disk
+fi
+/lab/hog "$pct" >/tmp/hog.out 2>&1 &
+hogpid=$!
+while ! grep -q '^hog: holding' /tmp/hog.out; do
+	kill -0 $hogpid 2>/dev/null || { cat /tmp/hog.out; exit 1; }
+	sleep 0.2
+done
+cat /tmp/hog.out
+start=$(date +%s%N)
+dd if=/dev/zero of=/dev/vdb bs=1M count=128 conv=fsync 2>/dev/null
+end=$(date +%s%N)
+echo "bench: raw disk write $((128 * 1000000000 / (end - start))) MB/s"
+echo "bench: hibernating"
+if [ "$tool" = kjump ]; then
+	kjump hibernate --to /dev/vda
+else
+	echo disk >/sys/power/state || { echo "bench: swsusp failed"; exit 0; }
+fi
+echo "bench: running again"
+kill -USR1 $hogpid
+while ! grep -q '^hog: verified\|^hog: CORRUPT' /tmp/hog.out; do sleep 0.2; done
+grep '^hog: verified' /tmp/hog.out
