@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kjump/kjump/bootparam"
+	"github.com/kjump/kjump/doctor"
 	"github.com/kjump/kjump/extents"
 	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/jump"
@@ -151,12 +152,19 @@ func Hibernate(o Options) (*Result, error) {
 		// The resume kernel runs from its preferred address: ask for a region there.
 		lo.Min = bz.Header.PrefAddress
 	}
+	if rep := doctor.Run(o.Root); !rep.Ready {
+		return nil, fmt.Errorf("%w: kjump doctor finds missing: %s (run kjump doctor for how to fix each)", jump.ErrNoKexecJump, strings.Join(rep.Problems(), ", "))
+	}
 	region, err := jump.ChooseRegion(lo)
 	if err != nil {
 		return nil, err
 	}
 	if err := CheckResumeRegion(bz, region.Range); err != nil {
 		return nil, err
+	}
+	if !region.Reserved && o.Log != nil {
+		fmt.Fprintf(o.Log, "hibernate: the region %s is not reserved at boot, so loading needs %s of free memory; reserve it with memmap=%dM$%dM\n",
+			region.Range, memmap.FormatSize(region.Size), region.Size>>20, region.Start>>20)
 	}
 	var avoid [][2]uint64
 	for _, r := range jump.Swapped(region) {

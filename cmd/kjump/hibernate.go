@@ -51,11 +51,14 @@ command fails: the system carries on.
 
 Memory layout. The resume kernel is booted by the firmware, so without KASLR it
 runs at its preferred address (16 MiB on x86_64). The second kernel's region must
-start there, and this kernel must not need it at boot: reserve it on this kernel's
-command line with memmap=256M$16M (distribution kernels need
-CONFIG_FIRMWARE_MEMMAP to load into it). Boot the resume kernel with the command
-line this command prints, e.g.
-  nokaslr memmap=exactmap memmap=256K@128K memmap=262144K@16384K
+start there, and this kernel should not need it: reserve it on this kernel's
+command line with memmap=240M$16M (distribution kernels need
+CONFIG_FIRMWARE_MEMMAP to load into it; ending on a 64 MiB boundary keeps it
+clear of IO_STRICT_DEVMEM's "RAM buffer"). An unreserved region also works, but
+the load then needs that much free memory. Boot the resume kernel with the
+command line this command prints, e.g.
+  nokaslr memmap=exactmap memmap=256K@128K memmap=245760K@16384K
+dist/README.md has the GRUB entry and initramfs-tools hook for that.
 
 The target is a raw disk or partition (overwritten; not mounted, not swap), or a
 FILE on a disk filesystem (ext4, XFS; not tmpfs, btrfs, LVM or dm-crypt). A file
