@@ -7,8 +7,11 @@
 // never mistaken for an image (ErrIncomplete). The reader checks everything
 // before a single page is restored: Open checks the header, the page map,
 // every chunk header and the commit record; Verify also reads, authenticates
-// and decompresses every chunk and reports all problems it finds. The resume
-// kernel then calls MarkConsumed, which destroys the commit record's magic,
+// and decompresses every chunk and reports all problems it finds; CheckChunks
+// reads every chunk and checks its stored bytes against the SHA-256 in its
+// header (which the commit record, and for an encrypted image its MAC, cover),
+// without decoding, so a resume decodes each chunk once. The resume kernel
+// then calls MarkConsumed, which destroys the commit record's magic,
 // so the same image is never resumed twice (ErrConsumed).
 //
 // The page map lists the saved system's pages as runs sorted by page frame

@@ -62,6 +62,9 @@ func FuzzOpen(f *testing.F) {
 			if verr != nil && !isSentinel(verr) {
 				t.Fatalf("Verify error wraps no sentinel: %v", verr)
 			}
+			if cerr := im.CheckChunks(); cerr == nil && verr != nil {
+				t.Fatalf("CheckChunks passed an image Verify refuses: %v", verr)
+			}
 			var pages uint64
 			perr := im.Pages(func(pfn uint64, d []byte) error {
 				n := uint64(len(d) / PageSize)

@@ -196,7 +196,7 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 
 	var enc *zstd.Encoder
 	if h.Compression == Zstd {
-		enc, err = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(workers), zstd.WithEncoderLevel(zstd.SpeedDefault))
+		enc, err = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(workers), zstd.WithEncoderLevel(zstd.SpeedFastest))
 		if err != nil {
 			return Stats{}, err
 		}
