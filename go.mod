@@ -9,3 +9,5 @@ require (
 )
 
 require golang.org/x/crypto v0.58.0
+
+require github.com/pierrec/lz4/v4 v4.1.33 // indirect

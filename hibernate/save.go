@@ -18,6 +18,7 @@ import (
 	"github.com/kjump/kjump/bootparam"
 	"github.com/kjump/kjump/doctor"
 	"github.com/kjump/kjump/extents"
+	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kexec"
@@ -34,6 +35,7 @@ type Request struct {
 	Key         []byte  `json:"key,omitempty"`        // raw 32-byte key
 	Passphrase  string  `json:"passphrase,omitempty"` // or a passphrase (Argon2id)
 	KDFMemoryMi uint32  `json:"kdf_memory_mib,omitempty"`
+	Compression string  `json:"compression,omitempty"` // zstd (default), lz4 or none
 	// File, when the image goes into a file of a mounted filesystem: its
 	// extents on Device (the second kernel writes them raw).
 	File *extents.Map `json:"file,omitempty"`
@@ -60,6 +62,7 @@ type Options struct {
 	KeyFile        string // 32-byte key file: encrypt the image
 	PassphraseFile string // or a file holding a passphrase
 	Then           string // what the second kernel does once the image is written: poweroff (default) or reboot
+	Compression    string // zstd (default), lz4 or none
 	Load           jump.LoadOptions
 	Root           string    // default "/"
 	Log            io.Writer // told how to resume before the jump
@@ -129,7 +132,10 @@ func Hibernate(o Options) (*Result, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	req := Request{Device: dev, System: sys, MemMapHash: hex.EncodeToString(sys.MemMapHash[:]), Mounts: mounts, File: file}
+	if _, err := ParseCompression(o.Compression); err != nil {
+		return nil, err
+	}
+	req := Request{Device: dev, System: sys, MemMapHash: hex.EncodeToString(sys.MemMapHash[:]), Mounts: mounts, File: file, Compression: o.Compression}
 	if err := readKey(&req, o.KeyFile, o.PassphraseFile); err != nil {
 		return nil, err
 	}
@@ -310,4 +316,18 @@ func prepareImageFile(path string, want uint64) (*extents.Map, error) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrTarget, path, err)
 	}
 	return m, nil
+}
+
+// ParseCompression names an image compression: zstd (the default, also for
+// ""), lz4 or none.
+func ParseCompression(s string) (image.Compression, error) {
+	switch s {
+	case "", "zstd":
+		return image.Zstd, nil
+	case "lz4":
+		return image.LZ4, nil
+	case "none":
+		return image.None, nil
+	}
+	return 0, fmt.Errorf("compression %q: zstd, lz4 or none", s)
 }

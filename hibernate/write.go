@@ -137,6 +137,9 @@ func write(req Request, mailboxAddr uint64, root string, progress Progress) (*im
 		out = newSection(f)
 	}
 	var opt image.WriteOptions
+	if opt.Compression, err = ParseCompression(req.Compression); err != nil {
+		return nil, err
+	}
 	switch {
 	case len(req.Key) > 0:
 		if opt.Key, err = image.RawKey(req.Key); err != nil {

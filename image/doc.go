@@ -8,7 +8,7 @@
 // before a single page is restored: Open checks the header, the page map,
 // every chunk header and the commit record; Verify also reads, authenticates
 // and decompresses every chunk and reports all problems it finds; CheckChunks
-// reads every chunk and checks its stored bytes against the SHA-256 in its
+// reads every chunk and checks its stored bytes against the CRC-32C in its
 // header (which the commit record, and for an encrypted image its MAC, cover),
 // without decoding, so a resume decodes each chunk once. The resume kernel
 // then calls MarkConsumed, which destroys the commit record's magic,
@@ -60,7 +60,7 @@
 //	160  u64  map offset (4096)
 //	168  u64  map length = align4096(runs*16 + 32)
 //	176  u64  data offset = map offset + map length
-//	184  u32  compression: 0 = zstd, 1 = none
+//	184  u32  compression: 0 = zstd, 1 = none, 2 = lz4
 //	188  u32  KDF: 0 = none (raw 32-byte key), 1 = Argon2id (passphrase)
 //	192  u32  Argon2id time (passes)
 //	196  u32  Argon2id memory, KiB
@@ -114,9 +114,11 @@
 //	 8  u64  chunk index
 //	16  u32  raw length (pages in the chunk * 4096)
 //	20  u32  stored length
-//	24  u32  encoding: 0 = raw pages, 1 = zstd frame (used only when smaller)
+//	24  u32  encoding: 0 = raw pages, 1 = zstd frame, 2 = LZ4 block (either used
+//	         only when smaller, and only in an image of that compression)
 //	28  u32  zero
-//	32  [32] SHA-256 of the stored bytes
+//	32  u32  CRC-32C (Castagnoli) of the stored bytes
+//	36  [28] zero
 //
 // Chunks are compressed independently, in parallel; the output is
 // byte-identical for any number of workers.

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"strings"
 	"time"
 )
@@ -95,6 +96,7 @@ type Compression uint32
 const (
 	Zstd Compression = 0 // zstd (default)
 	None Compression = 1 // store pages uncompressed
+	LZ4  Compression = 2 // LZ4 blocks: larger, but several times faster to write and read
 )
 
 func (c Compression) String() string {
@@ -103,6 +105,8 @@ func (c Compression) String() string {
 		return "zstd"
 	case None:
 		return "none"
+	case LZ4:
+		return "lz4"
 	}
 	return "unknown"
 }
@@ -111,6 +115,7 @@ func (c Compression) String() string {
 const (
 	encRaw  = 0
 	encZstd = 1
+	encLZ4  = 2
 )
 
 // KDF names how the encryption key was obtained.
@@ -433,7 +438,7 @@ func decodeHeader(b []byte, size int64) (*Header, error) {
 		return nil, bad(offMailbox, "mailbox address %#x is not page aligned", h.Mailbox)
 	case h.PagesPerChunk == 0 || h.PagesPerChunk > MaxPagesPerChunk:
 		return nil, bad(offPPC, "pages per chunk %d out of range", h.PagesPerChunk)
-	case h.Compression != Zstd && h.Compression != None:
+	case h.Compression != Zstd && h.Compression != None && h.Compression != LZ4:
 		return nil, bad(offCompress, "unknown compression %d", h.Compression)
 	case h.Runs > uint64(size)/16:
 		return nil, bad(offRuns, "%d runs cannot fit", h.Runs)
@@ -541,7 +546,7 @@ type chunkHeader struct {
 	rawLen    uint32
 	storedLen uint32
 	encoding  uint32
-	digest    [32]byte // SHA-256 of the stored bytes
+	digest    [32]byte // chunkSum of the stored bytes
 }
 
 func (c *chunkHeader) encode(b []byte) {
@@ -556,7 +561,7 @@ func (c *chunkHeader) encode(b []byte) {
 
 func decodeChunkHeader(b []byte) (chunkHeader, bool) {
 	var c chunkHeader
-	if !bytes.Equal(b[:4], chunkMagic[:]) || le.Uint32(b[4:]) != 0 || le.Uint32(b[28:]) != 0 {
+	if !bytes.Equal(b[:4], chunkMagic[:]) || le.Uint32(b[4:]) != 0 || le.Uint32(b[28:]) != 0 || !allZero(b[36:chunkHeaderSize]) {
 		return c, false
 	}
 	c.index = le.Uint64(b[8:])
@@ -588,4 +593,18 @@ func encodeCommit(h *Header, digest, mac [32]byte) []byte {
 	sum := sha256.Sum256(b[8:hashOff])
 	copy(b[hashOff:], sum[:])
 	return b
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// chunkSum is the checksum of a chunk's stored bytes as its header holds it:
+// CRC-32C, little-endian, in the first 4 of 32 bytes, the rest zero. A CRC and
+// not a cryptographic hash, because it is computed on every byte both when the
+// image is written and when it is checked before a resume, and SHA-256 runs at
+// a tenth of CRC-32C's speed where there are no SHA instructions (35 vs 417
+// MB/s on one emulated CPU in the lab); chunk headers are SHA-256'd into the
+// commit record, and an encrypted image's chunks are authenticated by GCM.
+func chunkSum(p []byte) (s [32]byte) {
+	le.PutUint32(s[:], crc32.Checksum(p, castagnoli))
+	return s
 }

@@ -68,6 +68,8 @@ func TestRoundTrip(t *testing.T) {
 		{"zstd default chunk", smallRuns, WriteOptions{}, Key{}},
 		{"zstd 3 pages per chunk", smallRuns, WriteOptions{PagesPerChunk: 3}, Key{}},
 		{"uncompressed 1 page per chunk", smallRuns, WriteOptions{PagesPerChunk: 1, Compression: None}, Key{}},
+		{"lz4 3 pages per chunk", smallRuns, WriteOptions{PagesPerChunk: 3, Compression: LZ4}, Key{}},
+		{"lz4 raw key", manyRuns, WriteOptions{PagesPerChunk: 4, Compression: LZ4, Key: mustRawKey(t, testRawKey)}, mustRawKey(t, testRawKey)},
 		{"many runs", manyRuns, WriteOptions{PagesPerChunk: 16, Workers: 3}, Key{}},
 		{"no pages", nil, WriteOptions{}, Key{}},
 		{"raw key", smallRuns, WriteOptions{PagesPerChunk: 2, Key: mustRawKey(t, testRawKey)}, mustRawKey(t, testRawKey)},
@@ -269,7 +271,7 @@ func TestTamperedChunk(t *testing.T) {
 	b[loc.off+chunkHeaderSize+5] ^= 0x80
 	payload := b[loc.off+chunkHeaderSize : loc.off+chunkHeaderSize+uint64(loc.hdr.storedLen)]
 	c := loc.hdr
-	c.digest = sha256Sum(payload)
+	c.digest = chunkSum(payload)
 	c.encode(b[loc.off:])
 	var digests []byte
 	for i, l := range im.chunks {
@@ -309,6 +311,7 @@ func TestByteFlips(t *testing.T) {
 	}{
 		{"zstd", smallRuns, WriteOptions{PagesPerChunk: 2}, Key{}},
 		{"uncompressed", smallRuns, WriteOptions{PagesPerChunk: 3, Compression: None}, Key{}},
+		{"lz4", smallRuns, WriteOptions{PagesPerChunk: 2, Compression: LZ4}, Key{}},
 		{"encrypted", smallRuns, WriteOptions{PagesPerChunk: 2, Key: mustRawKey(t, testRawKey)}, mustRawKey(t, testRawKey)},
 		{"zero runs only", zeroOnly, WriteOptions{PagesPerChunk: 2}, Key{}},
 	}

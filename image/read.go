@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
 )
 
 // Image is an opened image whose header, page map, chunk headers and commit
@@ -228,7 +229,8 @@ func (im *Image) walkChunks() ([]byte, error) {
 			return nil, ferr(ErrCorrupt, where, int64(off+16), "raw length %d, want %d", c.rawLen, raw)
 		case c.encoding == encRaw && c.storedLen != raw+tag,
 			c.encoding == encZstd && (h.Compression != Zstd || c.storedLen >= raw+tag),
-			c.encoding != encRaw && c.encoding != encZstd:
+			c.encoding == encLZ4 && (h.Compression != LZ4 || c.storedLen >= raw+tag),
+			c.encoding != encRaw && c.encoding != encZstd && c.encoding != encLZ4:
 			return nil, ferr(ErrCorrupt, where, int64(off+20), "stored length %d or encoding %d invalid", c.storedLen, c.encoding)
 		}
 		end := off + align(chunkHeaderSize+uint64(c.storedLen))
@@ -284,8 +286,8 @@ func (im *Image) checkChunk(i uint64, b []byte) ([]byte, error) {
 	}
 	c := loc.hdr
 	payload := b[chunkHeaderSize : chunkHeaderSize+c.storedLen]
-	if sha256.Sum256(payload) != c.digest {
-		return nil, ferr(ErrCorrupt, where, off+chunkHeaderSize, "SHA-256 of stored bytes mismatch")
+	if chunkSum(payload) != c.digest {
+		return nil, ferr(ErrCorrupt, where, off+chunkHeaderSize, "CRC-32C of stored bytes mismatch")
 	}
 	if !allZero(b[chunkHeaderSize+c.storedLen:]) {
 		return nil, ferr(ErrCorrupt, where, off+chunkHeaderSize+int64(c.storedLen), "padding not zero")
@@ -313,12 +315,22 @@ func (im *Image) decodeChunk(dec *zstd.Decoder, i uint64, b []byte) ([]byte, err
 		}
 		payload = p
 	}
-	if c.encoding == encRaw {
+	var raw []byte
+	switch c.encoding {
+	case encRaw:
 		return payload, nil
-	}
-	raw, err := dec.DecodeAll(payload, make([]byte, 0, c.rawLen))
-	if err != nil {
-		return nil, ferr(ErrCorrupt, where, off+chunkHeaderSize, "zstd: %v", err)
+	case encLZ4:
+		raw = make([]byte, c.rawLen)
+		n, err := lz4.UncompressBlock(payload, raw)
+		if err != nil {
+			return nil, ferr(ErrCorrupt, where, off+chunkHeaderSize, "lz4: %v", err)
+		}
+		raw = raw[:n]
+	default:
+		var err error
+		if raw, err = dec.DecodeAll(payload, make([]byte, 0, c.rawLen)); err != nil {
+			return nil, ferr(ErrCorrupt, where, off+chunkHeaderSize, "zstd: %v", err)
+		}
 	}
 	if len(raw) != int(c.rawLen) {
 		return nil, ferr(ErrCorrupt, where, off+chunkHeaderSize, "decompressed to %d bytes, want %d", len(raw), c.rawLen)
@@ -369,7 +381,7 @@ func (im *Image) Verify() error {
 
 // CheckChunks is Verify without decrypting and decompressing: it re-reads the
 // header, page map and commit record and checks every chunk's stored bytes
-// against the SHA-256 in its chunk header. Open already tied those headers to
+// against the checksum (CRC-32C) in its chunk header. Open already tied those headers to
 // the commit record (and, for an encrypted image, to its MAC under the key),
 // so an image that passes holds exactly the bytes its writer wrote; only a
 // writer's own bug could still make a chunk fail to decode. A resume kernel

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
 )
 
 // PageSource supplies the pages to save. ReadPages fills buf (n*PageSize
@@ -130,7 +131,7 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 	if ppc < 0 || ppc > MaxPagesPerChunk {
 		return Stats{}, fmt.Errorf("image: %d pages per chunk, want 1..%d", ppc, MaxPagesPerChunk)
 	}
-	if opt.Compression != Zstd && opt.Compression != None {
+	if opt.Compression != Zstd && opt.Compression != None && opt.Compression != LZ4 {
 		return Stats{}, fmt.Errorf("image: unknown compression %d", opt.Compression)
 	}
 	workers := opt.Workers
@@ -222,16 +223,23 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 	work := func(i uint64, raw []byte) ([]byte, error) {
 		c := chunkHeader{index: i, rawLen: uint32(len(raw)), encoding: encRaw}
 		payload := raw
-		if enc != nil {
+		switch {
+		case enc != nil:
 			if z := enc.EncodeAll(raw, make([]byte, 0, len(raw)/2)); len(z) < len(raw) {
 				payload, c.encoding = z, encZstd
+			}
+		case h.Compression == LZ4:
+			var lc lz4.Compressor
+			z := make([]byte, lz4.CompressBlockBound(len(raw)))
+			if n, err := lc.CompressBlock(raw, z); err == nil && n > 0 && n < len(raw) {
+				payload, c.encoding = z[:n], encLZ4
 			}
 		}
 		if ks != nil {
 			payload = ks.aead.Seal(nil, nonce(i), payload, chunkAD(binding, &c))
 		}
 		c.storedLen = uint32(len(payload))
-		c.digest = sha256.Sum256(payload)
+		c.digest = chunkSum(payload)
 		out := make([]byte, align(uint64(chunkHeaderSize+len(payload))))
 		c.encode(out)
 		copy(out[chunkHeaderSize:], payload)

@@ -41,7 +41,7 @@ func measureHibernate(ctx context.Context, l *Lab, tool string, percent int) (hi
 	disks := []qemu.Disk{{Path: img}, {Path: scratch}}
 	job := fmt.Sprintf("/lab/bench-hibernate.sh %s %d", tool, percent)
 	g := Guest{Name: name + "-save", Disks: disks, Append: `kjump.run="` + job + `"`}
-	if tool == "kjump" {
+	if strings.HasPrefix(tool, "kjump") {
 		g.Append = hibernateAppend() + " " + g.Append
 	}
 	vm, err := l.Boot(ctx, g)
@@ -80,7 +80,7 @@ func measureHibernate(ctx context.Context, l *Lab, tool string, percent int) (hi
 		return r, fmt.Errorf("%s: markers missing (log: %s)", name, vm.LogPath())
 	}
 	r.save = t1 - t0
-	if tool == "kjump" {
+	if strings.HasPrefix(tool, "kjump") {
 		// hibernate-write: image …: N pages (X MiB) stored in Y MiB, … in S s
 		mm := regexp.MustCompile(`hibernate-write: image \S+ \d+ pages \(([0-9.]+) MiB\) stored in ([0-9.]+) MiB, \d+ zero pages, in ([0-9.]+)s`).FindStringSubmatch(console)
 		if mm != nil {
@@ -98,7 +98,7 @@ func measureHibernate(ctx context.Context, l *Lab, tool string, percent int) (hi
 	}
 
 	rg := Guest{Name: name + "-resume", Disks: disks}
-	if tool == "kjump" {
+	if strings.HasPrefix(tool, "kjump") {
 		rg = resumeGuest(name, Guest{Disks: disks}, "--from /dev/vda")
 	} else {
 		rg.Append = `kjump.run=/lab/swsusp-resume.sh`
@@ -142,7 +142,7 @@ func lastKernelError(console string) string {
 func benchHibernate(ctx context.Context, l *Lab, w io.Writer) error {
 	var runs []hibernateRun
 	for _, pct := range []int{25, 75, 90} {
-		for _, tool := range []string{"kjump", "swsusp"} {
+		for _, tool := range []string{"kjump", "kjump-lz4", "swsusp"} {
 			r, err := measureHibernate(ctx, l, tool, pct)
 			if err != nil {
 				return err
@@ -151,7 +151,8 @@ func benchHibernate(ctx context.Context, l *Lab, w io.Writer) error {
 		}
 	}
 	fmt.Fprintf(w, "hibernate and resume, Linux %s in QEMU (TCG, 2 CPUs, 1 GiB, virtio disks), host clock at console markers.\n", l.Kernel.Release)
-	fmt.Fprintf(w, "kjump's guest reserves 240 MiB at 16 MiB for the second and the resume kernel; swsusp writes to a swap partition.\n")
+	fmt.Fprintf(w, "kjump's guest reserves 240 MiB at 16 MiB for the second and the resume kernel; kjump-lz4 is kjump hibernate --compress lz4;\n")
+	fmt.Fprintf(w, "swsusp is the kernel's own hibernation to a swap partition (LZO, its default).\n")
 	fmt.Fprintf(w, "\"in use\" is of the guest's MemTotal; downtime = command → power-off plus power-on → workload running.\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "tool\tasked\tin use\tcommand → off\tpower-on → running\tdowntime\timage\twrite\traw disk\tnote\t\n")
@@ -166,10 +167,11 @@ func benchHibernate(ctx context.Context, l *Lab, w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	for i := 0; i+1 < len(runs); i += 2 {
-		k, s := runs[i], runs[i+1]
+	for i := 0; i+2 < len(runs); i += 3 {
+		k, k4, s := runs[i], runs[i+1], runs[i+2]
 		if k.percent == 75 && s.note == "" {
-			fmt.Fprintf(w, "\nat 75%%: kjump's downtime is %.2f× the kernel's (goal ≤ 0.7×)\n", (k.save+k.resume)/(s.save+s.resume))
+			fmt.Fprintf(w, "\nat 75%%: kjump's downtime is %.2f× the kernel's with zstd, %.2f× with lz4 (goal ≤ 0.7×)\n",
+				(k.save+k.resume)/(s.save+s.resume), (k4.save+k4.resume)/(s.save+s.resume))
 		}
 	}
 	return nil

@@ -34,7 +34,7 @@ func init() {
 		command{
 			name:    "hibernate",
 			summary: "save the running system to disk through a second kernel and power off",
-			usage:   "--to DEVICE|FILE [--size N] [--key-file F | --passphrase-file F] [load flags]",
+			usage:   "--to DEVICE|FILE [--size N] [--compress zstd|lz4|none] [--key-file F | --passphrase-file F] [load flags]",
 			help: `Hibernates the running system without the kernel's freezer copy: kjump loads a
 second kernel (like 'kjump load'), syncs filesystems and jumps; the second kernel
 writes this kernel's memory (free pages left out, zero pages as a note, chunks
@@ -81,6 +81,7 @@ Examples:
 				fs.Var(sizeFlag{&o.FileSize}, "size", "space to preallocate for a file target (default: memory in use + 64M)")
 				fs.StringVar(&o.KeyFile, "key-file", "", "encrypt the image with this 32-byte key")
 				fs.StringVar(&o.PassphraseFile, "passphrase-file", "", "encrypt the image with the passphrase in this file (Argon2id)")
+				fs.StringVar(&o.Compression, "compress", "zstd", "chunk compression: zstd (smaller), lz4 (faster: less downtime, a larger image) or none")
 				fs.StringVar(&o.Then, "then", "poweroff", "what the second kernel does once the image is written: poweroff or reboot")
 				fs.Var(sizeFlag{&o.Load.Size}, "mem-size", "size of the second kernel's region (default 256M)")
 				fs.Var(sizeFlag{&o.Load.Min}, "mem-min", "lowest physical address for the region (default: the resume kernel's load address)")

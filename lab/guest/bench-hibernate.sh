@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench-hibernate TOOL PERCENT (first kernel): a process takes memory until
-# PERCENT of RAM is in use, then the system hibernates with TOOL (kjump, or the
+# PERCENT of RAM is in use, then the system hibernates with TOOL (kjump,
+# kjump-lz4, or the
 # kernel's own hibernation "swsusp" to a swap partition on /dev/vda) and, once
 # resumed, checks the process's memory. /dev/vdb is a scratch disk for the raw
 # write speed. The lab times the console markers.
@@ -27,6 +28,8 @@ echo "bench: raw disk write $((134 * 100 / (end - start + 1))) MB/s"
 echo "bench: hibernating"
 if [ "$tool" = kjump ]; then
 	kjump hibernate --to /dev/vda
+elif [ "$tool" = kjump-lz4 ]; then
+	kjump hibernate --to /dev/vda --compress lz4
 else
 	echo disk >/sys/power/state || { echo "bench: swsusp failed"; exit 0; }
 fi
