@@ -302,15 +302,10 @@ const KDFMemoryMiB = 64
 // prepareImageFile preallocates an image file (size 0: the memory in use plus
 // 64 MiB, which an image of every page in use fits) and writes its locator.
 func prepareImageFile(path string, want uint64) (*extents.Map, error) {
-	size := int64(want)
-	if size == 0 {
-		var si unix.Sysinfo_t
-		if err := unix.Sysinfo(&si); err != nil {
-			return nil, err
-		}
-		size = (int64(si.Totalram)-int64(si.Freeram))*int64(si.Unit) + 64<<20
+	size, err := memmap.OutputSize(want, 64<<20)
+	if err != nil {
+		return nil, err
 	}
-	size = (size + 1<<20 - 1) &^ (1<<20 - 1)
 	m, err := writeLocator(path, size)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrTarget, path, err)

@@ -35,22 +35,12 @@ type Progress func(done, total uint64)
 // as an image. On failure it puts the error in the mailbox (init then jumps
 // back and the first kernel reports it).
 func Write(mailboxAddr uint64, root string, progress Progress) (*image.Stats, error) {
-	box, err := mailbox.Attach(DevMem, mailboxAddr)
+	var req Request
+	box, m, err := mailbox.TakeRequest(DevMem, mailboxAddr, &req)
 	if err != nil {
 		return nil, err
 	}
 	defer box.Close()
-	m, err := box.Read()
-	if err != nil {
-		return nil, err
-	}
-	if m.State != mailbox.Request {
-		return nil, fmt.Errorf("the mailbox at %#x holds no request (state %v)", mailboxAddr, m.State)
-	}
-	var req Request
-	if err := json.Unmarshal(m.Payload, &req); err != nil {
-		return nil, fmt.Errorf("the request in the mailbox: %w", err)
-	}
 	// Take the request (and any key) out of the first kernel's memory before
 	// that memory is saved. A resumed system finds this state when the resume
 	// kernel could not leave its report.

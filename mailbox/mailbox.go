@@ -3,6 +3,7 @@ package mailbox
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -206,4 +207,28 @@ func (b *Box) Close() error {
 	err := unix.Munmap(b.page)
 	b.page = nil
 	return err
+}
+
+// TakeRequest is the other kernel's start: it attaches to the mailbox at phys
+// through devmem and decodes the request in it (JSON) into req. The caller
+// answers through the returned Box (repeating the message's Seq) and closes it.
+func TakeRequest(devmem string, phys uint64, req any) (*Box, Message, error) {
+	box, err := Attach(devmem, phys)
+	if err != nil {
+		return nil, Message{}, err
+	}
+	m, err := box.Read()
+	if err == nil && m.State != Request {
+		err = fmt.Errorf("the mailbox at %#x holds no request (state %v)", phys, m.State)
+	}
+	if err == nil {
+		if err = json.Unmarshal(m.Payload, req); err != nil {
+			err = fmt.Errorf("the request in the mailbox: %w", err)
+		}
+	}
+	if err != nil {
+		box.Close()
+		return nil, Message{}, err
+	}
+	return box, m, nil
 }

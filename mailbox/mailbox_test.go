@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -128,4 +130,50 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("round trip: %+v %v", m2, err)
 		}
 	})
+}
+
+// TestTakeRequest uses a plain file as the "physical memory": the request at
+// page 1 is decoded; an answered mailbox or a non-JSON payload is refused.
+func TestTakeRequest(t *testing.T) {
+	mem := filepath.Join(t.TempDir(), "mem")
+	put := func(m Message) {
+		page := make([]byte, Size)
+		if err := Encode(page, m); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(mem, append(make([]byte, Size), page...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type req struct{ Device string }
+	tests := []struct {
+		name    string
+		msg     Message
+		want    string
+		wantErr string
+	}{
+		{"request", Message{State: Request, Seq: 7, Payload: []byte(`{"Device":"254:16"}`)}, "254:16", ""},
+		{"answered", Message{State: Done, Seq: 7, Payload: []byte(`{}`)}, "", "holds no request (state done)"},
+		{"not json", Message{State: Request, Seq: 7, Payload: []byte(`{`)}, "", "the request in the mailbox"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			put(tt.msg)
+			var r req
+			box, m, err := TakeRequest(mem, Size, &r)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || box != nil {
+					t.Fatalf("err = %v, box %v; want %q", err, box, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer box.Close()
+			if r.Device != tt.want || m.Seq != 7 || box.Phys != Size {
+				t.Errorf("got %+v, seq %d, phys %#x", r, m.Seq, box.Phys)
+			}
+		})
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/mailbox"
+	"github.com/kjump/kjump/memmap"
 )
 
 // Request is what the first kernel asks of the second, through the mailbox.
@@ -145,16 +146,10 @@ func Take(o Options) (*Result, error) {
 // prepareFile preallocates a file output; size 0 means the memory in use plus
 // 16 MiB (a dump holds at most every page in use, plus its headers).
 func prepareFile(path string, want uint64) (*extents.Map, error) {
-	size := int64(want)
-	if size == 0 {
-		var si unix.Sysinfo_t
-		if err := unix.Sysinfo(&si); err != nil {
-			return nil, err
-		}
-		used := (int64(si.Totalram) - int64(si.Freeram)) * int64(si.Unit)
-		size = used + 16<<20
+	size, err := memmap.OutputSize(want, 16<<20)
+	if err != nil {
+		return nil, err
 	}
-	size = (size + 1<<20 - 1) &^ (1<<20 - 1)
 	m, err := extents.Prepare(path, size)
 	if err != nil {
 		return nil, fmt.Errorf("output %s: %w", path, err)

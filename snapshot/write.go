@@ -25,22 +25,12 @@ const DevMem = "/dev/mem"
 // Write is the second kernel's half (kjump snapshot-write): it answers the request
 // in the mailbox at mailboxAddr, always, with a summary or the error.
 func Write(mailboxAddr uint64, root string, progress func(done, total uint64)) (*Reply, error) {
-	box, err := mailbox.Attach(DevMem, mailboxAddr)
+	var req Request
+	box, m, err := mailbox.TakeRequest(DevMem, mailboxAddr, &req)
 	if err != nil {
 		return nil, err
 	}
 	defer box.Close()
-	m, err := box.Read()
-	if err != nil {
-		return nil, err
-	}
-	if m.State != mailbox.Request {
-		return nil, fmt.Errorf("the mailbox at %#x holds no request (state %v)", mailboxAddr, m.State)
-	}
-	var req Request
-	if err := json.Unmarshal(m.Payload, &req); err != nil {
-		return nil, fmt.Errorf("the request in the mailbox: %w", err)
-	}
 	start := time.Now()
 	reply := &Reply{}
 	werr := write(req, root, reply, progress)

@@ -83,10 +83,8 @@ Examples:
 				fs.StringVar(&o.PassphraseFile, "passphrase-file", "", "encrypt the image with the passphrase in this file (Argon2id)")
 				fs.StringVar(&o.Compression, "compress", "zstd", "chunk compression: zstd (smaller), lz4 (faster: less downtime, a larger image) or none")
 				fs.StringVar(&o.Then, "then", "poweroff", "what the second kernel does once the image is written: poweroff or reboot")
-				fs.Var(sizeFlag{&o.Load.Size}, "mem-size", "size of the second kernel's region (default 256M)")
-				fs.Var(sizeFlag{&o.Load.Min}, "mem-min", "lowest physical address for the region (default: the resume kernel's load address)")
-				fs.Var(sizeFlag{&o.Load.Max}, "mem-max", "highest physical address for the region")
-				fs.StringVar(&o.Load.Kernel, "kernel", "", "the second kernel's bzImage, also the resume kernel (default: the running kernel's)")
+				secondKernelFlags(fs, &o.Load, "the second kernel's bzImage, also the resume kernel (default: the running kernel's)",
+					"lowest physical address for the region (default: the resume kernel's load address)")
 				return func(args []string, stdout, stderr io.Writer) error {
 					if len(args) > 0 || o.Target == "" {
 						return errUsage

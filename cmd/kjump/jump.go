@@ -28,6 +28,15 @@ func (s sizeFlag) Set(v string) error {
 	return err
 }
 
+// secondKernelFlags are the load flags of commands that load a second kernel
+// for a job of their own (snapshot, hibernate): its bzImage and its region.
+func secondKernelFlags(fs *flag.FlagSet, o *jump.LoadOptions, kernelHelp, minHelp string) {
+	fs.Var(sizeFlag{&o.Size}, "mem-size", "size of the second kernel's region (default 256M)")
+	fs.Var(sizeFlag{&o.Min}, "mem-min", minHelp)
+	fs.Var(sizeFlag{&o.Max}, "mem-max", "highest physical address for the region")
+	fs.StringVar(&o.Kernel, "kernel", "", kernelHelp)
+}
+
 // listFlag collects a repeatable flag.
 type listFlag struct{ v *[]string }
 

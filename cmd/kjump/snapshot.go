@@ -52,10 +52,7 @@ Examples:
 				fs.IntVar(&o.Level, "level", 31, "dump level, makedumpfile's -d bits: 1 zero, 2 cache, 4 private cache, 8 user, 16 free pages left out")
 				fs.StringVar(&o.Compression, "compress", "zlib", "page compression: zlib (crash and makedumpfile read it), zstd or snappy (crash only), none")
 				fs.StringVar(&o.Format, "format", "kdump", "kdump (kdump-compressed) or elf")
-				fs.Var(sizeFlag{&o.Load.Size}, "mem-size", "size of the second kernel's region (default 256M)")
-				fs.Var(sizeFlag{&o.Load.Min}, "mem-min", "lowest physical address for the region")
-				fs.Var(sizeFlag{&o.Load.Max}, "mem-max", "highest physical address for the region")
-				fs.StringVar(&o.Load.Kernel, "kernel", "", "the second kernel's bzImage (default: the running kernel's)")
+				secondKernelFlags(fs, &o.Load, "the second kernel's bzImage (default: the running kernel's)", "lowest physical address for the region")
 				return func(args []string, stdout, stderr io.Writer) error {
 					if len(args) > 0 || o.Output == "" {
 						return errUsage
