@@ -18,7 +18,7 @@ func TestOutputSize(t *testing.T) {
 	if err != nil {
 		t.Skip("sysinfo:", err)
 	}
-	if got < 17*MiB || got%MiB != 0 {
+	if got < int64(17*MiB) || got%int64(MiB) != 0 {
 		t.Errorf("OutputSize(0, 16M) = %d: want more than the margin, in whole MiB", got)
 	}
 }
