@@ -79,7 +79,7 @@ func (b *BzImage) OpenVmlinux() (io.ReadCloser, error) {
 	case "xz":
 		return unxz(p)
 	case "zstd":
-		d, err := zstd.NewReader(bytes.NewReader(p), zstd.WithDecoderConcurrency(1))
+		d, err := zstd.NewReader(bytes.NewReader(p), zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrPayload, err)
 		}

@@ -191,7 +191,6 @@ func Hibernate(o Options) (*Result, error) {
 	if then == "" {
 		then = "poweroff"
 	}
-	lo.Kernel = kernel
 	lo.Region = &region
 	lo.Run = []string{fmt.Sprintf("hibernate-write --mailbox %#x", box.Phys)}
 	lo.Then = then

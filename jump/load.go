@@ -81,6 +81,17 @@ func checkCanJumpBack(bz *bootparam.BzImage, path string) (string, error) {
 	return "", nil
 }
 
+// runningBuild reports whether a bzImage's version string ("RELEASE
+// (USER@HOST) VERSION") names the running kernel's build (uname -r, uname -v).
+func runningBuild(kernelVersion string) bool {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return false
+	}
+	release, version := unix.ByteSliceToString(u.Release[:]), unix.ByteSliceToString(u.Version[:])
+	return release != "" && version != "" && strings.HasPrefix(kernelVersion, release+" (") && strings.HasSuffix(kernelVersion, ") "+version)
+}
+
 // Load loads a second kernel with preserved context.
 func Load(o LoadOptions) (*Loaded, error) {
 	if o.Root == "" {
@@ -114,7 +125,11 @@ func Load(o LoadOptions) (*Loaded, error) {
 		return nil, fmt.Errorf("%s: %w", out.Kernel, err)
 	}
 	out.KernelRelease = bz.Header.KernelVersion
-	if o.Then == "" || o.Then == "back" || o.OnError == "back" {
+	// The running kernel's own image, whose config was checked above, need
+	// not be unpacked to read its config (which takes memory a system about
+	// to hibernate with 90 % in use does not have).
+	sameBuild := o.Kernel == "" && runningBuild(bz.Header.KernelVersion)
+	if (o.Then == "" || o.Then == "back" || o.OnError == "back") && !sameBuild {
 		out.Warning, err = checkCanJumpBack(bz, out.Kernel)
 		if err != nil {
 			return nil, err
