@@ -47,12 +47,10 @@ type Report struct {
 	Error          string    `json:"error,omitempty"`
 	Image          string    `json:"image,omitempty"` // image UUID
 	Saved          time.Time `json:"saved"`
-	WriteSeconds   float64   `json:"write_seconds,omitempty"`
 	Resumed        time.Time `json:"resumed"`
 	RestoreSeconds float64   `json:"restore_seconds,omitempty"`
 	Pages          uint64    `json:"pages,omitempty"`      // data pages restored
 	ZeroPages      uint64    `json:"zero_pages,omitempty"` // pages cleared
-	StoredBytes    uint64    `json:"stored_bytes,omitempty"`
 }
 
 // Options of a hibernation.
@@ -122,21 +120,16 @@ func Hibernate(o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var file *extents.Map
-	dev, err := targetDevice(o.Root, o.Target, mounts)
-	if errors.Is(err, blockdev.ErrNotBlock) || errors.Is(err, fs.ErrNotExist) {
-		if file, err = prepareImageFile(o.Target, o.FileSize); err != nil {
-			return nil, err
-		}
-		dev = file.Device
-	} else if err != nil {
-		return nil, err
-	}
 	if _, err := ParseCompression(o.Compression); err != nil {
 		return nil, err
 	}
-	req := Request{Device: dev, System: sys, MemMapHash: hex.EncodeToString(sys.MemMapHash[:]), Mounts: mounts, File: file, Compression: o.Compression}
+	req := Request{System: sys, MemMapHash: hex.EncodeToString(sys.MemMapHash[:]), Mounts: mounts, Compression: o.Compression}
 	if err := readKey(&req, o.KeyFile, o.PassphraseFile); err != nil {
+		return nil, err
+	}
+	dev, err := targetDevice(o.Root, o.Target, mounts)
+	isFile := errors.Is(err, blockdev.ErrNotBlock) || errors.Is(err, fs.ErrNotExist)
+	if err != nil && !isFile {
 		return nil, err
 	}
 
@@ -172,6 +165,15 @@ func Hibernate(o Options) (*Result, error) {
 		fmt.Fprintf(o.Log, "hibernate: the region %s is not reserved at boot, so loading needs %s of free memory; reserve it with memmap=%dM$%dM\n",
 			region.Range, memmap.FormatSize(region.Size), region.Size>>20, region.Start>>20)
 	}
+	// Checked all that can be: only now preallocate a file target.
+	var file *extents.Map
+	if isFile {
+		if file, err = prepareImageFile(o.Target, o.FileSize); err != nil {
+			return nil, err
+		}
+		dev = file.Device
+	}
+	req.Device, req.File = dev, file
 	var avoid [][2]uint64
 	for _, r := range jump.Swapped(region) {
 		avoid = append(avoid, [2]uint64{r.Start, r.Size})
