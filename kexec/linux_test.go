@@ -167,7 +167,25 @@ func checkPlan(t testing.TB, l Linux, p *Plan) {
 			covered = append(covered, s.Mem)
 		}
 	}
-	if want := []memmap.Range{{Start: LowStart, Size: LowSize}, r}; fmt.Sprint(covered) != fmt.Sprint(want) {
+	if l.Reserved {
+		// The low range, the kernel's memory from the region's start, the
+		// initrd and the top area; nothing of the free part between them.
+		var free uint64
+		for _, s := range p.Segments {
+			if s.Name == "free" {
+				t.Errorf("reserved region has a free segment %v", s)
+			}
+		}
+		for _, c := range covered[1:] {
+			free += c.Size
+		}
+		if covered[0] != (memmap.Range{Start: LowStart, Size: LowSize}) || covered[1].Start != r.Start || free >= r.Size {
+			t.Errorf("reserved region: segments cover %v", covered)
+		}
+		if k := p.Segments[1]; k.Name != "kernel" || k.Mem.Size < l.Kernel.MemSize() {
+			t.Errorf("kernel segment %v does not cover its init_size %d (the decompressor moves itself there)", k, l.Kernel.MemSize())
+		}
+	} else if want := []memmap.Range{{Start: LowStart, Size: LowSize}, r}; fmt.Sprint(covered) != fmt.Sprint(want) {
 		t.Errorf("segments cover %v, want exactly %v", covered, want)
 	}
 	if len(p.Segments) == 0 {
@@ -367,6 +385,8 @@ func TestPlanLinux(t *testing.T) {
 		}}},
 		{"above 4 GiB", Linux{Kernel: fake, Initrd: initrd, Region: memmap.Range{Start: 5 << 30, Size: 256 << 20}}},
 		{"smallest region", Linux{Kernel: fake, Region: memmap.Range{Start: 16 << 20, Size: 57 << 20}}}, // 24 MiB init_size + 32 MiB working RAM + 1 MiB top
+		{"reserved", Linux{Kernel: fake, Initrd: initrd, Region: memmap.Range{Start: 16 << 20, Size: 240 << 20}, Reserved: true}},
+		{"reserved no initrd", Linux{Kernel: fake, Region: memmap.Range{Start: 16 << 20, Size: 240 << 20}, Reserved: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := PlanLinux(tc.l)
