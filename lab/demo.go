@@ -65,9 +65,9 @@ var demoSteps = []demoStep{
 	{
 		title: "A live snapshot, opened with crash",
 		intro: []string{
-			"'kjump snapshot -o /dev/vda --format elf' jumps to a second kernel, which writes",
-			"the first kernel's memory to the raw disk as an ELF core (free, zero and cache",
-			"pages left out) and jumps back. The first kernel never stopped for good.",
+			"'kjump snapshot -o /dev/vda' jumps to a second kernel, which writes the first",
+			"kernel's memory to the raw disk as a kdump-compressed file (free, zero and",
+			"cache pages left out) and jumps back. The first kernel never stopped for good.",
 		},
 		guest: Guest{Name: "demo-snapshot", Append: "quiet kjump.run=/lab/snapshot-demo.sh"},
 		cmd:   "/lab/snapshot-demo.sh",
@@ -81,7 +81,7 @@ var demoSteps = []demoStep{
 				return err
 			}
 			say("")
-			say("$ crash --kaslr=auto vmlinux %s   crash> log   (the last lines)", filepath.Base(disks[0]))
+			say("$ crash --minimal --kaslr=auto vmlinux %s   crash> log   (the last lines)", filepath.Base(disks[0]))
 			var lines []string
 			for _, line := range strings.Split(out, "\n") {
 				if strings.HasPrefix(line, "[") {
