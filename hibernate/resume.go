@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kjump/kjump/doctor"
 	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/jump"
@@ -30,6 +31,9 @@ type ResumeOptions struct {
 	Log            io.Writer
 	Progress       Progress
 }
+
+// ErrCannotJump means this kernel could restore the memory but not jump back.
+var ErrCannotJump = errors.New("this kernel cannot resume")
 
 // ErrOverlap means the resume kernel runs in memory the image restores.
 var ErrOverlap = errors.New("this kernel's memory overlaps the saved system's")
@@ -112,6 +116,18 @@ func Check(o ResumeOptions) (*Opened, error) {
 	}
 	if err := checkOverlap(memmap.IomemRAM(iomem).RAM(), im.Runs(), h.SecondKernel); err != nil {
 		return nil, err
+	}
+	// The jump back needs kexec_load after the memory is restored: make sure
+	// now that nothing will refuse it. (This kernel does not load a second
+	// kernel of its own, so the region checks do not apply.)
+	var missing []string
+	for _, c := range doctor.Run(o.Root).Checks {
+		if c.Status == doctor.Missing && c.Name != "region" && c.Name != "RAM map" {
+			missing = append(missing, c.Name+": "+c.Detail)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%w: this kernel could not jump back to the saved system after restoring it: %s", ErrCannotJump, strings.Join(missing, "; "))
 	}
 	logf("resume: same kernel build, machine and filesystems; reading and checking all %d chunks", h.Chunks)
 	// Every chunk's stored bytes against its digest (tied to the commit
