@@ -316,7 +316,7 @@ func dropZeroPages(ctx context.Context, s *source, dumped *dumpfile.Bitmap, thre
 					}
 					page = buf
 				}
-				if allZero(page) {
+				if pageclass.IsZero(page) {
 					zeroOf[t] = append(zeroOf[t], pfn)
 				}
 			}
@@ -338,19 +338,4 @@ func dropZeroPages(ctx context.Context, s *source, dumped *dumpfile.Bitmap, thre
 	}
 	pr.base = total
 	return out, n, nil
-}
-
-func allZero(b []byte) bool {
-	for len(b) >= 8 {
-		if binary.LittleEndian.Uint64(b) != 0 {
-			return false
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }

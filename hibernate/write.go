@@ -284,7 +284,7 @@ func buildRuns(keep *dumpfile.Bitmap, page func(pfn uint64) []byte) []image.Run 
 		if p == nil {
 			continue
 		}
-		zero := allZero(p)
+		zero := pageclass.IsZero(p)
 		if n := len(runs); n > 0 && runs[n-1].PFN+runs[n-1].Count == pfn && runs[n-1].Zero == zero {
 			runs[n-1].Count++
 			continue
@@ -292,21 +292,6 @@ func buildRuns(keep *dumpfile.Bitmap, page func(pfn uint64) []byte) []image.Run 
 		runs = append(runs, image.Run{PFN: pfn, Count: 1, Zero: zero})
 	}
 	return runs
-}
-
-func allZero(b []byte) bool {
-	for len(b) >= 8 {
-		if b[0]|b[1]|b[2]|b[3]|b[4]|b[5]|b[6]|b[7] != 0 {
-			return false
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // pageSource feeds Write from the mapped vmcore.

@@ -98,29 +98,3 @@ func TestBuildRuns(t *testing.T) {
 		})
 	}
 }
-
-func TestAllZero(t *testing.T) {
-	if !allZero(nil) {
-		t.Error("allZero(nil) = false")
-	}
-	if !allZero(make([]byte, image.PageSize)) {
-		t.Error("a zero page is not all zero")
-	}
-	for n := 1; n <= 20; n++ {
-		if !allZero(make([]byte, n)) {
-			t.Errorf("%d zero bytes are not all zero", n)
-		}
-		for i := 0; i < n; i++ {
-			b := make([]byte, n)
-			b[i] = 0x80
-			if allZero(b) {
-				t.Errorf("%d bytes with byte %d set are all zero", n, i)
-			}
-		}
-	}
-	p := make([]byte, image.PageSize)
-	p[image.PageSize-1] = 1
-	if allZero(p) {
-		t.Error("a page with its last byte set is all zero")
-	}
-}
