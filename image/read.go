@@ -342,20 +342,45 @@ func (im *Image) decodeChunk(dec *zstd.Decoder, i uint64, b []byte) ([]byte, err
 // authenticates and decompresses every chunk. It returns nil for a valid
 // image, or all problems found joined with errors.Join.
 func (im *Image) Verify() error {
-	var problems []error
-	if _, err := load(im.r, im.size, im.key, true, im.ks); err != nil {
-		problems = append(problems, err)
-	}
 	dec, err := newDecoder()
 	if err != nil {
 		return err
 	}
 	defer dec.Close()
+	return im.eachChunk(func(i uint64, b []byte) error {
+		_, err := im.decodeChunk(dec, i, b)
+		return err
+	})
+}
+
+// CheckChunks is Verify without decrypting and decompressing: it re-reads the
+// header, page map and commit record and checks every chunk's stored bytes
+// against the checksum (CRC-32C) in its chunk header. Open already tied those
+// headers to the commit record (and, for an encrypted image, to its MAC under
+// the key), so an image that passes holds exactly the bytes its writer wrote;
+// only a writer's own bug could still make a chunk fail to decode. A resume
+// kernel uses it to check everything before it restores in one pass. It
+// returns nil or all problems found joined with errors.Join.
+func (im *Image) CheckChunks() error {
+	return im.eachChunk(func(i uint64, b []byte) error {
+		_, err := im.checkChunk(i, b)
+		return err
+	})
+}
+
+// eachChunk re-reads the header, page map and commit record, then reads every
+// chunk in order and checks it with check on GOMAXPROCS goroutines. It returns
+// all problems found (a chunk that cannot be read is one) joined.
+func (im *Image) eachChunk(check func(i uint64, b []byte) error) error {
+	var problems []error
+	if _, err := load(im.r, im.size, im.key, true, im.ks); err != nil {
+		problems = append(problems, err)
+	}
 	type read struct {
 		b   []byte
 		err error
 	}
-	err = ordered(uint64(len(im.chunks)), runtime.GOMAXPROCS(0),
+	err := ordered(uint64(len(im.chunks)), runtime.GOMAXPROCS(0),
 		func(i uint64) (read, error) {
 			b, err := im.readChunk(i)
 			return read{b, err}, nil
@@ -364,38 +389,7 @@ func (im *Image) Verify() error {
 			if r.err != nil {
 				return r.err, nil
 			}
-			_, err := im.decodeChunk(dec, i, r.b)
-			return err, nil
-		},
-		func(i uint64, e error) error {
-			if e != nil {
-				problems = append(problems, e)
-			}
-			return nil
-		})
-	if err != nil {
-		problems = append(problems, err)
-	}
-	return errors.Join(problems...)
-}
-
-// CheckChunks is Verify without decrypting and decompressing: it re-reads the
-// header, page map and commit record and checks every chunk's stored bytes
-// against the checksum (CRC-32C) in its chunk header. Open already tied those headers to
-// the commit record (and, for an encrypted image, to its MAC under the key),
-// so an image that passes holds exactly the bytes its writer wrote; only a
-// writer's own bug could still make a chunk fail to decode. A resume kernel
-// uses it to check everything before it restores in one pass. It returns nil
-// or all problems found joined with errors.Join.
-func (im *Image) CheckChunks() error {
-	var problems []error
-	if _, err := load(im.r, im.size, im.key, true, im.ks); err != nil {
-		problems = append(problems, err)
-	}
-	err := ordered(uint64(len(im.chunks)), runtime.GOMAXPROCS(0), im.readChunk,
-		func(i uint64, b []byte) (error, error) {
-			_, err := im.checkChunk(i, b)
-			return err, nil
+			return check(i, r.b), nil
 		},
 		func(i uint64, e error) error {
 			if e != nil {
