@@ -13,13 +13,8 @@ if [ "$tool" = swsusp ]; then
 	swapon /dev/vda
 	echo shutdown >/sys/power/disk
 fi
-/lab/hog "$pct" >/tmp/hog.out 2>&1 &
-hogpid=$!
-while ! grep -q '^hog: holding' /tmp/hog.out; do
-	kill -0 $hogpid 2>/dev/null || { cat /tmp/hog.out; exit 1; }
-	sleep 0.2
-done
-cat /tmp/hog.out
+. /lab/hog.sh
+hog_start "$pct" || exit 1
 cs() { read -r up _ </proc/uptime; echo "${up%.*}${up#*.}"; } # centiseconds
 start=$(cs)
 dd if=/dev/zero of=/dev/vdb bs=1M count=128 conv=fsync 2>/dev/null
@@ -34,6 +29,4 @@ else
 	echo disk >/sys/power/state || { echo "bench: swsusp failed"; exit 0; }
 fi
 echo "bench: running again"
-kill -USR1 $hogpid
-while ! grep -q '^hog: verified\|^hog: CORRUPT' /tmp/hog.out; do sleep 0.2; done
-grep '^hog: verified' /tmp/hog.out
+hog_check || exit 1

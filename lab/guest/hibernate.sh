@@ -26,13 +26,8 @@ before=$(md5sum </tmp/tmpfs-file)
 stamp="dirty write $(cat /proc/sys/kernel/random/uuid)"
 echo "$stamp" >/mnt/dirty
 if [ "$hog" -gt 0 ]; then
-	/lab/hog "$hog" >/tmp/hog.out 2>&1 &
-	hogpid=$!
-	while ! grep -q '^hog: holding' /tmp/hog.out; do
-		kill -0 $hogpid 2>/dev/null || { cat /tmp/hog.out; exit 1; }
-		sleep 0.2
-	done
-	cat /tmp/hog.out
+	. /lab/hog.sh
+	hog_start "$hog" || exit 1
 fi
 a=$(cat /tmp/k1-counter)
 echo "hibernate: counter $a, tmpfs md5 $before; hibernating"
@@ -44,9 +39,7 @@ b=$(cat /tmp/k1-counter)
 after=$(md5sum </tmp/tmpfs-file)
 [ "$after" = "$before" ] || { echo "hibernate: tmpfs file changed: $before -> $after"; exit 1; }
 if [ "$hog" -gt 0 ]; then
-	kill -USR1 $hogpid
-	while ! grep -q '^hog: verified\|^hog: CORRUPT' /tmp/hog.out; do sleep 0.2; done
-	grep '^hog: verified' /tmp/hog.out || { cat /tmp/hog.out; exit 1; }
+	hog_check || exit 1
 fi
 sync
 echo 3 >/proc/sys/vm/drop_caches
