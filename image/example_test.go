@@ -61,15 +61,11 @@ func Example() {
 		log.Fatal(err)
 	}
 
-	// Resume kernel: open, verify everything, mark consumed, restore.
-	im, err := image.Open(dev, int64(len(dev.b)), image.Key{})
+	// Resume kernel: open within a memory budget, restore while checking and
+	// decoding each chunk once, and mark the image consumed only when every
+	// page is back (any failure before that leaves the image resumable).
+	im, err := image.OpenLimited(dev, int64(len(dev.b)), image.Key{}, image.Limits{Memory: 64 << 20})
 	if err != nil {
-		log.Fatal(err)
-	}
-	if err := im.Verify(); err != nil {
-		log.Fatal(err)
-	}
-	if err := image.MarkConsumed(dev, int64(len(dev.b))); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Printf("release %s, %d pages in %d chunks, %d zero pages, jump back to %#x\n",
@@ -84,6 +80,9 @@ func Example() {
 		return nil
 	})
 	if err != nil {
+		log.Fatal(err)
+	}
+	if err := image.MarkConsumed(dev, int64(len(dev.b)), im.Header().UUID); err != nil {
 		log.Fatal(err)
 	}
 

@@ -446,6 +446,8 @@ func decodeHeader(b []byte, size int64) (*Header, error) {
 		return nil, bad(offPages, "%d pages is more than a 64-bit address space", h.Pages)
 	case h.ZeroPages > 1<<52-h.Pages:
 		return nil, bad(offZeroPages, "%d zero pages and %d pages are more than a 64-bit address space", h.ZeroPages, h.Pages)
+	case h.Runs > h.Pages+h.ZeroPages:
+		return nil, bad(offRuns, "%d runs for %d pages: a run holds at least one", h.Runs, h.Pages+h.ZeroPages)
 	case h.Chunks != (h.Pages+uint64(h.PagesPerChunk)-1)/uint64(h.PagesPerChunk):
 		return nil, bad(offChunks, "%d chunks for %d pages of %d per chunk", h.Chunks, h.Pages, h.PagesPerChunk)
 	case h.mapOff != BlockSize:

@@ -28,7 +28,7 @@ func FuzzOpen(f *testing.F) {
 	full := writeImageHeader(f, fullHeader(), smallRuns, WriteOptions{PagesPerChunk: 3, Compression: None})
 	enc := writeImage(f, smallRuns, WriteOptions{PagesPerChunk: 3, Key: key})
 	consumed := bytes.Clone(plain)
-	if err := MarkConsumed(&memFile{b: consumed}, int64(len(consumed))); err != nil {
+	if err := MarkConsumed(&memFile{b: consumed}, int64(len(consumed)), uuidOf(consumed)); err != nil {
 		f.Fatal(err)
 	}
 	for _, seed := range [][]byte{plain, raw, enc, zeroOnly, noFS, full, consumed, plain[:len(plain)-BlockSize], plain[:BlockSize], beginMarker(), nil, []byte("KJHIBER1")} {
@@ -91,7 +91,7 @@ func FuzzOpen(f *testing.F) {
 			}
 		}
 		cp := &memFile{b: bytes.Clone(data)}
-		if merr := MarkConsumed(cp, size); merr == nil {
+		if merr := MarkConsumed(cp, size, uuidOf(data)); merr == nil {
 			if _, err := Open(cp, size, k); !errors.Is(err, ErrConsumed) && !errors.Is(err, ErrKey) {
 				t.Fatalf("Open after MarkConsumed = %v", err)
 			}

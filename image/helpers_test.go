@@ -216,3 +216,11 @@ func isSentinel(err error) bool {
 }
 
 func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
+
+// uuidOf is the UUID field of an image's header block (zero if b is shorter).
+func uuidOf(b []byte) (u [16]byte) {
+	if len(b) >= offUUID+16 {
+		copy(u[:], b[offUUID:])
+	}
+	return u
+}

@@ -145,7 +145,7 @@ func TestTruncation(t *testing.T) {
 		if !errors.Is(err, ErrIncomplete) || im != nil {
 			t.Errorf("truncated to %d: Open = %v, %v; want ErrIncomplete", n, im, err)
 		}
-		if err := MarkConsumed(f, int64(n)); !errors.Is(err, ErrIncomplete) {
+		if err := MarkConsumed(f, int64(n), uuidOf(f.b)); !errors.Is(err, ErrIncomplete) {
 			t.Errorf("truncated to %d: MarkConsumed = %v; want ErrIncomplete", n, err)
 		}
 	}
@@ -205,7 +205,7 @@ func TestMarkConsumed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := MarkConsumed(f, size); err != nil {
+		if err := MarkConsumed(f, size, im.Header().UUID); err != nil {
 			t.Fatalf("MarkConsumed: %v", err)
 		}
 		if _, err := Open(f, size, key); !errors.Is(err, ErrConsumed) {
@@ -214,7 +214,7 @@ func TestMarkConsumed(t *testing.T) {
 		if err := im.Verify(); !errors.Is(err, ErrConsumed) {
 			t.Errorf("Verify after MarkConsumed = %v, want ErrConsumed", err)
 		}
-		if err := MarkConsumed(f, size); !errors.Is(err, ErrConsumed) {
+		if err := MarkConsumed(f, size, im.Header().UUID); !errors.Is(err, ErrConsumed) {
 			t.Errorf("second MarkConsumed = %v, want ErrConsumed", err)
 		}
 		if s, err := Inspect(f, size); err != nil || s.State != "consumed" {

@@ -41,7 +41,7 @@ type Summary struct {
 // behind a valid header (interrupted write, consumed, corrupt map or chunk
 // headers) are reported in State and Problem.
 func Inspect(r io.ReaderAt, size int64) (*Summary, error) {
-	im, err := load(r, size, Key{}, false, nil)
+	im, err := load(r, size, Key{}, false, nil, Limits{})
 	var h *Header
 	switch {
 	case err == nil:

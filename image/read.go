@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"slices"
 
 	"github.com/klauspost/compress/zstd"
@@ -29,6 +28,7 @@ type Image struct {
 	ks      *keys
 	binding [32]byte
 	stored  uint64
+	workers int // decoding goroutines (Limits)
 }
 
 type chunkLoc struct {
@@ -53,10 +53,10 @@ func readAt(r io.ReaderAt, b []byte, off uint64) error {
 // image). key must be the image's key if it is encrypted, else the zero Key.
 // Open does not read chunk payloads: call Verify before trusting the data.
 func Open(r io.ReaderAt, size int64, key Key) (*Image, error) {
-	return load(r, size, key, true, nil)
+	return load(r, size, key, true, nil, Limits{})
 }
 
-func load(r io.ReaderAt, size int64, key Key, needKey bool, ks *keys) (*Image, error) {
+func load(r io.ReaderAt, size int64, key Key, needKey bool, ks *keys, lim Limits) (*Image, error) {
 	if size < BlockSize {
 		n := min(max(size, 0), 8)
 		b := make([]byte, n)
@@ -76,6 +76,10 @@ func load(r io.ReaderAt, size int64, key Key, needKey bool, ks *keys) (*Image, e
 	im.h = h
 	if h.Length > uint64(size) {
 		return nil, ferr(ErrIncomplete, "image", size, "image is %d bytes but only %d are readable (truncated)", h.Length, size)
+	}
+	// Before the first allocation a header field sizes.
+	if im.workers, err = lim.workers(h); err != nil {
+		return nil, err
 	}
 	cb := make([]byte, BlockSize)
 	if err := readAt(r, cb, h.commitOff); err != nil {
@@ -261,9 +265,9 @@ func (im *Image) Header() Header {
 // with zeros; Pages delivers those of data runs.
 func (im *Image) Runs() []Run { return slices.Clone(im.runs) }
 
-func newDecoder() (*zstd.Decoder, error) {
-	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(runtime.GOMAXPROCS(0)),
-		zstd.WithDecoderMaxMemory(MaxPagesPerChunk*PageSize), zstd.WithDecodeAllCapLimit(true))
+func (im *Image) newDecoder() (*zstd.Decoder, error) {
+	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(im.workers),
+		zstd.WithDecoderMaxMemory(uint64(im.h.PagesPerChunk)*PageSize), zstd.WithDecodeAllCapLimit(true))
 }
 
 func (im *Image) readChunk(i uint64) ([]byte, error) {
@@ -342,7 +346,7 @@ func (im *Image) decodeChunk(dec *zstd.Decoder, i uint64, b []byte) ([]byte, err
 // authenticates and decompresses every chunk. It returns nil for a valid
 // image, or all problems found joined with errors.Join.
 func (im *Image) Verify() error {
-	dec, err := newDecoder()
+	dec, err := im.newDecoder()
 	if err != nil {
 		return err
 	}
@@ -373,14 +377,14 @@ func (im *Image) CheckChunks() error {
 // all problems found (a chunk that cannot be read is one) joined.
 func (im *Image) eachChunk(check func(i uint64, b []byte) error) error {
 	var problems []error
-	if _, err := load(im.r, im.size, im.key, true, im.ks); err != nil {
+	if _, err := load(im.r, im.size, im.key, true, im.ks, Limits{Workers: im.workers}); err != nil {
 		problems = append(problems, err)
 	}
 	type read struct {
 		b   []byte
 		err error
 	}
-	err := ordered(uint64(len(im.chunks)), runtime.GOMAXPROCS(0),
+	err := ordered(uint64(len(im.chunks)), im.workers,
 		func(i uint64) (read, error) {
 			b, err := im.readChunk(i)
 			return read{b, err}, nil
@@ -411,13 +415,13 @@ func (im *Image) eachChunk(check func(i uint64, b []byte) error) error {
 // the first bad chunk or the first error from fn; call Verify first so no
 // page of a bad image is ever delivered.
 func (im *Image) Pages(fn func(pfn uint64, data []byte) error) error {
-	dec, err := newDecoder()
+	dec, err := im.newDecoder()
 	if err != nil {
 		return err
 	}
 	defer dec.Close()
 	ppc := uint64(im.h.PagesPerChunk)
-	return ordered(uint64(len(im.chunks)), runtime.GOMAXPROCS(0), im.readChunk,
+	return ordered(uint64(len(im.chunks)), im.workers, im.readChunk,
 		func(i uint64, b []byte) ([]byte, error) { return im.decodeChunk(dec, i, b) },
 		func(i uint64, raw []byte) error {
 			n := uint64(len(raw)) / PageSize
@@ -433,12 +437,15 @@ type ReadWriterAt interface {
 	io.WriterAt
 }
 
-// MarkConsumed makes a committed image permanently unusable for resume by
-// overwriting the magic of its commit record; Open and Verify then report
-// ErrConsumed. A resume kernel calls it after Verify and before restoring
-// memory, so an image is never resumed twice. If rw has a Sync method it is
-// called.
-func MarkConsumed(rw ReadWriterAt, size int64) error {
+// MarkConsumed makes the committed image whose UUID is uuid permanently
+// unusable for resume by overwriting the magic of its commit record; Open
+// and Verify then report ErrConsumed. It refuses (ErrConsumed, or
+// ErrNotImage when rw now holds another image) unless rw still holds exactly
+// that committed image. A resume kernel calls it last before the jump back,
+// once every page was restored, so an image is never resumed twice and a
+// failure before it leaves the image resumable. If rw has a Sync method it
+// is called.
+func MarkConsumed(rw ReadWriterAt, size int64, uuid [16]byte) error {
 	if size < BlockSize {
 		return ferr(ErrIncomplete, "header", 0, "only %d bytes", size)
 	}
@@ -449,6 +456,9 @@ func MarkConsumed(rw ReadWriterAt, size int64) error {
 	h, err := decodeHeader(b, size)
 	if err != nil {
 		return err
+	}
+	if h.UUID != uuid {
+		return ferr(ErrNotImage, "header", offUUID, "holds image %x now, not %x", h.UUID, uuid)
 	}
 	if h.Length > uint64(size) {
 		return ferr(ErrIncomplete, "image", size, "image is %d bytes but only %d are readable (truncated)", h.Length, size)
