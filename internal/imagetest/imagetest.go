@@ -57,16 +57,19 @@ func Chunks(b []byte) ([]Chunk, error) {
 	if le.Uint32(b[offFlags:])&1 != 0 {
 		return nil, errors.New("imagetest: encrypted images cannot be resealed")
 	}
-	n := int(le.Uint64(b[offChunks:]))
-	off := int(le.Uint64(b[offDataOff:]))
+	n, off := le.Uint64(b[offChunks:]), le.Uint64(b[offDataOff:])
+	size := uint64(len(b))
 	var cs []Chunk
-	for i := 0; i < n; i++ {
-		if off+chunkHdr > len(b) || string(b[off:off+4]) != "KJCH" {
+	for i := uint64(0); i < n; i++ {
+		if off > size || size-off < chunkHdr || string(b[off:off+4]) != "KJCH" {
 			return nil, fmt.Errorf("imagetest: chunk %d at %d: no chunk header", i, off)
 		}
-		c := Chunk{Index: i, Off: off, Stored: int(le.Uint32(b[off+chOffStored:])), Encoding: le.Uint32(b[off+chOffEnc:])}
-		cs = append(cs, c)
-		off += (chunkHdr + c.Stored + block - 1) &^ (block - 1)
+		stored := uint64(le.Uint32(b[off+chOffStored:]))
+		if stored > size-off-chunkHdr {
+			return nil, fmt.Errorf("imagetest: chunk %d at %d: runs past the image", i, off)
+		}
+		cs = append(cs, Chunk{Index: int(i), Off: int(off), Stored: int(stored), Encoding: le.Uint32(b[off+chOffEnc:])})
+		off += (chunkHdr + stored + block - 1) &^ (block - 1)
 	}
 	return cs, nil
 }
@@ -87,9 +90,9 @@ func Reseal(b []byte) error {
 		d := sha256.Sum256(h)
 		digests = append(digests, d[:]...)
 	}
-	mapOff, mapLen := int(le.Uint64(b[offMapOff:])), int(le.Uint64(b[offMapLen:]))
-	commit := int(le.Uint64(b[offCommit:]))
-	if mapLen < 32 || mapOff+mapLen > len(b) || commit+block > len(b) {
+	size := uint64(len(b))
+	mapOff, mapLen, commit := le.Uint64(b[offMapOff:]), le.Uint64(b[offMapLen:]), le.Uint64(b[offCommit:])
+	if mapLen < 32 || mapOff > size || mapLen > size-mapOff || commit > size || size-commit < block {
 		return errors.New("imagetest: map or commit record out of the image")
 	}
 	m := b[mapOff : mapOff+mapLen]
