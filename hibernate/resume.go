@@ -30,6 +30,9 @@ type ResumeOptions struct {
 	Root           string // default "/"
 	Log            io.Writer
 	Progress       Progress
+	// Memory is the saved system's physical memory; default DevMem. Tests
+	// give a file.
+	Memory string
 }
 
 // ErrCannotJump means this kernel could restore the memory but not jump back.
@@ -81,6 +84,10 @@ func Check(o ResumeOptions) (*Opened, error) {
 	if op.size, err = deviceSize(f); err != nil {
 		return nil, err
 	}
+	budget, err := MemoryBudget(o.Root)
+	if err != nil {
+		return nil, err
+	}
 	if o.InFile {
 		num, err := blockdev.Number(o.From)
 		if err != nil {
@@ -92,7 +99,7 @@ func Check(o ResumeOptions) (*Opened, error) {
 		}
 		op.rw, op.size = sec, sec.size
 	}
-	im, err := image.Open(op.rw, op.size, key)
+	im, err := image.OpenLimited(op.rw, op.size, key, image.Limits{Memory: budget})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.From, err)
 	}
@@ -117,6 +124,13 @@ func Check(o ResumeOptions) (*Opened, error) {
 	if err := checkOverlap(memmap.IomemRAM(iomem).RAM(), im.Runs(), h.SecondKernel); err != nil {
 		return nil, err
 	}
+	fw, err := memmap.ReadFirmwareMemmap(o.Root)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLayout(h, im.Runs(), fw.RAM()); err != nil {
+		return nil, fmt.Errorf("%s: %w", o.From, err)
+	}
 	// The jump back needs kexec_load after the memory is restored: make sure
 	// now that nothing will refuse it. (This kernel does not load a second
 	// kernel of its own, so the region checks do not apply.)
@@ -129,60 +143,133 @@ func Check(o ResumeOptions) (*Opened, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%w: this kernel could not jump back to the saved system after restoring it: %s", ErrCannotJump, strings.Join(missing, "; "))
 	}
-	logf("resume: same kernel build, machine and filesystems; reading and checking all %d chunks", h.Chunks)
-	// Every chunk's stored bytes against its digest (tied to the commit
-	// record and, when encrypted, its MAC): decoding them twice, here and
-	// while restoring, would double the resume's slowest part.
-	if err := im.CheckChunks(); err != nil {
-		return nil, fmt.Errorf("%s: %w", o.From, err)
-	}
+	logf("resume: same kernel build, machine and filesystems; %s of memory for reading the image", memmap.FormatSize(budget))
 	ok = true
 	return op, nil
 }
 
 // Resume restores the system saved in the image on o.From and jumps back to it.
-// It returns only on failure. Until the image is marked consumed nothing is
-// written anywhere, so a failed check leaves the image and the memory as they
-// were and the caller boots normally.
+// It returns only on failure. The order makes every failure before the jump
+// recoverable: Check validates the header, the map and this machine; then
+// each chunk is read, checked, decoded and written into the saved system's
+// memory once (nothing runs there until the jump, so a chunk that fails
+// leaves nothing harmed); then the report goes into the saved system's
+// mailbox; then the jump-back helper is loaded; and only then is the image
+// marked consumed, after checking it is still the image that was restored.
+// Until that mark the image stays resumable and the caller boots on.
 func Resume(o ResumeOptions) error {
 	im, err := Check(o)
 	if err != nil {
 		return err
 	}
 	defer im.Close()
+	if o.Memory == "" {
+		o.Memory = DevMem
+	}
+	return resume(im, o, jump.Back)
+}
+
+// resume is Resume after Check, with the jump (jump.Back) given.
+func resume(im *Opened, o ResumeOptions, back func(uint64, func(bool) error) (time.Duration, error)) error {
 	h := im.Header()
-	// One-shot: once memory is overwritten, the image must never be used again.
-	if err := image.MarkConsumed(im.rw, im.size); err != nil {
-		return fmt.Errorf("marking the image consumed: %w", err)
-	}
-	if err := im.dev.Sync(); err != nil {
-		return fmt.Errorf("marking the image consumed: %w", err)
-	}
 	start := time.Now()
-	mem, err := os.OpenFile(DevMem, os.O_RDWR, 0)
+	mem, err := os.OpenFile(o.Memory, os.O_RDWR, 0)
 	if err != nil {
 		return fmt.Errorf("%w (needs CONFIG_DEVMEM)", err)
 	}
 	defer mem.Close()
 	if err := restore(mem, im.Image, o.Progress); err != nil {
-		return fmt.Errorf("restoring memory (the saved system is lost; the image is consumed): %w", err)
+		return fmt.Errorf("restoring memory: %w; the image was not marked consumed and can be resumed again", err)
 	}
 	rep := Report{Image: hex.EncodeToString(h.UUID[:]), Saved: h.Created, Resumed: time.Now(),
 		RestoreSeconds: time.Since(start).Seconds(), Pages: h.Pages, ZeroPages: h.ZeroPages}
+	if h.Mailbox != 0 {
+		if err := leaveReport(o.Memory, h.Mailbox, rep); err != nil {
+			return fmt.Errorf("%w; the image was not marked consumed", err)
+		}
+	}
 	if o.Log != nil {
 		fmt.Fprintf(o.Log, "resume: restored %d pages and cleared %d in %.2fs; jumping back to %#x\n", h.Pages, h.ZeroPages, rep.RestoreSeconds, h.JumpBack)
 	}
-	if h.Mailbox != 0 {
-		if box, err := mailbox.Attach(DevMem, h.Mailbox); err == nil {
-			payload, _ := json.Marshal(rep)
-			if m, err := box.Read(); err == nil && m.State == mailbox.Working {
-				box.Write(mailbox.Message{State: mailbox.Done, Seq: m.Seq, Payload: payload})
-			}
-			box.Close()
+	_, err = back(h.JumpBack, func(bool) error {
+		// The point of no return: one-shot from here.
+		if err := image.MarkConsumed(im.rw, im.size, h.UUID); err != nil {
+			return fmt.Errorf("marking the image consumed: %w", err)
 		}
-	}
-	_, err = jump.Back(h.JumpBack, nil)
+		if err := im.dev.Sync(); err != nil {
+			return fmt.Errorf("marking the image consumed: %w", err)
+		}
+		return nil
+	})
 	return fmt.Errorf("jumping back to the restored system at %#x: %w", h.JumpBack, err)
+}
+
+// leaveReport tells the restored system it was resumed: the Done state, in the
+// mailbox page the image names (restored as Working, the state the second
+// kernel left while it read the memory).
+func leaveReport(memory string, phys uint64, rep Report) error {
+	box, err := mailbox.Attach(memory, phys)
+	if err != nil {
+		return fmt.Errorf("the restored system's mailbox: %w", err)
+	}
+	defer box.Close()
+	m, err := box.Read()
+	if err != nil || m.State != mailbox.Working {
+		return fmt.Errorf("the restored system's mailbox at %#x holds no hibernation at work (state %v, %v)", phys, m.State, err)
+	}
+	payload, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	if err := box.WriteChecked(mailbox.Message{State: mailbox.Done, Seq: m.Seq, Payload: payload}); err != nil {
+		return fmt.Errorf("the restored system's mailbox: %w", err)
+	}
+	return nil
+}
+
+// ErrLayout means the image would write outside the saved system's RAM or jump
+// somewhere it did not save.
+var ErrLayout = errors.New("the image's memory layout does not fit this machine")
+
+// checkLayout checks what the image steers before a byte is written: every
+// run lies in the firmware's RAM (an unencrypted map is not keyed, and /dev/mem
+// writes must never reach device memory), the pages fit the RAM size the
+// header names, and the jump-back entry and the mailbox lie in saved pages.
+func checkLayout(h image.Header, runs []image.Run, ram []memmap.Range) error {
+	inRAM := func(r memmap.Range) bool {
+		for _, m := range ram {
+			if m.ContainsRange(r) {
+				return true
+			}
+		}
+		return false
+	}
+	saved := func(addr uint64) bool {
+		for _, r := range runs {
+			if addr/image.PageSize >= r.PFN && addr/image.PageSize-r.PFN < r.Count {
+				return true
+			}
+		}
+		return false
+	}
+	var pages uint64
+	for _, r := range runs {
+		rr := memmap.Range{Start: r.PFN * image.PageSize, Size: r.Count * image.PageSize}
+		if !inRAM(rr) {
+			return fmt.Errorf("%w: saved pages %s are not RAM in the firmware's memory map", ErrLayout, rr)
+		}
+		pages += r.Count
+	}
+	if pages > h.RAMSize/image.PageSize {
+		return fmt.Errorf("%w: %d pages saved, more than the %s of RAM the image names", ErrLayout, pages, memmap.FormatSize(h.RAMSize))
+	}
+	if h.JumpBack == 0 || !saved(h.JumpBack) {
+		return fmt.Errorf("%w: the jump-back entry %#x is not in the saved memory", ErrLayout, h.JumpBack)
+	}
+	if h.Mailbox != 0 && !saved(h.Mailbox) {
+		return fmt.Errorf("%w: the mailbox page %#x is not in the saved memory", ErrLayout, h.Mailbox)
+	}
+	return nil
 }
 
 func openKey(keyFile, passFile string) (image.Key, error) {

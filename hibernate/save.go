@@ -19,6 +19,7 @@ import (
 	"github.com/kjump/kjump/doctor"
 	"github.com/kjump/kjump/extents"
 	"github.com/kjump/kjump/image"
+	"github.com/kjump/kjump/initmode"
 	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kexec"
@@ -55,12 +56,12 @@ type Report struct {
 
 // Options of a hibernation.
 type Options struct {
-	Target         string // raw block device for the image (overwritten), or a file on a disk filesystem
-	FileSize       uint64 // bytes to preallocate for a file target; 0: the memory in use plus 64 MiB
-	KeyFile        string // 32-byte key file: encrypt the image
-	PassphraseFile string // or a file holding a passphrase
-	Then           string // what the second kernel does once the image is written: poweroff (default) or reboot
-	Compression    string // zstd (default), lz4 or none
+	Target         string          // raw block device for the image (overwritten), or a file on a disk filesystem
+	FileSize       uint64          // bytes to preallocate for a file target; 0: the memory in use plus 64 MiB
+	KeyFile        string          // 32-byte key file: encrypt the image
+	PassphraseFile string          // or a file holding a passphrase
+	Then           initmode.Action // what the second kernel does once the image is written: PowerOff (default) or Reboot
+	Compression    string          // zstd (default), lz4 or none
 	Load           jump.LoadOptions
 	Root           string    // default "/"
 	Log            io.Writer // told how to resume before the jump
@@ -74,10 +75,8 @@ type Result struct {
 
 // Errors.
 var (
-	ErrNoReply  = errors.New("the second kernel did not answer")
-	ErrRegion   = errors.New("the second kernel's region cannot hold a resume kernel")
-	ErrTarget   = errors.New("unusable image target")
-	ErrNotSaved = errors.New("the image was not written; the system carries on")
+	ErrRegion = errors.New("the second kernel's region cannot hold a resume kernel")
+	ErrTarget = errors.New("unusable image target")
 )
 
 // ResumeCommandLine is what a resume kernel's command line needs for region r:
@@ -105,12 +104,30 @@ func CheckResumeRegion(bz *bootparam.BzImage, region memmap.Range) error {
 }
 
 // Hibernate saves the running system through a second kernel (see the package
-// documentation). It returns once the system was resumed from the image, or
-// with an error (ErrNotSaved and why) when the image could not be written and
-// the second kernel jumped back.
+// documentation). It returns once the system was resumed from the image (the
+// resume kernel's report, state Done, is the only success). In any other case
+// it revokes whatever image the second kernel left on the target, so it can
+// never be resumed into a system that carried on, and returns why: the
+// second kernel could not write it (ErrNotSaved), died writing it
+// (ErrWriterDied), or came back after committing it (ErrNotResumed).
+// Everything that can be checked is checked before anything is loaded,
+// preallocated or frozen; a file target it created is removed on failure.
 func Hibernate(o Options) (*Result, error) {
 	if o.Root == "" {
 		o.Root = "/"
+	}
+	switch o.Then {
+	case "":
+		o.Then = initmode.PowerOff
+	case initmode.PowerOff, initmode.Reboot:
+	default:
+		// Anything else would let this system carry on with a valid image of itself.
+		return nil, fmt.Errorf("%w, not %q: the system must not carry on beside a valid image of itself", ErrInvalidThen, o.Then)
+	}
+	logf := func(format string, a ...any) {
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, format+"\n", a...)
+		}
 	}
 	sys, err := ReadSystem(o.Root)
 	if err != nil {
@@ -127,10 +144,22 @@ func Hibernate(o Options) (*Result, error) {
 	if err := readKey(&req, o.KeyFile, o.PassphraseFile); err != nil {
 		return nil, err
 	}
-	dev, err := targetDevice(o.Root, o.Target, mounts)
+	dev, err := blockdev.Unused(o.Root, o.Target, mounts)
 	isFile := errors.Is(err, blockdev.ErrNotBlock) || errors.Is(err, fs.ErrNotExist)
 	if err != nil && !isFile {
+		return nil, fmt.Errorf("%w: %w", ErrTarget, err)
+	}
+	// The worst case: every page in use stored uncompressed, plus metadata.
+	need, err := memmap.OutputSize(0, ImageOverhead)
+	if err != nil {
 		return nil, err
+	}
+	if !isFile {
+		if err := checkTargetSize(o.Target, need); err != nil {
+			return nil, err
+		}
+	} else if o.FileSize != 0 && o.FileSize < uint64(need) {
+		return nil, fmt.Errorf("%w: --size %s is too small: an image of this system needs up to %s (the memory in use, uncompressed, plus metadata); leave --size out to preallocate that", ErrTarget, memmap.FormatSize(o.FileSize), memmap.FormatSize(uint64(need)))
 	}
 
 	lo := o.Load
@@ -161,18 +190,32 @@ func Hibernate(o Options) (*Result, error) {
 	if err := CheckResumeRegion(bz, region.Range); err != nil {
 		return nil, err
 	}
-	if !region.Reserved && o.Log != nil {
-		fmt.Fprintf(o.Log, "hibernate: the region %s is not reserved at boot, so loading needs %s of free memory; reserve it with memmap=%dM$%dM\n",
+	if !region.Reserved {
+		logf("hibernate: the region %s is not reserved at boot, so loading needs %s of free memory; reserve it with memmap=%dM$%dM",
 			region.Range, memmap.FormatSize(region.Size), region.Size>>20, region.Start>>20)
 	}
 	// Checked all that can be: only now preallocate a file target.
 	var file *extents.Map
 	if isFile {
-		if file, err = prepareImageFile(o.Target, o.FileSize); err != nil {
+		size := o.FileSize
+		if size == 0 {
+			size = uint64(need)
+		}
+		if file, err = prepareImageFile(o.Target, size); err != nil {
 			return nil, err
 		}
 		dev = file.Device
 	}
+	res, err := hibernate(o, req, dev, file, region, lo)
+	if err != nil && file != nil {
+		// Revoked already when anything was written; the file goes too.
+		os.Remove(o.Target)
+	}
+	return res, err
+}
+
+// hibernate is Hibernate from the mailbox on: load, jump, and read the outcome.
+func hibernate(o Options, req Request, dev string, file *extents.Map, region memmap.Region, lo jump.LoadOptions) (*Result, error) {
 	req.Device, req.File = dev, file
 	var avoid [][2]uint64
 	for _, r := range jump.Swapped(region) {
@@ -183,89 +226,99 @@ func Hibernate(o Options) (*Result, error) {
 		return nil, err
 	}
 	defer box.Close()
-	payload, _ := json.Marshal(req)
-	seq := uint64(time.Now().UnixNano())
-	if err := box.Write(mailbox.Message{State: mailbox.Request, Seq: seq, Payload: payload}); err != nil {
+	payload, err := json.Marshal(req)
+	if err != nil {
 		return nil, err
 	}
+	seq := uint64(time.Now().UnixNano())
+	err = box.WriteChecked(mailbox.Message{State: mailbox.Request, Seq: seq, Payload: payload})
 	clear(payload)
-	then := o.Then
-	if then == "" {
-		then = "poweroff"
+	if err != nil {
+		return nil, err
 	}
 	lo.Region = &region
 	lo.Run = []string{fmt.Sprintf("hibernate-write --mailbox %#x", box.Phys)}
-	lo.Then = then
-	lo.OnError = "back"
+	lo.Then = string(o.Then)
+	lo.OnError = string(initmode.Back)
 	if _, err := jump.Load(lo); err != nil {
 		return nil, err
 	}
 	defer kexec.Unload()
-	if o.Log != nil {
-		from := o.Target
-		if node, err := blockdev.Node(o.Root, dev); err == nil {
-			from = node
-		}
-		if file != nil {
-			from = fmt.Sprintf("%s --offset %#x", from, file.Extents[0].Physical)
-		}
-		fmt.Fprintf(o.Log, "hibernate: to resume, boot this kernel with '%s' and run 'kjump resume --from %s'\n", ResumeCommandLine(region.Range), from)
+	from := o.Target
+	if node, err := blockdev.Node(o.Root, dev); err == nil {
+		from = node
 	}
-	unix.Sync()
 	if file != nil {
+		from = fmt.Sprintf("%s --offset %#x", from, file.Extents[0].Physical)
 		// Nothing may have moved the file's blocks since they were found.
 		if err := file.Verify(o.Target); err != nil {
 			return nil, err
 		}
 	}
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, "hibernate: to resume, boot this kernel with '%s' and run 'kjump resume --from %s'\n", ResumeCommandLine(region.Range), from)
+		fmt.Fprintf(o.Log, "hibernate: jumping to a second kernel to write the image to %s\n", o.Target)
+	}
+	unix.Sync()
 	if _, err := kexec.Exec(); err != nil {
 		return nil, err
 	}
-	if file != nil {
-		// The second kernel and the resume kernel wrote the file raw.
-		defer extents.DropCache(o.Target)
+	m, rerr := box.Read()
+	rep, err := outcome(m, rerr, seq)
+	if err == nil {
+		if file != nil {
+			// The second kernel and the resume kernel wrote the file raw.
+			extents.DropCache(o.Target)
+		}
+		return &Result{Report: rep, Region: region}, nil
 	}
-	m, err := box.Read()
-	if err != nil || m.Seq != seq || m.State == mailbox.Request {
-		return nil, fmt.Errorf("%w (mailbox: %v, state %v): see the console for what happened there", ErrNoReply, err, m.State)
+	// Not resumed: whatever the second kernel left must not stay resumable.
+	if rerr := revoke(o.Target, file != nil); rerr != nil {
+		return nil, fmt.Errorf("%w; and revoking the image on %s failed (%v): do not resume from it — overwrite its first block (dd if=/dev/zero of=%s bs=4096 count=1 conv=fsync)", err, o.Target, rerr, from)
 	}
-	res := &Result{Region: region}
-	if m.State == mailbox.Working {
-		// Back from an image whose resume kernel left no report.
-		return res, nil
-	}
-	if err := json.Unmarshal(m.Payload, &res.Report); err != nil {
-		return nil, fmt.Errorf("the mailbox's report: %w", err)
-	}
-	if m.State == mailbox.Failed {
-		return nil, fmt.Errorf("%w: in the second kernel: %s", ErrNotSaved, res.Error)
-	}
-	return res, nil
+	return nil, fmt.Errorf("%w; the image on %s was revoked", err, o.Target)
 }
 
-// targetDevice checks the image target and returns its "MAJOR:MINOR".
-func targetDevice(root, path string, mounts []Mount) (string, error) {
-	dev, err := blockdev.Number(path)
-	if errors.Is(err, blockdev.ErrNotBlock) || errors.Is(err, fs.ErrNotExist) {
-		return "", err // a file: the caller preallocates it
-	} else if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrTarget, err)
+// ImageOverhead is what an image needs beside its pages: the header, the page
+// map and the chunk headers and padding, generously.
+const ImageOverhead = 64 << 20
+
+// checkTargetSize refuses a device smaller than need bytes.
+func checkTargetSize(path string, need int64) error {
+	size, err := blockdev.Size(path)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrTarget, path, err)
 	}
-	sysdir, _ := filepath.EvalSymlinks(filepath.Join(root, "sys/dev/block", dev))
-	for _, m := range mounts {
-		d, _ := filepath.EvalSymlinks(filepath.Join(root, "sys/dev/block", m.Device))
-		if m.Device == dev || (sysdir != "" && strings.HasPrefix(d, sysdir+"/")) {
-			return "", fmt.Errorf("%w: %s holds a mounted filesystem (%s): the image would overwrite it", ErrTarget, path, m.Name)
-		}
+	if size < need {
+		return fmt.Errorf("%w: %s has %s, but an image of this system needs up to %s (the memory in use, uncompressed, plus metadata): use a device of at least %s, or free memory first",
+			ErrTarget, path, memmap.FormatSize(uint64(size)), memmap.FormatSize(uint64(need)), memmap.FormatSize(uint64(need)))
 	}
-	if swaps, err := os.ReadFile(filepath.Join(root, "proc/swaps")); err == nil {
-		for _, line := range strings.Split(string(swaps), "\n")[1:] {
-			if f := strings.Fields(line); len(f) > 0 && f[0] == path {
-				return "", fmt.Errorf("%w: %s is an active swap device; swapoff it first or use another device", ErrTarget, path)
-			}
-		}
+	return nil
+}
+
+// revoke overwrites the header of the image on target (a device, or an image
+// file whose image starts after its locator block), then drops what the page
+// cache holds of it: the other kernels wrote it raw.
+func revoke(target string, isFile bool) error {
+	f, err := os.OpenFile(target, os.O_RDWR, 0)
+	if err != nil {
+		return err
 	}
-	return dev, nil
+	var w io.WriterAt = f
+	if isFile {
+		w = io.NewOffsetWriter(f, imageOffset)
+	}
+	err = image.Revoke(w)
+	if err == nil {
+		err = f.Sync()
+	}
+	f.Close()
+	if isFile {
+		extents.DropCache(target)
+	} else {
+		blockdev.DropCache(target)
+	}
+	return err
 }
 
 func readKey(req *Request, keyFile, passFile string) error {

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/kjump/kjump/internal/blockdev"
 )
 
 func TestReadKey(t *testing.T) {
@@ -100,118 +97,5 @@ func TestOpenKey(t *testing.T) {
 	}
 	if _, err := openKey(keyFile, keyFile); err == nil {
 		t.Error("openKey with both a key and a passphrase succeeded")
-	}
-}
-
-// TestTargetDeviceNotBlock: a file (or a path not there yet) is not refused
-// but reported as such, so Hibernate preallocates it as an image file.
-func TestTargetDeviceNotBlock(t *testing.T) {
-	root := t.TempDir()
-	file := filepath.Join(root, "image")
-	writeFile(t, file, make([]byte, 4096))
-	if _, err := targetDevice(root, file, nil); !errors.Is(err, blockdev.ErrNotBlock) {
-		t.Errorf("targetDevice(%s) = %v, want ErrNotBlock", file, err)
-	}
-	missing := filepath.Join(root, "missing")
-	if _, err := targetDevice(root, missing, nil); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("targetDevice(%s) = %v, want ErrNotExist", missing, err)
-	}
-}
-
-// TestTargetDevice uses this machine's /dev/loop0 (only its device number:
-// nothing is opened) with a fake root's sysfs, swaps and mounts.
-func TestTargetDevice(t *testing.T) {
-	const target = "/dev/loop0"
-	dev, err := blockdev.Number(target)
-	if err != nil {
-		t.Skipf("needs the block device %s: %v", target, err)
-	}
-	// sysfs: the target disk, a partition of it, and a disk whose name
-	// starts with the target's.
-	sysfs := func(t *testing.T) string {
-		root := t.TempDir()
-		for _, d := range []string{"loop0/loop0p1", "loop00"} {
-			if err := os.MkdirAll(filepath.Join(root, "sys/devices/virtual/block", d), 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := os.MkdirAll(filepath.Join(root, "sys/dev/block"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for num, d := range map[string]string{
-			dev:     "loop0",
-			"259:0": "loop0/loop0p1",
-			"259:9": "loop00",
-		} {
-			if err := os.Symlink("../../devices/virtual/block/"+d, filepath.Join(root, "sys/dev/block", num)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return root
-	}
-	rootMount := Mount{Device: "254:0", Name: "/dev/vda on / (ext4)"}
-	for _, tt := range []struct {
-		name   string
-		mounts []Mount
-		swaps  string
-		want   string // in the error; "" for none
-	}{
-		{name: "free", mounts: []Mount{rootMount}},
-		{
-			name:   "mounted",
-			mounts: []Mount{rootMount, {Device: dev, Name: target + " on /mnt (ext4)"}},
-			want:   target + " holds a mounted filesystem (" + target + " on /mnt (ext4)): the image would overwrite it",
-		},
-		{
-			name:   "a partition of it mounted",
-			mounts: []Mount{rootMount, {Device: "259:0", Name: "/dev/loop0p1 on /boot (vfat)"}},
-			want:   "holds a mounted filesystem (/dev/loop0p1 on /boot (vfat))",
-		},
-		{
-			name:   "a disk of a similar name mounted",
-			mounts: []Mount{rootMount, {Device: "259:9", Name: "/dev/loop00 on /srv (xfs)"}},
-		},
-		{
-			name:  "an active swap device",
-			swaps: "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n" + target + "                              partition\t1048572\t\t0\t\t-2\n",
-			want:  target + " is an active swap device",
-		},
-		{
-			name:  "other swap",
-			swaps: "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/swapfile                               file\t\t1048572\t\t0\t\t-2\n",
-		},
-		{
-			name:  "only the header of swaps names it",
-			swaps: target + " Type Size Used Priority\n",
-		},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			root := sysfs(t)
-			if tt.swaps != "" {
-				writeFile(t, filepath.Join(root, "proc/swaps"), []byte(tt.swaps))
-			}
-			got, err := targetDevice(root, target, tt.mounts)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got != dev {
-					t.Errorf("targetDevice = %q, want %q", got, dev)
-				}
-				return
-			}
-			if !errors.Is(err, ErrTarget) {
-				t.Fatalf("targetDevice = %q, %v; want ErrTarget", got, err)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not contain %q", err, tt.want)
-			}
-		})
-	}
-
-	// Without sysfs, a mount of the device itself is still found.
-	_, err = targetDevice(t.TempDir(), target, []Mount{{Device: dev, Name: "x"}})
-	if !errors.Is(err, ErrTarget) || !strings.Contains(err.Error(), "holds a mounted filesystem") {
-		t.Errorf("without sysfs: %v", err)
 	}
 }

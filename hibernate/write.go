@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -16,6 +20,7 @@ import (
 	"github.com/kjump/kjump/extents"
 	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/internal/blockdev"
+	"github.com/kjump/kjump/internal/cmdline"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
@@ -32,8 +37,10 @@ type Progress func(done, total uint64)
 
 // Write is the second kernel's half (kjump hibernate-write): it takes the
 // request from the mailbox at mailboxAddr and writes the first kernel's memory
-// as an image. On failure it puts the error in the mailbox (init then jumps
-// back and the first kernel reports it).
+// as an image, leaving the state in the mailbox (see outcome): Working before
+// it reads the memory, then Committed with the image's UUID, or Failed with
+// the reason. A failure after the image's first write revokes it. Init then
+// powers off, or on failure jumps back and the first kernel reports it.
 func Write(mailboxAddr uint64, root string, progress Progress) (*image.Stats, error) {
 	var req Request
 	box, m, err := mailbox.TakeRequest(DevMem, mailboxAddr, &req)
@@ -42,24 +49,80 @@ func Write(mailboxAddr uint64, root string, progress Progress) (*image.Stats, er
 	}
 	defer box.Close()
 	// Take the request (and any key) out of the first kernel's memory before
-	// that memory is saved. A resumed system finds this state when the resume
-	// kernel could not leave its report.
-	if err := box.Write(mailbox.Message{State: mailbox.Working, Seq: m.Seq}); err != nil {
+	// that memory is saved. A restored system finds this state until the
+	// resume kernel reports.
+	if err := box.WriteChecked(mailbox.Message{State: mailbox.Working, Seq: m.Seq}); err != nil {
 		return nil, err
 	}
-	stats, werr := write(req, mailboxAddr, root, progress)
-	if werr != nil {
-		payload, _ := json.Marshal(Report{Error: werr.Error()})
-		if len(payload) > mailbox.MaxPayload {
-			payload, _ = json.Marshal(Report{Error: werr.Error()[:mailbox.MaxPayload-64]})
+	fault := testFault(root)
+	stats, werr := write(req, mailboxAddr, root, progress, fault)
+	if werr == nil {
+		if fault == FaultCommitted {
+			killSelf("after the commit record")
 		}
-		box.Write(mailbox.Message{State: mailbox.Failed, Seq: m.Seq, Payload: payload})
+		payload, _ := json.Marshal(Report{Image: hex.EncodeToString(stats.Header.UUID[:]), Saved: stats.Header.Created})
+		werr = box.WriteChecked(mailbox.Message{State: mailbox.Committed, Seq: m.Seq, Payload: payload})
+		if werr != nil {
+			werr = errors.Join(werr, revokeDevice(root, req))
+		}
+	}
+	if werr != nil {
+		if err := box.WriteChecked(failedMessage(m.Seq, werr)); err != nil {
+			return nil, errors.Join(werr, fmt.Errorf("and the first kernel cannot be told: %w", err))
+		}
 		return nil, werr
 	}
 	return stats, nil
 }
 
-func write(req Request, mailboxAddr uint64, root string, progress Progress) (*image.Stats, error) {
+// Faults a lab scenario can make the writer suffer, by the second kernel's
+// parameter kjump.test_fault= (the lab passes it with kjump hibernate
+// --append): the writer is killed (SIGKILL, like the OOM killer) halfway
+// through the pages, or right after the commit record. Nothing else reads it.
+const (
+	FaultMidWrite  = "writer-killed-midway"
+	FaultCommitted = "writer-killed-committed"
+)
+
+func testFault(root string) string {
+	b, _ := os.ReadFile(filepath.Join(root, "proc/cmdline"))
+	for _, p := range cmdline.Split(string(b)) {
+		if v, ok := strings.CutPrefix(p, "kjump.test_fault="); ok {
+			return cmdline.Unquote(v)
+		}
+	}
+	return ""
+}
+
+func killSelf(when string) {
+	fmt.Fprintf(os.Stderr, "hibernate-write: kjump.test_fault: killed %s\n", when)
+	unix.Kill(os.Getpid(), unix.SIGKILL)
+	select {}
+}
+
+// revokeDevice revokes the image the request's target holds (best effort, in
+// the second kernel: the first kernel revokes it again).
+func revokeDevice(root string, req Request) error {
+	node, err := blockdev.Node(root, req.Device)
+	if err != nil {
+		return err
+	}
+	dev, err := os.OpenFile(node, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
+	if req.File != nil {
+		f, err := extents.NewFile(dev, req.File)
+		if err != nil {
+			return err
+		}
+		return image.Revoke(newSection(f))
+	}
+	return image.Revoke(dev)
+}
+
+func write(req Request, mailboxAddr uint64, root string, progress Progress, fault string) (*image.Stats, error) {
 	node, err := blockdev.Node(root, req.Device)
 	if err != nil {
 		return nil, err
@@ -126,7 +189,11 @@ func write(req Request, mailboxAddr uint64, root string, progress Progress) (*im
 		}
 		out = newSection(f)
 	}
-	var opt image.WriteOptions
+	budget, err := MemoryBudget(root)
+	if err != nil {
+		return nil, err
+	}
+	opt := image.WriteOptions{Workers: writeWorkers(budget, image.DefaultPagesPerChunk)}
 	if opt.Compression, err = ParseCompression(req.Compression); err != nil {
 		return nil, err
 	}
@@ -139,6 +206,9 @@ func write(req Request, mailboxAddr uint64, root string, progress Progress) (*im
 		opt.Key = image.Passphrase([]byte(req.Passphrase))
 		opt.KDF = image.DefaultKDF
 		opt.KDF.MemoryKiB = req.KDFMemoryMi << 10
+		if uint64(req.KDFMemoryMi)<<20 > budget/2 {
+			return nil, fmt.Errorf("the passphrase's Argon2id needs %d MiB, more than half of the %s this kernel can spare: give the second kernel a larger region", req.KDFMemoryMi, memmap.FormatSize(budget))
+		}
 	}
 	var total uint64
 	for _, r := range runs {
@@ -150,10 +220,11 @@ func write(req Request, mailboxAddr uint64, root string, progress Progress) (*im
 		// Not even an 8:1 compression would fit: fail now, not after minutes.
 		return nil, fmt.Errorf("%s has %s; the image holds %s of pages and would not fit", node, memmap.FormatSize(uint64(size)), memmap.FormatSize(total*image.PageSize))
 	}
-	src := &pageSource{vm: vm, total: total, progress: progress}
+	src := &pageSource{vm: vm, total: total, progress: progress, killMidway: fault == FaultMidWrite}
 	stats, err := image.Write(out, h, runs, src, opt)
 	if err != nil {
-		return nil, fmt.Errorf("writing the image to %s: %w", node, err)
+		// The commit record may be on the device already (a failed final sync).
+		return nil, errors.Join(fmt.Errorf("writing the image to %s: %w", node, err), image.Revoke(out))
 	}
 	return &stats, nil
 }
@@ -173,6 +244,14 @@ func fingerprintDevice(root string, m Mount) (image.Filesystem, error) {
 		return image.Filesystem{}, fmt.Errorf("%s (%s): %w", node, m.Name, err)
 	}
 	return image.Filesystem{Device: m.Device, Name: m.Name + ": " + detail, Fingerprint: sum}, nil
+}
+
+// writeWorkers is how many compression workers fit budget: each holds a raw
+// and a compressed chunk of ppc pages in flight (two per worker) and a zstd
+// encoder of a few MiB.
+func writeWorkers(budget uint64, ppc int) int {
+	per := 4*uint64(ppc)*image.PageSize + 8<<20
+	return int(max(1, min(uint64(runtime.GOMAXPROCS(0)), budget/2/per)))
 }
 
 // imageWriter is where the image goes: the raw device, or the image part of a file.
@@ -296,6 +375,7 @@ func buildRuns(keep *dumpfile.Bitmap, page func(pfn uint64) []byte) []image.Run 
 
 // pageSource feeds Write from the mapped vmcore.
 type pageSource struct {
+	killMidway bool // kjump.test_fault=writer-killed-midway
 	vm         *vmcore
 	done       uint64
 	total      uint64
@@ -318,6 +398,9 @@ func (s *pageSource) ReadPages(pfn uint64, n int, buf []byte) error {
 		i++
 	}
 	s.done += uint64(n)
+	if s.killMidway && s.done >= s.total/2 {
+		killSelf("halfway through the pages")
+	}
 	if s.progress != nil && (time.Since(s.lastReport) > 500*time.Millisecond || s.done == s.total) {
 		s.lastReport = time.Now()
 		s.progress(s.done, s.total)

@@ -36,8 +36,12 @@ func Entry(root string) (uint64, error) {
 }
 
 // Back returns to the first kernel at entry and comes back when the first kernel
-// re-enters this one. report is called just before the jump.
-func Back(entry uint64, report func(loadedNow bool)) (time.Duration, error) {
+// re-enters this one. before, if not nil, is called once the jump-back helper is
+// loaded, just before the jump: the last chance to do what must happen only
+// if the jump can be made (a resume marks its image consumed there). If it
+// returns an error, Back does not jump, unloads a helper it loaded, and
+// returns that error.
+func Back(entry uint64, before func(loadedNow bool) error) (time.Duration, error) {
 	loaded, err := kexec.Loaded()
 	if err != nil {
 		return 0, err
@@ -59,8 +63,14 @@ func Back(entry uint64, report func(loadedNow bool)) (time.Duration, error) {
 		}
 		loadedNow = true
 	}
-	if report != nil {
-		report(loadedNow)
+	if before != nil {
+		if err := before(loadedNow); err != nil {
+			if loadedNow {
+				kexec.Unload()
+				os.Remove(stateFile)
+			}
+			return 0, err
+		}
 	}
 	return kexec.Exec()
 }

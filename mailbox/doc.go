@@ -11,7 +11,7 @@
 //
 //	0   8 bytes   magic "KJMAILBX"
 //	8   uint32    version (1)
-//	12  uint32    state: 0 empty, 1 request, 2 done, 3 failed, 4 working
+//	12  uint32    state: 0 empty, 1 request, 2 done, 3 failed, 4 working, 5 committed
 //	16  uint64    sequence number of the request; a reply repeats it
 //	24  uint32    payload length
 //	28  uint32    CRC-32 (Castagnoli) of the payload

@@ -32,6 +32,9 @@ const (
 	Done    State = 2
 	Failed  State = 3
 	Working State = 4 // the other kernel took the request and is at work
+	// Committed: the other kernel finished its work and committed what it
+	// wrote (a hibernation image), but has not been resumed from it.
+	Committed State = 5
 )
 
 func (s State) String() string {
@@ -46,6 +49,8 @@ func (s State) String() string {
 		return "failed"
 	case Working:
 		return "working"
+	case Committed:
+		return "committed"
 	}
 	return fmt.Sprintf("state %d", uint32(s))
 }
@@ -191,6 +196,22 @@ func Attach(devmem string, phys uint64) (*Box, error) {
 
 // Write puts a message into the mailbox.
 func (b *Box) Write(m Message) error { return Encode(b.page, m) }
+
+// WriteChecked puts a message into the mailbox and reads it back: a state the
+// other kernel acts on is only as good as the write that put it there.
+func (b *Box) WriteChecked(m Message) error {
+	if err := b.Write(m); err != nil {
+		return err
+	}
+	got, err := b.Read()
+	if err != nil {
+		return fmt.Errorf("mailbox at %#x: reading back the %v message: %w", b.Phys, m.State, err)
+	}
+	if got.State != m.State || got.Seq != m.Seq || !bytes.Equal(got.Payload, m.Payload) {
+		return fmt.Errorf("mailbox at %#x: wrote a %v message, read back %v (seq %d)", b.Phys, m.State, got.State, got.Seq)
+	}
+	return nil
+}
 
 // Read takes the message in the mailbox.
 func (b *Box) Read() (Message, error) { return Decode(b.page) }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kjump/kjump/hibernate"
+	"github.com/kjump/kjump/initmode"
 	"github.com/kjump/kjump/memmap"
 )
 
@@ -82,25 +83,17 @@ Examples:
 				fs.StringVar(&o.KeyFile, "key-file", "", "encrypt the image with this 32-byte key")
 				fs.StringVar(&o.PassphraseFile, "passphrase-file", "", "encrypt the image with the passphrase in this file (Argon2id)")
 				fs.StringVar(&o.Compression, "compress", "zstd", "chunk compression: zstd (smaller), lz4 (cheaper on the CPU, a larger image) or none")
-				fs.StringVar(&o.Then, "then", "poweroff", "what the second kernel does once the image is written: poweroff or reboot")
+				then := fs.String("then", "poweroff", "what the second kernel does once the image is written: poweroff or reboot")
 				secondKernelFlags(fs, &o.Load, "the second kernel's bzImage, also the resume kernel (default: the running kernel's)",
 					"lowest physical address for the region (default: the resume kernel's load address)")
 				return func(args []string, stdout, stderr io.Writer) error {
 					if len(args) > 0 || o.Target == "" {
 						return errUsage
 					}
-					if o.Then != "poweroff" && o.Then != "reboot" {
-						return fmt.Errorf("--then %q: poweroff or reboot", o.Then)
-					}
-					o.Log = stderr
-					fmt.Fprintf(stderr, "hibernate: jumping to a second kernel to write the image to %s\n", o.Target)
+					o.Then, o.Log = initmode.Action(*then), stderr
 					r, err := hibernate.Hibernate(o)
 					if err != nil {
 						return err
-					}
-					if r.Image == "" {
-						fmt.Fprintf(stdout, "hibernate: resumed (the resume kernel left no report)\n")
-						return nil
 					}
 					fmt.Fprintf(stdout, "hibernate: resumed from image %s saved %s: %d pages restored, %d cleared in %.2fs; down for %s\n",
 						r.Image, r.Saved.Format(time.RFC3339), r.Pages, r.ZeroPages, r.RestoreSeconds,
@@ -152,14 +145,19 @@ initramfs-tools hook does). The resume kernel must run inside the region the
 image was written from: boot it with the line 'kjump hibernate' prints
 (nokaslr memmap=exactmap …).
 
-Everything is checked before a byte of memory is written: the image's format
-and every chunk's checksum (and authenticity, when encrypted), that this is the
-kernel build and machine that saved it, that no filesystem it had mounted was
-mounted since, and that this kernel's memory is clear of the saved pages. Any
-failure prints why and exits 1, leaving the image and memory untouched: boot on
-normally. An image in a file is found by --offset, the disk offset of the file's
-first block that 'kjump hibernate' printed. Then the image is marked used (resume is one-shot), the memory is
-restored through /dev/mem, and the saved system continues.
+First it checks what can be checked without reading the pages: the image's
+header, page map and commit record (and the key, when encrypted), that this is
+the kernel build and machine that saved it, that no filesystem it had mounted
+was mounted since, that this kernel's memory is clear of the saved pages, that
+every saved page is RAM in the firmware's map, and that the image fits this
+kernel's memory budget (half of MemAvailable). Then it reads, checks and
+decodes each chunk once, writing it into the saved system's memory through
+/dev/mem (nothing runs there until the jump), leaves a report in the saved
+system's mailbox, loads the jump back, and only then marks the image used
+(resume is one-shot) and jumps. Any failure before that mark prints why and
+exits 1 with the image still resumable: boot on normally. An image in a file is
+found by --offset, the disk offset of the file's first block that
+'kjump hibernate' printed.
 
 On success it does not return: the saved system runs. With --check it only
 validates and exits 0 when the image can be resumed here.
@@ -191,7 +189,12 @@ Examples:
 						if err != nil {
 							return err
 						}
-						im.Close()
+						defer im.Close()
+						// Resume decodes each chunk while it restores; a check
+						// that writes nothing decodes them all here.
+						if err := im.Verify(); err != nil {
+							return fmt.Errorf("%s: %w", o.From, err)
+						}
 						h := im.Header()
 						fmt.Fprintf(stdout, "resume: image %x on %s can be resumed here (%d pages, saved %s)\n", h.UUID, o.From, h.Pages, h.Created.Format(time.RFC3339))
 						return nil

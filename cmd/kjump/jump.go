@@ -270,12 +270,13 @@ Example (in the second kernel):
 					} else if e, err = jump.Entry("/"); err != nil {
 						return err
 					}
-					d, err := jump.Back(e, func(loadedNow bool) {
+					d, err := jump.Back(e, func(loadedNow bool) error {
 						how := ""
 						if loadedNow {
 							how = " (jump-back helper loaded)"
 						}
 						fmt.Fprintf(stdout, "jumping back to the first kernel at %#x%s\n", e, how)
+						return nil
 					})
 					if err != nil {
 						return err

@@ -1,0 +1,79 @@
+package hibernate
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/kjump/kjump/mailbox"
+)
+
+// The states of a hibernation, as the other kernels leave them in the mailbox
+// (the sequence number always repeats the request's):
+//
+//	Request    K1 asked; K2 never took it.
+//	Working    K2 took the request and is writing. Set before K2 reads K1's
+//	           memory, so it is also what a restored K1 finds in the page until
+//	           the resume kernel reports.
+//	Committed  K2 wrote and committed the image (payload: Report.Image), then
+//	           came back instead of powering off.
+//	Failed     K2 could not write the image (payload: Report.Error).
+//	Done       The resume kernel restored K1 from the image (payload: the
+//	           Report): the only state in which Hibernate succeeds.
+//
+// Back in K1 in any state but Done, the image must not outlive the system it
+// saved: Hibernate revokes it on the target and fails, saying what happened.
+var (
+	ErrNoReply     = errors.New("the second kernel did not answer")
+	ErrNotSaved    = errors.New("the image was not written; the system carries on")
+	ErrWriterDied  = errors.New("the second kernel stopped while writing the image (it crashed or was killed); the system carries on")
+	ErrNotResumed  = errors.New("the image was written, but the second kernel came back instead of powering off; the system carries on")
+	ErrNoReport    = errors.New("the resume kernel left no report")
+	ErrInvalidThen = errors.New("a hibernation ends in poweroff or reboot")
+)
+
+// outcome reads what the other kernels left in the mailbox after the jump
+// (m, or the error reading it) for the request with sequence number seq.
+func outcome(m mailbox.Message, rerr error, seq uint64) (Report, error) {
+	var rep Report
+	if rerr != nil || m.Seq != seq {
+		return rep, fmt.Errorf("%w (mailbox: %v, state %v, seq %d of %d): see the second kernel's console", ErrNoReply, rerr, m.State, m.Seq, seq)
+	}
+	perr := json.Unmarshal(m.Payload, &rep)
+	switch m.State {
+	case mailbox.Done:
+		if perr != nil {
+			return rep, fmt.Errorf("%w: its report does not decode: %v", ErrNoReport, perr)
+		}
+		return rep, nil
+	case mailbox.Working:
+		return rep, fmt.Errorf("%w: see the second kernel's console for why", ErrWriterDied)
+	case mailbox.Committed:
+		return rep, fmt.Errorf("%w (image %s)", ErrNotResumed, rep.Image)
+	case mailbox.Failed:
+		if perr != nil || rep.Error == "" {
+			return rep, fmt.Errorf("%w: the second kernel failed and its reason does not decode (%v)", ErrNotSaved, perr)
+		}
+		return rep, fmt.Errorf("%w: in the second kernel: %s", ErrNotSaved, rep.Error)
+	}
+	return rep, fmt.Errorf("%w (state %v): see the second kernel's console", ErrNoReply, m.State)
+}
+
+// failedMessage is the Failed state for err: the reason is cut, on a rune
+// boundary, until the JSON-encoded report fits the mailbox (escaping can make
+// the encoding several times longer than the text).
+func failedMessage(seq uint64, err error) mailbox.Message {
+	why := err.Error()
+	for {
+		payload, _ := json.Marshal(Report{Error: why})
+		if len(payload) <= mailbox.MaxPayload {
+			return mailbox.Message{State: mailbox.Failed, Seq: seq, Payload: payload}
+		}
+		cut := len(why) - max((len(payload)-mailbox.MaxPayload)/6, 1) - len("…")
+		for cut > 0 && !utf8.RuneStart(why[cut]) {
+			cut--
+		}
+		why = why[:max(cut, 0)] + "…"
+	}
+}
