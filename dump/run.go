@@ -112,6 +112,11 @@ func run(ctx context.Context, src, dst string, opt Options, writeOut func(string
 	return sum, nil
 }
 
+// Check checks opt as Run would, filling in the defaults it fills in (the
+// thread count), so a caller can refuse bad options before it starts work
+// that cannot be undone (a snapshot checks them before the jump).
+func (opt *Options) Check() error { return checkOptions(opt) }
+
 func checkOptions(opt *Options) error {
 	if opt.Level > pageclass.MaxLevel {
 		return fmt.Errorf("dump: level %d: want 0 to 31: %w", opt.Level, ErrOptions)

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kjump/kjump/extents"
+	"github.com/kjump/kjump/initmode"
 	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kexec"
@@ -60,23 +61,48 @@ type Result struct {
 // ErrNoReply means the second kernel never wrote its answer.
 var ErrNoReply = errors.New("the second kernel did not answer")
 
-// Take takes a snapshot (see the package documentation).
+// Take takes a snapshot (see the package documentation). Every option and
+// the output are checked before anything is loaded or frozen: a device must
+// not be mounted, active swap or held by another device. A file it
+// preallocated is removed when the snapshot fails.
 func Take(o Options) (*Result, error) {
-	var file *extents.Map
-	dev, err := blockdev.Number(o.Output)
-	if errors.Is(err, blockdev.ErrNotBlock) || errors.Is(err, fs.ErrNotExist) {
-		if file, err = prepareFile(o.Output, o.FileSize); err != nil {
-			return nil, err
-		}
-		dev = file.Device
-	} else if err != nil {
+	if _, err := o.Request.options(); err != nil {
+		return nil, err
+	}
+	root := o.Load.Root
+	if root == "" {
+		root = "/"
+	}
+	mounts, err := blockdev.Mounted(root)
+	if err != nil {
+		return nil, err
+	}
+	dev, err := blockdev.Unused(root, o.Output, mounts)
+	isFile := errors.Is(err, blockdev.ErrNotBlock) || errors.Is(err, fs.ErrNotExist)
+	if err != nil && !isFile {
 		return nil, fmt.Errorf("output %w", err)
 	}
-	o.Request.Device, o.Request.File = dev, file
 	region, err := jump.ChooseRegion(o.Load)
 	if err != nil {
 		return nil, err
 	}
+	var file *extents.Map
+	if isFile {
+		if file, err = prepareFile(o.Output, o.FileSize); err != nil {
+			return nil, err
+		}
+		dev = file.Device
+	}
+	o.Request.Device, o.Request.File = dev, file
+	res, err := take(o, file, region)
+	if err != nil && file != nil {
+		os.Remove(o.Output)
+	}
+	return res, err
+}
+
+// take is Take once the output is ready: the mailbox, the load, the jump.
+func take(o Options, file *extents.Map, region memmap.Region) (*Result, error) {
 	var avoid [][2]uint64
 	for _, r := range jump.Swapped(region) {
 		avoid = append(avoid, [2]uint64{r.Start, r.Size})
@@ -94,7 +120,7 @@ func Take(o Options) (*Result, error) {
 	lo := o.Load
 	lo.Region = &region
 	lo.Run = []string{fmt.Sprintf("snapshot-write --mailbox %#x", box.Phys)}
-	lo.Then = "back"
+	lo.Then = string(initmode.Back)
 	if _, err := jump.Load(lo); err != nil {
 		return nil, err
 	}

@@ -66,12 +66,8 @@ func write(req Request, root string, reply *Reply, progress func(done, total uin
 		return err
 	}
 	reply.Swapped = len(swapped)
-	opt := dump.DefaultOptions()
-	opt.Level = pageclass.Level(req.Level)
-	if opt.Format, err = dump.ParseFormat(req.Format); err != nil {
-		return err
-	}
-	if opt.Compression, err = dump.ParseCompression(req.Compression); err != nil {
+	opt, err := req.options()
+	if err != nil {
 		return err
 	}
 	// The first kernel's pages that the jump swapped out of this kernel's memory.
@@ -125,4 +121,24 @@ func writeFile(node string, m *extents.Map, opt dump.Options) (dump.Summary, err
 		return dump.Summary{}, err
 	}
 	return dump.RunDevice(context.Background(), "/proc/vmcore", f, f.Size(), fmt.Sprintf("%s (a file's %d extents)", node, len(m.Extents)), opt)
+}
+
+// options turns the request into dump options, checking every one: the first
+// kernel calls it before anything is loaded or frozen, the second to dump.
+func (r Request) options() (dump.Options, error) {
+	opt := dump.DefaultOptions()
+	if r.Level < 0 || r.Level > int(pageclass.MaxLevel) {
+		return opt, fmt.Errorf("--level %d: want 0 to 31, the sum of makedumpfile's -d bits (1 zero, 2 cache, 4 private cache, 8 user, 16 free pages): %w", r.Level, dump.ErrOptions)
+	}
+	opt.Level = pageclass.Level(r.Level)
+	var err error
+	if opt.Format, err = dump.ParseFormat(r.Format); err != nil {
+		return opt, err
+	}
+	if opt.Format == dump.Kdump {
+		if opt.Compression, err = dump.ParseCompression(r.Compression); err != nil {
+			return opt, err
+		}
+	}
+	return opt, opt.Check()
 }
