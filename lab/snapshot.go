@@ -176,8 +176,8 @@ func snapshotFile(ctx context.Context, l *Lab) error {
 	if err != nil {
 		return err
 	}
-	if b, err := exec.Command("mkfs.ext4", "-q", "-F", fs).CombinedOutput(); err != nil {
-		return fmt.Errorf("mkfs.ext4 %s: %v\n%s", fs, err, b)
+	if err := mkfs(fs); err != nil {
+		return err
 	}
 	if _, err := l.RunJob(ctx, Guest{Name: "snapshot-file", Disks: []qemu.Disk{{Path: fs}}}, "/lab/snapshot-file.sh", 600*time.Second); err != nil {
 		return err

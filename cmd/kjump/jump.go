@@ -35,6 +35,7 @@ func secondKernelFlags(fs *flag.FlagSet, o *jump.LoadOptions, kernelHelp, minHel
 	fs.Var(sizeFlag{&o.Min}, "mem-min", minHelp)
 	fs.Var(sizeFlag{&o.Max}, "mem-max", "highest physical address for the region")
 	fs.StringVar(&o.Kernel, "kernel", "", kernelHelp)
+	fs.StringVar(&o.Append, "append", "", "more parameters for the second kernel's command line")
 }
 
 // listFlag collects a repeatable flag.

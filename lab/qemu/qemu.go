@@ -23,6 +23,10 @@ type Disk struct {
 	Path     string
 	Format   string // QEMU image format; "raw" if empty
 	ReadOnly bool
+	// Blkdebug, when set, is a QEMU blkdebug configuration the disk is read
+	// through (file=blkdebug:CONFIG:PATH): its [inject-error] rules make
+	// chosen reads fail, a real I/O error for the guest.
+	Blkdebug string
 }
 
 // Config describes one QEMU run.
@@ -105,7 +109,14 @@ func (c *Config) args() ([]string, error) {
 			return nil, fmt.Errorf("qemu: disk format %q: %w", format, ErrInvalidConfig)
 		}
 		// In QEMU's option syntax a comma inside a value is written twice.
-		drive := "file=" + strings.ReplaceAll(d.Path, ",", ",,") + ",if=virtio,format=" + format
+		file := d.Path
+		if d.Blkdebug != "" {
+			if strings.Contains(d.Blkdebug+d.Path, ":") {
+				return nil, fmt.Errorf("qemu: a blkdebug path may not contain ':': %w", ErrInvalidConfig)
+			}
+			file = "blkdebug:" + d.Blkdebug + ":" + d.Path
+		}
+		drive := "file=" + strings.ReplaceAll(file, ",", ",,") + ",if=virtio,format=" + format
 		if d.ReadOnly {
 			drive += ",readonly=on"
 		}
