@@ -74,8 +74,22 @@ func hibernateWriterCrash(ctx context.Context, l *Lab) error {
 		if err != nil {
 			return err
 		}
-		g := Guest{Name: "writer-crash-" + fault, Disks: disks, Append: hibernateAppend()}
-		vm, err := l.RunJob(ctx, g, "/lab/writer-crash.sh "+fault, 600*time.Second)
+		job := "/lab/writer-crash.sh " + fault
+		g := Guest{Name: "writer-crash-" + fault, Disks: disks, Append: hibernateAppend() + ` kjump.run="` + job + `"`}
+		vm, err := l.Boot(ctx, g)
+		if err != nil {
+			return err
+		}
+		// The second kernel's hibernate-write FAILs on purpose: only the
+		// first kernel's job must be ok.
+		idx, line, err := vm.Expect(600*time.Second, `kjump-init: ok: `+regexpQuote(job)+` \(`, `kjump-init: FAIL: `+regexpQuote(job), `Kernel panic`)
+		if err == nil && idx != 0 {
+			err = fmt.Errorf("%s (log: %s)", strings.TrimSpace(line), vm.LogPath())
+		}
+		if err == nil {
+			err = powerOff(vm)
+		}
+		vm.Kill()
 		if err != nil {
 			return fmt.Errorf("%s: %w", fault, err)
 		}
