@@ -7,38 +7,73 @@
 //
 // The protocol:
 //
-//  1. K1 (Hibernate, kjump hibernate): reads its identity (ReadSystem: uname
-//     release and version, GNU build ID from /sys/kernel/notes, a hash of the
-//     firmware's memory map, possible CPUs) and the block devices it has
-//     mounted; checks the image target (a raw block device, not mounted, not
-//     swap) and that the second kernel's region holds a resume kernel booted by
-//     the firmware (CheckResumeRegion: without KASLR it runs from its preferred
-//     load address, 16 MiB on x86_64). It puts the request (JSON) into a
-//     mailbox page (package mailbox), loads K2 with the job
+//  1. K1 (Hibernate, kjump hibernate): checks everything first — the
+//     action after the write (PowerOff or Reboot only: anything else would
+//     let K1 carry on beside a valid image of itself), the compression and
+//     key, the target (a raw block device not mounted, not swap, not held by
+//     dm/md/LVM, at least as large as the memory in use plus ImageOverhead;
+//     or a file on a disk filesystem), kjump doctor, and that the region
+//     holds a resume kernel booted by the firmware (CheckResumeRegion).
+//     Only then does it preallocate a file target, put the request (JSON)
+//     into a mailbox page (package mailbox), load K2 with the job
 //     "kjump hibernate-write --mailbox ADDR" (kjump.then=poweroff,
-//     kjump.onerror=back), syncs filesystems and jumps.
+//     kjump.onerror=back), sync and jump.
 //  2. K2 (Write, kjump hibernate-write): takes the request and marks the
-//     mailbox "working" (the key leaves K1's memory); fingerprints every device
-//     K1 has mounted (Fingerprint: the ext2/3/4 superblock, which a mount
-//     rewrites, or the first 128 KiB); lists K1's page frames from
+//     mailbox Working (the key leaves K1's memory before it is saved);
+//     fingerprints every device K1 has mounted; lists K1's page frames from
 //     /proc/vmcore, leaving out free pages (package pageclass) and recording
-//     all-zero pages as zero runs; writes the image (header with K1's identity,
-//     the jump-back entry from kexec_jump_back_entry=, the mailbox address and
-//     the fingerprints; commit record last) and powers off. K1's memory is saved
-//     as it is during the jump, pages the jump moved out of the region included
-//     where kexec put them: on the way back K1's own kexec code moves them home.
-//     On any error it writes the error into the mailbox and jumps back: K1
-//     reports it and carries on.
-//  3. R (Resume, kjump resume, from the initramfs): must run inside K2's region
-//     (ResumeCommandLine: nokaslr memmap=exactmap …). Check opens the image and
-//     validates everything before writing anything: the format, every chunk's
-//     checksum (and with a key, its authentication), the kernel build and the
-//     machine (System.Compare), the mounted filesystems' fingerprints
-//     (ErrStaleFS), and that R's RAM is disjoint from the saved pages
-//     (ErrOverlap). Any failure leaves the disk and memory untouched and R boots
-//     on normally. Then Resume marks the image consumed on disk (one-shot),
-//     writes the pages and zero runs into K1's memory through /dev/mem, leaves a
-//     report in K1's mailbox, and jumps back to the saved entry (loading the
-//     jump-back helper as K2 would).
-//  4. K1: returns from its jump, reads the report, unloads K2.
+//     all-zero pages as zero runs; writes the image (header with K1's
+//     identity, the jump-back entry, the mailbox address and the
+//     fingerprints; commit record last); marks the mailbox Committed with the
+//     image's UUID; powers off. On an error it revokes what it wrote, marks
+//     the mailbox Failed with the reason (cut on a rune boundary until its
+//     JSON fits the page; the write is read back) and jumps back.
+//  3. R (Resume, kjump resume, from the initramfs): runs inside K2's region
+//     (ResumeCommandLine). Check validates, writing nothing: the header, map,
+//     chunk headers and commit record (and the key); the kernel build and the
+//     machine (System.Compare); the filesystems' fingerprints (ErrStaleFS);
+//     that R's RAM is disjoint from the saved pages (ErrOverlap); that every
+//     run is RAM in the firmware's map and the jump-back entry and mailbox lie
+//     in saved pages (ErrLayout); that the image fits R's memory budget
+//     (image.ErrLimit); that R could do the jump back's kexec_load. Then, in
+//     this order, each step only if the one before succeeded:
+//       a. every chunk is read, checked (CRC-32C, and GCM when encrypted),
+//          decoded and written into K1's memory through /dev/mem, once; zero
+//          runs are cleared. Nothing runs in that memory until the jump, so a
+//          failure here (a chunk that does not decode, an I/O error, an
+//          allocation) harms nothing: the image stays resumable;
+//       b. the report goes into K1's mailbox page (which the image restored
+//          as Working) as Done, and is read back;
+//       c. the jump-back helper is loaded (kexec_load);
+//       d. the image is marked consumed — only if it is still the image with
+//          the UUID that was restored — and the device synced: the point of
+//          no return;
+//       e. the jump.
+//     Any failure before d leaves the image resumable; R says why and boots on.
+//  4. K1: returns from its jump and reads the mailbox. Done (the resume
+//     kernel's report) is the only success. Anything else means K1 carries on
+//     without having been resumed — Request (K2 never took it), Working (K2
+//     died writing: a panic, the OOM killer), Committed (K2 came back after
+//     committing), Failed (K2's reason) — and K1 revokes the image on the
+//     target (its header becomes the begin marker: ErrIncomplete), removes a
+//     file target, and fails saying which.
+//
+// # Memory budget
+//
+// K2 and R live in a region of a few hundred MiB with an initramfs unpacked
+// in it, on machines that may have 64 CPUs. Both take MemoryBudget — half of
+// MemAvailable — as the Go runtime's memory limit and size everything from
+// it: K2's compression workers (each holding two raw and two compressed
+// chunks and an encoder), the Argon2id memory of a passphrase (at most half
+// the budget), R's decoding workers and chunks in flight (image.Limits:
+// image.WorkerMemory each), and the page map. A header that asks for more
+// than the budget (pages per chunk, runs, KDF memory) is refused before
+// anything is allocated or written.
+//
+// # Test faults
+//
+// The lab makes the writer die on purpose with the second kernel's parameter
+// kjump.test_fault= (kjump hibernate --append): FaultMidWrite kills it with
+// SIGKILL halfway through the pages, FaultCommitted right after the commit
+// record. Nothing else reads the parameter.
 package hibernate
