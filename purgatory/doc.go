@@ -152,7 +152,10 @@
 // Besides the unit tests, TestQEMU boots testdata/qemu/harness.S (a
 // multiboot program) in qemu-system-x86_64: it recreates relocate_kernel's
 // entry state, calls the patched blob and reports what the "kernel" it
-// starts receives; TestQEMUKernel starts a real bzImage (from the lab's
+// starts receives, then goes three round trips through the gate between
+// two sets of page tables, one of which leaves out the other side's
+// re-entry point (as a first kernel's kexec map leaves out a memmap=$
+// region); TestQEMUKernel starts a real bzImage (from the lab's
 // build cache, $KJUMP_TEST_BZIMAGE or /boot) the same way, with a zero
 // page from package bootparam. Both skip without binutils and QEMU.
 package purgatory
