@@ -60,6 +60,17 @@ func Target(root string) (uint64, error) {
 	return g, nil
 }
 
+// Gate returns the gate's address from this kernel's command line, and false
+// if there is none or it cannot be read.
+func Gate(root string) (uint64, bool) {
+	b, err := os.ReadFile(filepath.Join(root, "proc", "cmdline"))
+	if err != nil {
+		return 0, false
+	}
+	g, found, err := purgatory.ParseGate(string(b))
+	return g, found && err == nil && g != 0
+}
+
 // Back returns to the first kernel at entry and comes back when the first kernel
 // re-enters this one. report is called just before the jump.
 func Back(entry uint64, report func(loadedNow bool)) (time.Duration, error) {

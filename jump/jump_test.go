@@ -141,12 +141,17 @@ func TestTarget(t *testing.T) {
 		{"garbage gate", "kjump.gate=0xzz kexec_jump_back_entry=0x3f21a000", 0, kexec.ErrNoJumpBack},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Target(fakeRoot(t, map[string]string{"proc/cmdline": tc.cmdline}))
+			root := fakeRoot(t, map[string]string{"proc/cmdline": tc.cmdline})
+			got, err := Target(root)
 			if !errors.Is(err, tc.err) || (err == nil) != (tc.err == nil) {
 				t.Fatalf("err = %v, want %v", err, tc.err)
 			}
 			if got != tc.want {
 				t.Errorf("target %#x, want %#x", got, tc.want)
+			}
+			g, ok := Gate(root)
+			if wantGate := strings.HasPrefix(tc.name, "kjump's") || tc.name == "a gate but no entry"; ok != wantGate || ok && g != 0xff001d0 {
+				t.Errorf("Gate = %#x, %v; want a gate: %v", g, ok, wantGate)
 			}
 		})
 	}

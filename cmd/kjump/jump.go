@@ -271,6 +271,9 @@ Example (in the second kernel):
 						if e, err = strconv.ParseUint(*entry, 0, 64); err != nil {
 							return fmt.Errorf("--entry %q: %w", *entry, err)
 						}
+						if g, ok := jump.Gate("/"); ok && g != e {
+							fmt.Fprintf(stderr, "kjump back: warning: --entry %#x bypasses the way back at %#x (kjump.gate=): the first kernel's next 'kjump exec' can re-enter this kernel only if its kexec page tables map this kernel's control page, which a memmap=SIZE$ADDR region is not; drop --entry\n", e, g)
+						}
 					} else if e, err = jump.Target("/"); err != nil {
 						return err
 					}
