@@ -35,6 +35,42 @@ func Entry(root string) (uint64, error) {
 	return e, nil
 }
 
+// Target returns where this kernel jumps back to: the purgatory's gate if the
+// loader named one (kjump.gate=, see kexec/doc.go "The gate"), which keeps
+// every later re-entry inside pages both kernels' kexec identity maps cover;
+// else the first kernel's re-entry point ([Entry]).
+func Target(root string) (uint64, error) {
+	e, err := Entry(root)
+	if err != nil {
+		return 0, err
+	}
+	b, err := os.ReadFile(filepath.Join(root, "proc", "cmdline"))
+	if err != nil {
+		return 0, err
+	}
+	g, found, err := purgatory.ParseGate(string(b))
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("%w: malformed: %v; pass --entry", kexec.ErrNoJumpBack, err)
+	case !found:
+		return e, nil
+	case g == 0:
+		return 0, fmt.Errorf("%w: kjump.gate= is 0; pass --entry", kexec.ErrNoJumpBack)
+	}
+	return g, nil
+}
+
+// Gate returns the gate's address from this kernel's command line, and false
+// if there is none or it cannot be read.
+func Gate(root string) (uint64, bool) {
+	b, err := os.ReadFile(filepath.Join(root, "proc", "cmdline"))
+	if err != nil {
+		return 0, false
+	}
+	g, found, err := purgatory.ParseGate(string(b))
+	return g, found && err == nil && g != 0
+}
+
 // Back returns to the first kernel at entry and comes back when the first kernel
 // re-enters this one. before, if not nil, is called once the jump-back helper is
 // loaded, just before the jump: the last chance to do what must happen only

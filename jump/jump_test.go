@@ -127,6 +127,36 @@ func TestCmdlineKeepsBytes(t *testing.T) {
 	}
 }
 
+func TestTarget(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cmdline string
+		want    uint64
+		err     error
+	}{
+		{"kjump's: the gate", "kjump.gate=0xff001d0 kexec_jump_back_entry=0x000000003f7fe0d8\n", 0xff001d0, nil},
+		{"kexec-tools': the entry", "kexec_jump_back_entry=0x3f21a000", 0x3f21a000, nil},
+		{"a gate but no entry", "kjump.gate=0xff001d0", 0, kexec.ErrNoJumpBack},
+		{"gate 0", "kjump.gate=0 kexec_jump_back_entry=0x3f21a000", 0, kexec.ErrNoJumpBack},
+		{"garbage gate", "kjump.gate=0xzz kexec_jump_back_entry=0x3f21a000", 0, kexec.ErrNoJumpBack},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := fakeRoot(t, map[string]string{"proc/cmdline": tc.cmdline})
+			got, err := Target(root)
+			if !errors.Is(err, tc.err) || (err == nil) != (tc.err == nil) {
+				t.Fatalf("err = %v, want %v", err, tc.err)
+			}
+			if got != tc.want {
+				t.Errorf("target %#x, want %#x", got, tc.want)
+			}
+			g, ok := Gate(root)
+			if wantGate := strings.HasPrefix(tc.name, "kjump's") || tc.name == "a gate but no entry"; ok != wantGate || ok && g != 0xff001d0 {
+				t.Errorf("Gate = %#x, %v; want a gate: %v", g, ok, wantGate)
+			}
+		})
+	}
+}
+
 func TestEntry(t *testing.T) {
 	for _, tc := range []struct {
 		name    string

@@ -26,9 +26,10 @@ func ReadPhys(devmem string, addr uint64, buf []byte) error {
 }
 
 // LoadJumpBack loads the image that returns to the first kernel: entry is the
-// first kernel's re-entry point (kexec_jump_back_entry=). Its one segment is the
-// page holding entry, with that page's current contents, so the swap at the jump
-// changes nothing and the page is in this kernel's kexec identity map (a segment
+// purgatory's gate (kjump.gate=) or the first kernel's re-entry point
+// (kexec_jump_back_entry=). Its one segment is the page holding entry, with that
+// page's current contents, so the swap at the jump changes nothing and the page
+// is in this kernel's kexec identity map (a segment
 // of size 0, as kexec-tools' helper passes, makes Linux 6.12 fail the load, and an
 // entry outside the map faults).
 //

@@ -93,14 +93,20 @@
 // Segments cover the whole region and the low range, zero-filled where there
 // is no data, so every page the second kernel can touch is swapped with the
 // first kernel's at each jump and swapped back on return — which is also what
-// keeps the second kernel's state across re-entries. The second kernel's RAM
+// keeps the second kernel's state across re-entries. A region reserved at the
+// first kernel's boot (crashkernel=, memmap=SIZE$ADDR; Linux.Reserved) holds
+// nothing of the first kernel's, so its free part is no segment: the first
+// kernel needs no copy of it, and the second kernel's pages there simply stay
+// put while the first kernel runs. The kernel's segment still covers its
+// init_size (the decompressor moves itself to the end of that buffer before
+// it has page tables of its own). The second kernel's RAM
 // is the low range plus the region minus its top 1 MiB. Its e820 map (in
 // boot_params) lists that RAM, the top 1 MiB as reserved, and the first
 // kernel's non-RAM firmware entries (ACPI tables and NVS, reserved ranges),
 // so it finds its firmware tables and no other RAM. Its command line is the
 // caller's, then
 //
-//	nokaslr iomem=relaxed memmap=exactmap memmap=256K@128K memmap=<N>M@<S>M [elfcorehdr=<top+128K>] kexec_jump_back_entry=0x0000000000000000
+//	nokaslr iomem=relaxed memmap=exactmap memmap=256K@128K memmap=<N>M@<S>M kjump.gate=<top+0x1d0> [elfcorehdr=<top+128K>] kexec_jump_back_entry=0x0000000000000000
 //
 // nokaslr, because the decompressor would otherwise pick a random address,
 // possibly in the first kernel's memory; memmap=exactmap and the memmap=
@@ -109,7 +115,8 @@
 // elfcorehdr= gives it /proc/vmcore over the first kernel's memory (the
 // header lies outside its RAM, as the kernel requires); iomem=relaxed lets it
 // map, through /dev/mem, the first kernel's pages that IO_STRICT_DEVMEM would
-// refuse (the busy "RAM buffer" after its last RAM range). The purgatory
+// refuse (the busy "RAM buffer" after its last RAM range); kjump.gate= names
+// the purgatory's gate (below). The purgatory
 // checks the checksums (package purgatory) of the kernel, the initrd and
 // boot_params unless Linux.NoVerify, overwrites the 16 zero digits of
 // kexec_jump_back_entry= with the first kernel's re-entry point (0(%rsp) at
@@ -118,7 +125,8 @@
 //
 // # The jump back
 //
-// The second kernel reads kexec_jump_back_entry= from /proc/cmdline and
+// The second kernel reads its way back from /proc/cmdline — kjump.gate= if
+// it is there (see "The gate"), else kexec_jump_back_entry= — and
 // [LoadJumpBack] loads a preserve-context image whose entry is that address
 // and whose one segment is the page holding it, with the page's current
 // contents read from /dev/mem ([ReadPhys] maps it: read(2) on /dev/mem stops
@@ -132,12 +140,62 @@
 // Executing it returns to the first kernel; the call returns when the first
 // kernel re-enters.
 //
-// Load the jump-back helper once per second-kernel lifetime. Its page is the
-// first kernel's control page, which the first kernel rewrites at every jump
-// (its saved stack pointer and page-table root). Because the swap runs at
+// Load the jump-back helper once per second-kernel lifetime. Its page is
+// rewritten at every jump: the gate's page holds the saved re-entry points
+// and page-table roots, and without the gate the page is the first kernel's
+// control page (its saved stack pointer and page-table root; measured: a
+// reload after a re-entry crashes the machine). Because the swap runs at
 // every entry and exit, while the second kernel runs after a re-entry the
 // physical page holds the copy from load time and the helper's source page
 // holds the live one; the next exec swaps them back. A reload would copy the
 // stale physical page and drop the live one, and the first kernel would
 // resume on an old page table and crash.
+//
+// # The gate: why re-entry does not go straight to the peer
+//
+// Each kernel's kexec page tables are built once, at kexec_load
+// (machine_kexec_prepare → init_pgtable): an identity map of the loading
+// kernel's direct-mapped RAM (pfn_mapped), of every segment, and of the EFI
+// and ACPI tables, in 2 MiB pages (1 GiB where the CPU has them). After the
+// first jump back, the first kernel's image starts at the second kernel's
+// re-entry point, which lies in the second kernel's own control page —
+// a page the second kernel's kexec_load took from its RAM for its jump-back
+// helper, anywhere in the region. Entering it directly needs the first
+// kernel's map to cover it, and after the call the second kernel's code reads
+// 0(%rsp) and its control page before it loads its own page tables. That holds
+// for a region the first kernel's direct map covers (crashkernel=, which is
+// RAM there) and for a region that is all segments (not reserved); it fails
+// for memmap=SIZE$ADDR, which takes the range out of the first kernel's RAM:
+// its free part is neither direct-mapped nor a segment, so the first re-entry
+// page-faults at the second kernel's re-entry point with no IDT, a double
+// fault, and a triple fault (the reenter-reserved scenario, before the gate).
+// The second kernel's control page is chosen by its page allocator after the
+// first kernel's map was built, and a kexec image takes at most 16 segments,
+// so no segment list can cover it short of the whole free part (a copy of it
+// in the first kernel's RAM, which a reservation exists to avoid).
+//
+// So every jump after the first goes through the purgatory's gate (package
+// purgatory, "The gate"): the purgatory's first page, at top, is a segment
+// of the first kernel's image and the one segment of the second kernel's
+// jump-back helper (entry kjump.gate=, top + purgatory.OffsetGate), so both
+// kernels' kexec maps cover it, whatever else they cover. The gate records
+// each side's re-entry point and page-table root as it passes (the purgatory
+// records the first kernel's on the first entry), switches to the other
+// side's page tables and a stack in its own page, and enters the other side
+// with 0(%rsp) = the gate's opposite entry. Each kernel therefore records the
+// gate as its peer's re-entry point, and neither ever runs on the other's
+// page tables or needs the other's control page mapped. The gate's page is
+// swapped by both images like any segment; its saved words are written and
+// read only between the swaps, while the page holds the copy both sides
+// last left there. Costs: no copies, one page swap per jump on each side.
+//
+// What reads kexec_jump_back_entry= keeps the first kernel's own re-entry
+// point: the snapshot's swap map reads the first kernel's control page
+// through it, and a hibernation image stores it, because the resume kernel
+// is a new kernel whose purgatory page is not the gate's (it jumps back
+// straight to the first kernel, which unloads its image afterwards). A
+// second kernel that returns without the gate (kjump back --entry,
+// kexec-tools) works once; its re-entry then needs the first kernel's map to
+// cover its control page, which only a crashkernel= or unreserved region
+// gives.
 package kexec

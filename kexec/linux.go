@@ -61,6 +61,7 @@ type Plan struct {
 	Cmdline    string // the second kernel's full command line
 	KernelAddr uint64
 	CoreHeader uint64 // where the ELF core header is, 0 for none
+	Gate       uint64 // the purgatory's gate: the second kernel's way back (doc.go, "The gate")
 	InitrdAddr uint64
 	RAM        []memmap.Range // the second kernel's RAM
 }
@@ -94,7 +95,7 @@ func PlanLinux(l Linux) (*Plan, error) {
 			ErrRegionTooSmall, memmap.FormatSize(r.Size), memmap.FormatSize(kernelMem), memmap.FormatSize(initrdMem),
 			memmap.FormatSize(minRAM), memmap.FormatSize(TopSize), memmap.FormatSize(need))
 	}
-	p := &Plan{KernelAddr: r.Start, Entry: top}
+	p := &Plan{KernelAddr: r.Start, Entry: top, Gate: top + purgatory.OffsetGate}
 	ram := memmap.Range{Start: r.Start, Size: top - r.Start}
 	p.RAM = []memmap.Range{{Start: LowStart, Size: LowSize}, ram}
 
@@ -104,6 +105,7 @@ func PlanLinux(l Linux) (*Plan, error) {
 		trimASCII(user),
 		"nokaslr iomem=relaxed memmap=exactmap",
 		fmt.Sprintf("memmap=%dK@%dK memmap=%dM@%dM", LowSize>>10, LowStart>>10, ram.Size>>20, ram.Start>>20),
+		fmt.Sprintf("%s%#x", purgatory.GateParam, p.Gate),
 	}
 	if len(l.CoreHeader) > 0 {
 		if len(l.CoreHeader) > TopSize-coreHeaderOffset {

@@ -121,7 +121,8 @@ func kernelParams(s string) []string {
 // confinement is what PlanLinux must add to every second kernel's command line.
 func confinement(r memmap.Range) []string {
 	return []string{"nokaslr", "iomem=relaxed", "memmap=exactmap", "memmap=256K@128K",
-		fmt.Sprintf("memmap=%dM@%dM", (r.Size-TopSize)>>20, r.Start>>20), purgatory.JumpBackPlaceholder}
+		fmt.Sprintf("memmap=%dM@%dM", (r.Size-TopSize)>>20, r.Start>>20),
+		fmt.Sprintf("kjump.gate=%#x", r.End()-TopSize+purgatory.OffsetGate), purgatory.JumpBackPlaceholder}
 }
 
 // checkPlan asserts every invariant of a plan PlanLinux returned for l.
@@ -291,6 +292,17 @@ func checkPlan(t testing.TB, l Linux, p *Plan) {
 		if e, err := purgatory.ParseJumpBack(filled); err != nil || e != 0xdeadb000 {
 			t.Errorf("after the purgatory writes 0xdeadb000, ParseJumpBack reads %#x, %v", e, err)
 		}
+	}
+	// The gate: inside the purgatory's first page (the one page the second
+	// kernel's jump-back helper maps), named on the command line.
+	if p.Gate != top+purgatory.OffsetGate || p.Gate/PageSize != top/PageSize {
+		t.Errorf("Gate %#x, want %#x in the purgatory's first page", p.Gate, top+purgatory.OffsetGate)
+	}
+	if g, found, err := purgatory.ParseGate(p.Cmdline); err != nil || !found || g != p.Gate {
+		t.Errorf("the second kernel reads the gate as %#x, %v, %v; want %#x", g, found, err, p.Gate)
+	}
+	if len(purgatory.Blob) > PageSize {
+		t.Errorf("purgatory of %d bytes: its gate stack would leave the page the jump-back helper maps", len(purgatory.Blob))
 	}
 	type verify struct{ addr, len uint64 }
 	var wantVerify []verify

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kjump/kjump/lab/qemu"
 	"github.com/kjump/kjump/memmap"
 )
 
@@ -22,7 +23,29 @@ func init() {
 	register(Scenario{
 		Name:    "reenter",
 		Summary: "six switches first → second → first… into the same second kernel; a counter in each kernel carries on",
-		Run:     reenter,
+		Run: func(ctx context.Context, l *Lab) error {
+			_, err := reenter(ctx, l, Guest{Name: "reenter", CPUs: 2})
+			return err
+		},
+	})
+	register(Scenario{
+		Name:    "reenter-reserved",
+		Summary: "reenter into a region reserved at boot: memmap=240M$16M (not in the first kernel's direct map), then crashkernel=256M",
+		Run: func(ctx context.Context, l *Lab) error {
+			for _, c := range []struct{ param, source string }{
+				{hibernateAppend(), "memmap"},
+				{"crashkernel=256M", "crashkernel"},
+			} {
+				vm, err := reenter(ctx, l, Guest{Name: "reenter-reserved-" + c.source, CPUs: 2, Append: c.param})
+				if err != nil {
+					return fmt.Errorf("with %s: %w", c.param, err)
+				}
+				if !regexp.MustCompile(`(?m)^\s*region\s.*\(` + c.source + `, reserved at boot\)`).MatchString(vm.Console()) {
+					return fmt.Errorf("with %s, kjump load did not use the reservation (log: %s)", c.param, vm.LogPath())
+				}
+			}
+			return nil
+		},
 	})
 	register(Scenario{
 		Name:    "smp",
@@ -113,28 +136,30 @@ func checkConfined(console string, ram []memmap.Range) error {
 	return nil
 }
 
-func reenter(ctx context.Context, l *Lab) error {
-	vm, err := l.RunJob(ctx, Guest{Name: "reenter", CPUs: 2}, "/lab/reenter.sh", 300*time.Second)
+// reenter runs reenter.sh in guest g: six round trips into the same second
+// kernel, whose counter must carry on across them.
+func reenter(ctx context.Context, l *Lab, g Guest) (*qemu.VM, error) {
+	vm, err := l.RunJob(ctx, g, "/lab/reenter.sh", 300*time.Second)
 	if err != nil {
-		return err
+		return vm, err
 	}
 	// The second kernel's counter must carry on across entries: each report
 	// starts above where the previous one ended.
 	re := regexp.MustCompile(`(?m)^reenter: second kernel's counter: (\d+) -> (\d+)`)
 	reports := re.FindAllStringSubmatch(vm.Console(), -1)
 	if len(reports) != 6 {
-		return fmt.Errorf("the second kernel reported %d entries, want 6 (log: %s)", len(reports), vm.LogPath())
+		return vm, fmt.Errorf("the second kernel reported %d entries, want 6 (log: %s)", len(reports), vm.LogPath())
 	}
 	last := -1
 	for i, m := range reports {
 		a, _ := strconv.Atoi(m[1])
 		b, _ := strconv.Atoi(m[2])
 		if a < last || b <= a {
-			return fmt.Errorf("entry %d: the second kernel's counter went %d -> %d after ending at %d: its state did not carry on (log: %s)", i+1, a, b, last, vm.LogPath())
+			return vm, fmt.Errorf("entry %d: the second kernel's counter went %d -> %d after ending at %d: its state did not carry on (log: %s)", i+1, a, b, last, vm.LogPath())
 		}
 		last = b
 	}
-	return nil
+	return vm, nil
 }
 
 func init() {

@@ -50,21 +50,43 @@ func PlaceholderAddr(cmdline string, cmdlineAddr uint64) (uint64, error) {
 // the kernel was started by a kexec without KEXEC_PRESERVE_CONTEXT: there
 // is nothing to jump back to.
 func ParseJumpBack(cmdline string) (uint64, error) {
+	n, found, err := parseAddr(cmdline, jumpBackName)
+	if !found {
+		return 0, ErrNoJumpBack
+	}
+	return n, err
+}
+
+// GateParam is the command-line parameter by which the loader tells the
+// second kernel where the purgatory's gate is (its physical address +
+// [OffsetGate]): the entry of the jump-back helper that makes re-entry work
+// whatever the first kernel's identity map covers (doc.go, "The gate").
+const GateParam = "kjump.gate="
+
+// ParseGate returns the gate's address from the second kernel's command
+// line, and false if there is none (a kernel loaded by another tool, or by
+// a kjump without the gate): then jump back to [ParseJumpBack]'s entry.
+// If the parameter appears more than once the last one counts.
+func ParseGate(cmdline string) (uint64, bool, error) {
+	return parseAddr(cmdline, GateParam)
+}
+
+// parseAddr returns the value of the last name=ADDR parameter of cmdline
+// (ADDR in any base strconv.ParseUint accepts with base 0, optionally quoted).
+func parseAddr(cmdline, name string) (n uint64, found bool, err error) {
 	var val string
-	found := false
 	for _, t := range splitParams(cmdline) {
-		if v, ok := strings.CutPrefix(t.text, jumpBackName); ok {
+		if v, ok := strings.CutPrefix(t.text, name); ok {
 			val, found = strings.Trim(v, `"`), true
 		}
 	}
 	if !found {
-		return 0, ErrNoJumpBack
+		return 0, false, nil
 	}
-	n, err := strconv.ParseUint(val, 0, 64)
-	if err != nil {
-		return 0, fmt.Errorf("purgatory: %s%s: %w", jumpBackName, val, err)
+	if n, err = strconv.ParseUint(val, 0, 64); err != nil {
+		return 0, true, fmt.Errorf("purgatory: %s%s: %w", name, val, err)
 	}
-	return n, nil
+	return n, true, nil
 }
 
 type param struct {

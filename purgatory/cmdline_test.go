@@ -85,6 +85,32 @@ func TestParseJumpBack(t *testing.T) {
 	}
 }
 
+func TestParseGate(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cmdline string
+		want    uint64
+		found   bool
+		bad     bool
+	}{
+		{"planned", "console=ttyS0 kjump.gate=0xff001d0 " + purgatory.JumpBackPlaceholder, 0xff001d0, true, false},
+		{"absent (kexec-tools)", "root=/dev/vda kexec_jump_back_entry=0x3f21a000", 0, false, false},
+		{"last wins", "kjump.gate=0x1000 kjump.gate=0x2000", 0x2000, true, false},
+		{"quoted", `kjump.gate="0x1000"`, 0x1000, true, false},
+		{"inside quotes", `foo="a kjump.gate=0x1000"`, 0, false, false},
+		{"not the gate", "xkjump.gate=0x1000 kjump.gates=0x1", 0, false, false},
+		{"empty value", "kjump.gate=", 0, true, true},
+		{"garbage", "kjump.gate=0xzz", 0, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, found, err := purgatory.ParseGate(tc.cmdline)
+			if (err != nil) != tc.bad || found != tc.found || got != tc.want {
+				t.Fatalf("ParseGate = %#x, %v, %v; want %#x, %v, error %v", got, found, err, tc.want, tc.found, tc.bad)
+			}
+		})
+	}
+}
+
 // TestPlaceholderRoundTrip does in Go what the purgatory does in memory:
 // write the digits at PlaceholderAddr, then parse the result.
 func TestPlaceholderRoundTrip(t *testing.T) {

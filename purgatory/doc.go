@@ -19,16 +19,27 @@
 // All fields are little-endian, at fixed offsets (the Offset* constants):
 //
 //	0x00  jmp to the code (5 bytes), padding
-//	0x08  "KJPURG01"        magic and header version
+//	0x08  "KJPURG02"        magic and header version
 //	0x10  entry64           the kernel's 64-bit entry: load address + 0x200
 //	0x18  boot_params       physical address of the zero page
 //	0x20  cmdline_hex_addr  address of the first hex digit of the jump-back
 //	                        placeholder in the command line, 0 = none
 //	0x28  nsegs (u32)       entries of segs in use
 //	0x2c  maxsegs (u32)     capacity of segs (16), read-only
-//	0x30  jump_back         written by the purgatory: the jump-back address
+//	0x30  jump_back         written by the purgatory and the gate: the
+//	                        first kernel's re-entry point
 //	0x38  segs[16]          {addr, len, sum u64}: ranges to verify
-//	0x1b8 code, GDT, stack
+//	0x1b8 first_cr3         written by the purgatory and the gate: the first
+//	                        kernel's kexec page-table root
+//	0x1c0 second_entry      written by the gate: the second kernel's re-entry
+//	                        point
+//	0x1c8 second_cr3        written by the gate: the second kernel's kexec
+//	                        page-table root
+//	0x1d0 the gate's entry for the second kernel ([OffsetGate]), then the
+//	      code, GDT, stack and the gate's 16-byte stack
+//
+// The blob is under one page (a test checks it), so a page-aligned load
+// address puts the header, the gate and its stack in one page.
 //
 // # The kjump entry ABI (x86_64) as this purgatory implements it
 //
@@ -67,7 +78,8 @@
 //  4. stores the jump-back address at offset 0x30 of the blob and, if
 //     cmdline_hex_addr is not 0, writes it there as exactly 16 lowercase
 //     hex digits. Verifying before writing lets the segment that holds the
-//     command line be verified too;
+//     command line be verified too. Then it stores %cr3 (the first
+//     kernel's kexec page tables) at first_cr3, for the gate;
 //  5. loads its own GDT (0x00 null, 0x08 unused, 0x10 = 64-bit code,
 //     0x18 = flat data), loads DS, ES, SS, FS and GS with 0x18 and CS with
 //     0x10 (lretq), and jumps to entry64 with %rsi = boot_params and every
@@ -93,6 +105,38 @@
 // kernel resumes after its call, swaps its pages back and records the
 // second kernel's re-entry point as the image's next start, so the next
 // jump re-enters the second kernel where it left off, not the purgatory.
+// kexec.PlanLinux also puts kjump.gate=ADDR ([GateParam], [ParseGate]) on
+// the command line, the gate's address; kjump back uses the gate as its
+// entry instead (see "The gate"), while what reads kexec_jump_back_entry=
+// (a snapshot's swap map, a hibernation image) still gets the first
+// kernel's own re-entry point.
+//
+// # The gate
+//
+// The purgatory's page is the one page both kernels' kexec identity maps
+// are sure to cover: it is a segment of the first kernel's image, and the
+// second kernel's jump-back helper loads it as its one segment. The
+// gate, at [OffsetGate], lets every jump after the first go through it
+// (kexec/doc.go, "The gate", says why):
+//
+//   - kj_gate_second (OffsetGate) is the entry of the second kernel's
+//     jump-back helper. Called by the second kernel's relocate_kernel, it
+//     saves 0(%rsp) (the second kernel's re-entry point) at second_entry
+//     and %cr3 at second_cr3, switches to its own stack in the blob,
+//     pushes the address of kj_gate_first, loads first_cr3 into %cr3 and
+//     jumps to jump_back. The first kernel's code there takes 0(%rsp) —
+//     kj_gate_first — as its peer's re-entry point, so the first kernel's
+//     next exec calls kj_gate_first.
+//   - kj_gate_first does the mirror image: saves 0(%rsp) at jump_back and
+//     %cr3 at first_cr3, pushes OffsetGate's address, loads second_cr3 and
+//     jumps to second_entry, where the second kernel's relocate_kernel
+//     takes the gate as its next start.
+//
+// Each entry touches only the blob's page between its two page-table
+// switches; %rax, %rcx and %rdx are clobbered (the kernel code they enter
+// reads only 0(%rsp)). If a saved value it needs is 0 (entered before the
+// other side passed through), it prints "kjump purgatory: gate entered
+// before both kernels passed through it" on COM1 and halts.
 //
 // # Checksum
 //
@@ -108,7 +152,10 @@
 // Besides the unit tests, TestQEMU boots testdata/qemu/harness.S (a
 // multiboot program) in qemu-system-x86_64: it recreates relocate_kernel's
 // entry state, calls the patched blob and reports what the "kernel" it
-// starts receives; TestQEMUKernel starts a real bzImage (from the lab's
+// starts receives, then goes three round trips through the gate between
+// two sets of page tables, one of which leaves out the other side's
+// re-entry point (as a first kernel's kexec map leaves out a memmap=$
+// region); TestQEMUKernel starts a real bzImage (from the lab's
 // build cache, $KJUMP_TEST_BZIMAGE or /boot) the same way, with a zero
 // page from package bootparam. Both skip without binutils and QEMU.
 package purgatory

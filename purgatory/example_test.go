@@ -41,7 +41,7 @@ func ExampleBuild() {
 	fmt.Printf("verify %d segment(s), sum %#x\n", le.Uint32(blob[purgatory.OffsetNumSegments:]),
 		le.Uint64(blob[purgatory.OffsetSegments+16:]))
 	// Output:
-	// magic KJPURG01, fits a page: true
+	// magic KJPURG02, fits a page: true
 	// entry64 0x1000200, boot_params 0x10ff0000, digits at 0x10ff1057
 	// verify 1 segment(s), sum 0x7444bfe6a7763bfd
 }

@@ -20,6 +20,7 @@ func FuzzParseJumpBack(f *testing.F) {
 		"kexec_jump_back_entry=0x1 kexec_jump_back_entry=0x2",
 		`a="b c" kexec_jump_back_entry="0x10"`,
 		"kexec_jump_back_entry=0x",
+		"kjump.gate=0xff001d0 kjump.gate=",
 	} {
 		f.Add(s)
 	}
@@ -32,6 +33,14 @@ func FuzzParseJumpBack(f *testing.F) {
 			}
 		} else if v != 0 {
 			t.Fatalf("error %v with value %#x", err, v)
+		}
+		if g, found, err := purgatory.ParseGate(cmdline); err != nil && (g != 0 || !found) || !found && g != 0 {
+			t.Fatalf("ParseGate(%q) = %#x, %v, %v: a value without a parameter or with an error", cmdline, g, found, err)
+		} else if err == nil && found {
+			again, found, err := purgatory.ParseGate(fmt.Sprintf("%s%#x", purgatory.GateParam, g))
+			if err != nil || !found || again != g {
+				t.Fatalf("gate %#x from %q does not round trip: %#x, %v, %v", g, cmdline, again, found, err)
+			}
 		}
 		addr, err := purgatory.PlaceholderAddr(cmdline, 0)
 		if err != nil {

@@ -58,7 +58,7 @@ _start:
 	jmp	kj_start			/* 0x00: 5-byte near jmp */
 	.org	0x08, 0xcc
 hdr_magic:
-	.ascii	"KJPURG01"			/* 0x08 */
+	.ascii	"KJPURG02"			/* 0x08 */
 	.org	0x10
 hdr_entry64:
 	.quad	0				/* 0x10: patched, kernel 64-bit entry */
@@ -76,6 +76,74 @@ hdr_jump_back:
 hdr_segs:
 	.fill	MAX_SEGS * SEG_SIZE, 1, 0	/* 0x38: patched, {addr,len,sum}[16] */
 	.org	0x38 + MAX_SEGS * SEG_SIZE	/* 0x1b8 */
+hdr_first_cr3:
+	.quad	0				/* 0x1b8: run time, first kernel's kexec CR3 */
+hdr_second_entry:
+	.quad	0				/* 0x1c0: run time, second kernel's re-entry */
+hdr_second_cr3:
+	.quad	0				/* 0x1c8: run time, second kernel's kexec CR3 */
+	.org	0x1d0
+
+/*
+ * The gate: how the two kernels re-enter each other after the first jump
+ * (doc.go, "The gate"). Each kernel's kexec page tables identity-map this
+ * page (it is a segment of both images), while neither needs to map the
+ * other kernel's control page. So each side enters the gate with its own
+ * page tables, the gate switches to the other side's page tables (saved
+ * here) and stack, and enters the other side's re-entry point with 0(%rsp)
+ * = the gate's opposite entry, which that side's relocate_kernel takes as
+ * its peer's re-entry point. Both entries come from relocate_kernel's
+ * call: interrupts off, %rsp on the caller's swap page, 0(%rsp) = the
+ * caller's re-entry point. They clobber %rax, %rcx, %rdx and %rsp, which
+ * the kernel code they enter does not read.
+ *
+ * kj_gate_second (0x1d0, fixed: the second kernel's jump-back helper's
+ * entry): the second kernel goes back to the first.
+ */
+kj_gate_second:
+	movq	(%rsp), %rax
+	movq	%rax, hdr_second_entry(%rip)
+	movq	%cr3, %rax
+	movq	%rax, hdr_second_cr3(%rip)
+	movq	hdr_first_cr3(%rip), %rdx
+	movq	hdr_jump_back(%rip), %rcx
+	testq	%rdx, %rdx
+	jz	kj_fail_gate
+	testq	%rcx, %rcx
+	jz	kj_fail_gate
+	leaq	kj_gate_stack_top(%rip), %rsp
+	leaq	kj_gate_first(%rip), %rax
+	pushq	%rax
+	movq	%rdx, %cr3			/* this page: mapped the same in both */
+	jmpq	*%rcx
+
+/*
+ * kj_gate_first: the first kernel re-enters the second (the first kernel's
+ * image starts here after the first jump back, because kj_gate_second
+ * handed it this address as the second kernel's re-entry point).
+ */
+kj_gate_first:
+	movq	(%rsp), %rax
+	movq	%rax, hdr_jump_back(%rip)
+	movq	%cr3, %rax
+	movq	%rax, hdr_first_cr3(%rip)
+	movq	hdr_second_cr3(%rip), %rdx
+	movq	hdr_second_entry(%rip), %rcx
+	testq	%rdx, %rdx
+	jz	kj_fail_gate
+	testq	%rcx, %rcx
+	jz	kj_fail_gate
+	leaq	kj_gate_stack_top(%rip), %rsp
+	leaq	kj_gate_second(%rip), %rax
+	pushq	%rax
+	movq	%rdx, %cr3
+	jmpq	*%rcx
+
+kj_fail_gate:
+	leaq	kj_stack_top(%rip), %rsp
+	leaq	kj_msg_gate(%rip), %rdi
+	call	kj_serial_puts
+	jmp	kj_halt
 
 /*
  * kj_start: the image entry point (the loader sets the kexec entry to the
@@ -98,6 +166,8 @@ kj_start:
 	call	kj_prepare			/* verify, then record jump-back */
 	testl	%eax, %eax
 	jnz	kj_fail_prepare
+	movq	%cr3, %rax			/* for the gate's way back */
+	movq	%rax, hdr_first_cr3(%rip)
 
 	/*
 	 * Load our GDT. The 10-byte pseudo-descriptor (limit:16, base:64) is
@@ -353,6 +423,8 @@ kj_msg_mismatch:
 	.asciz	"kjump purgatory: checksum mismatch in segment "
 kj_msg_header:
 	.asciz	"kjump purgatory: bad header (segment count)\r\n"
+kj_msg_gate:
+	.asciz	"kjump purgatory: gate entered before both kernels passed through it\r\n"
 kj_msg_config:
 	.asciz	"kjump purgatory: not configured (entry64 or boot_params is 0)\r\n"
 
@@ -379,3 +451,7 @@ kj_gdt_end:
 kj_stack:
 	.fill	STACK_SIZE, 1, 0
 kj_stack_top:
+/* The gate's stack: one return address. */
+kj_gate_stack:
+	.quad	0, 0
+kj_gate_stack_top:

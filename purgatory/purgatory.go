@@ -29,11 +29,17 @@ const (
 	OffsetJumpBack       = 0x30 // u64: jump-back address, written by the purgatory at run time
 	OffsetSegments       = 0x38 // [MaxSegments]{addr, len, sum u64}
 	SegmentEntrySize     = 24
-	HeaderSize           = OffsetSegments + MaxSegments*SegmentEntrySize // 0x1b8: code starts here
+	OffsetFirstCR3       = 0x1b8 // u64: the first kernel's kexec page-table root, written at run time
+	OffsetSecondEntry    = 0x1c0 // u64: the second kernel's re-entry point, written by the gate
+	OffsetSecondCR3      = 0x1c8 // u64: the second kernel's kexec page-table root, written by the gate
+	HeaderSize           = 0x1d0 // code starts here
+	// OffsetGate is the gate's entry for the second kernel's way back: the
+	// entry of its jump-back helper (see doc.go, "The gate").
+	OffsetGate = HeaderSize
 )
 
 // Magic identifies the blob and its header version.
-const Magic = "KJPURG01"
+const Magic = "KJPURG02"
 
 // MaxSegments is how many segments the purgatory can verify.
 const MaxSegments = 16

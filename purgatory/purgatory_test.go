@@ -124,8 +124,11 @@ func TestHeaderSymbols(t *testing.T) {
 		{"hdr_maxsegs", purgatory.OffsetMaxSegments},
 		{"hdr_jump_back", purgatory.OffsetJumpBack},
 		{"hdr_segs", purgatory.OffsetSegments},
-		{"kj_start", purgatory.HeaderSize},
-		{"kj_stack_top", uint64(len(purgatory.Blob))},
+		{"hdr_first_cr3", purgatory.OffsetFirstCR3},
+		{"hdr_second_entry", purgatory.OffsetSecondEntry},
+		{"hdr_second_cr3", purgatory.OffsetSecondCR3},
+		{"kj_gate_second", purgatory.OffsetGate},
+		{"kj_gate_stack_top", uint64(len(purgatory.Blob))},
 	} {
 		got, ok := syms[tc.sym]
 		if !ok {
@@ -154,8 +157,8 @@ func TestBlobHeader(t *testing.T) {
 	if b[0] != 0xe9 {
 		t.Fatalf("byte 0 is %#x, want 0xe9 (jmp rel32)", b[0])
 	}
-	if target := 5 + int32(binary.LittleEndian.Uint32(b[1:])); target != purgatory.HeaderSize {
-		t.Errorf("entry jmp goes to %#x, want %#x", target, purgatory.HeaderSize)
+	if target := 5 + int32(binary.LittleEndian.Uint32(b[1:])); target <= purgatory.HeaderSize || int(target) >= len(b) {
+		t.Errorf("entry jmp goes to %#x, want past the header (%#x) and inside the blob", target, purgatory.HeaderSize)
 	}
 	if n := binary.LittleEndian.Uint32(b[purgatory.OffsetMaxSegments:]); n != purgatory.MaxSegments {
 		t.Errorf("maxsegs = %d, want %d", n, purgatory.MaxSegments)

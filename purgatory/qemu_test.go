@@ -32,6 +32,9 @@ type harness struct {
 	purgatory  uint64 // where the harness calls the purgatory
 	fakeKernel uint64 // entry64 for the purgatory
 	jumpBack   uint64 // the harness's return address, what the purgatory must report
+	pml4A      uint64 // the harness's page tables ("A", the first kernel)
+	pml4B      uint64 // the fake second kernel's page tables ("B")
+	gateFirst  uint64 // kj_gate_first's offset in the blob
 	dir        string
 }
 
@@ -51,8 +54,10 @@ func buildHarness(t *testing.T) harness {
 		}
 	}
 	syms := symbols(t, elfPath)
-	h := harness{bin: bin, purgatory: syms["purgatory_addr"], fakeKernel: syms["fake_kernel"], jumpBack: syms["kj_return"], dir: dir}
-	if h.purgatory == 0 || h.fakeKernel == 0 || h.jumpBack == 0 {
+	h := harness{bin: bin, purgatory: syms["purgatory_addr"], fakeKernel: syms["fake_kernel"], jumpBack: syms["kj_return"],
+		pml4A: syms["pml4"], pml4B: syms["pml4_b"], dir: dir}
+	h.gateFirst = symbols(t, assemble(t, "purgatory.S", dir))["kj_gate_first"]
+	if h.purgatory == 0 || h.fakeKernel == 0 || h.jumpBack == 0 || h.pml4A == 0 || h.pml4B == 0 || h.gateFirst == 0 {
 		t.Fatalf("harness symbols missing: %+v", h)
 	}
 	return h
@@ -209,6 +214,14 @@ func TestQEMU(t *testing.T) {
 			if !strings.Contains(out, want+"\n") {
 				t.Errorf("missing line %q in output:\n%s", want, out)
 			}
+		}
+		// Through the gate, three round trips: each side runs on its own
+		// page tables (B's re-entry point is not in A's) and records the
+		// gate's opposite entry as its peer's re-entry point.
+		a := fmt.Sprintf("KJTEST gate a cr3=%016x peer=%016x\n", h.pml4A, h.purgatory+h.gateFirst)
+		b := fmt.Sprintf("KJTEST gate b cr3=%016x peer=%016x\n", h.pml4B, h.purgatory+purgatory.OffsetGate)
+		if want := wantJumpBack + "\n" + strings.Repeat(a+b, 3) + "KJTEST done\n"; !strings.Contains(out, want) {
+			t.Errorf("the gate's round trips: want\n%s\nin output:\n%s", want, out)
 		}
 		if strings.Contains(out, "kjump purgatory:") {
 			t.Errorf("purgatory complained:\n%s", out)

@@ -245,19 +245,23 @@ Example (lab/guest/hello.S prints a line on COM1):
 			name:    "back",
 			summary: "in the second kernel: jump back to the first; returns when re-entered",
 			usage:   "[--entry ADDR]",
-			help: `Run in the second kernel: jumps back to the first kernel at the address the purgatory
-put on this kernel's command line (kexec_jump_back_entry=0x…), or --entry.
-It loads the jump-back helper the first time (one segment: the page holding the
-entry, read from /dev/mem, so it works on Linux 6.12 where kexec-tools' helper
-cannot) and jumps. When the first kernel runs 'kjump exec' again, this kernel
-continues where it left off and back returns.
+			help: `Run in the second kernel: jumps back to the first kernel through the purgatory's
+gate (kjump.gate=0x… on this kernel's command line, put there by 'kjump load'),
+or, without one, at the address the purgatory put in kexec_jump_back_entry=0x…;
+--entry overrides both. It loads the jump-back helper the first time (one
+segment: the page holding the entry, read from /dev/mem, so it works on Linux
+6.12 where kexec-tools' helper cannot) and jumps. When the first kernel runs
+'kjump exec' again, this kernel continues where it left off and back returns.
+The gate is a page both kernels' kexec page tables map: without it, re-entering
+a second kernel in a memmap=SIZE$ADDR region crashes the machine (--entry
+bypasses it).
 
 Example (in the second kernel):
   $ kjump back
-  jumping back to the first kernel at 0x3f7fe0d8
+  jumping back to the first kernel at 0xff001d0
   re-entered by the first kernel after 5.02s`,
 			setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
-				entry := fs.String("entry", "", "the first kernel's re-entry address (default: kexec_jump_back_entry= from /proc/cmdline)")
+				entry := fs.String("entry", "", "the address to jump back to (default: kjump.gate=, else kexec_jump_back_entry= from /proc/cmdline)")
 				return func(args []string, stdout, stderr io.Writer) error {
 					if len(args) > 0 {
 						return errUsage
@@ -268,7 +272,10 @@ Example (in the second kernel):
 						if e, err = strconv.ParseUint(*entry, 0, 64); err != nil {
 							return fmt.Errorf("--entry %q: %w", *entry, err)
 						}
-					} else if e, err = jump.Entry("/"); err != nil {
+						if g, ok := jump.Gate("/"); ok && g != e {
+							fmt.Fprintf(stderr, "kjump back: warning: --entry %#x bypasses the way back at %#x (kjump.gate=): the first kernel's next 'kjump exec' can re-enter this kernel only if its kexec page tables map this kernel's control page, which a memmap=SIZE$ADDR region is not; drop --entry\n", e, g)
+						}
+					} else if e, err = jump.Target("/"); err != nil {
 						return err
 					}
 					d, err := jump.Back(e, func(loadedNow bool) error {

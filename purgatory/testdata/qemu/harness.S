@@ -18,7 +18,18 @@
  *   KJTEST kernel cs=XXXX ds=XXXX es=XXXX ss=XXXX fs=XXXX gs=XXXX rsi=X{16} if=X gprs=X{16}
  *   KJTEST cmdline=<the string at boot_params.cmd_line_ptr>
  *   KJTEST jumpback=X{16}      (the blob's jump_back field)
+ *   KJTEST gate a cr3=X{16} peer=X{16}   (3 times, then)
+ *   KJTEST gate b cr3=X{16} peer=X{16}   (alternating)
  *   KJTEST done
+ *
+ * The gate lines: after its report the fake kernel becomes the second
+ * kernel "B", with page tables of its own (pml4_b: all of the 1 GiB) and a
+ * re-entry point at B_REENTRY, in a 2 MiB page the harness's own page
+ * tables ("A", pml4) leave out, as the first kernel's kexec map leaves out
+ * a memmap=$ region. B jumps back the way its relocate_kernel would: %rsp
+ * on its swap page, 0(%rsp) = B_REENTRY, into the purgatory's gate. Each
+ * side, when entered, prints %cr3 and 0(%rsp) (the peer's re-entry point it
+ * would record) and enters the peer there; three round trips.
  * gprs is the OR of every general register except %rsi and %rsp at entry.
  */
 
@@ -31,6 +42,10 @@
 	.set	JUMP_BACK_OFF, 0x30		/* purgatory.OffsetJumpBack */
 	.set	CMD_LINE_PTR, 0x228		/* boot_params.hdr.cmd_line_ptr */
 	.set	EXT_CMD_LINE_PTR, 0x0c8		/* boot_params.ext_cmd_line_ptr */
+	.set	GATE_OFF, 0x1d0			/* purgatory.OffsetGate */
+	.set	B_REENTRY, 0x600000		/* B's re-entry point, unmapped in A */
+	.set	SWAP_B_TOP, 0x2a0000		/* top of B's fake swap page */
+	.set	GATE_ROUNDS, 3
 
 	.globl	purgatory_addr
 	.set	purgatory_addr, 0x200000
@@ -65,6 +80,21 @@ start32:
 	jnz	1b
 	movl	$(pdpt + 3), pml4
 	movl	$(pd + 3), pdpt
+	/* A's hole: the 2 MiB page of B's re-entry point. */
+	movl	$0, pd + 8 * (B_REENTRY >> 21)
+
+	/* B's page tables: all of 0..1 GiB. */
+	movl	$pd_b, %edi
+	movl	$0x83, %eax
+	movl	$512, %ecx
+1:	movl	%eax, (%edi)
+	movl	$0, 4(%edi)
+	addl	$0x200000, %eax
+	addl	$8, %edi
+	decl	%ecx
+	jnz	1b
+	movl	$(pdpt_b + 3), pml4_b
+	movl	$(pd_b + 3), pdpt_b
 
 	movl	%cr4, %eax
 	orl	$0x20, %eax			/* PAE */
@@ -105,6 +135,8 @@ start64:
 	call	*%rax
 	.globl	kj_return
 kj_return:
+	cmpl	$0, gate_round(%rip)
+	jne	a_entered
 	/* The purgatory must never return. */
 	movq	$stack_top, %rsp
 	leaq	msg_returned(%rip), %rdi
@@ -189,6 +221,45 @@ fake_kernel:
 	movl	$16, %ecx
 	call	puthex
 
+	leaq	msg_crlf(%rip), %rdi
+	call	puts
+	/* Become B: own page tables, a re-entry point A cannot map. */
+	movq	$pml4_b, %rax
+	movq	%rax, %cr3
+	leaq	b_stub(%rip), %rsi
+	movq	$B_REENTRY, %rdi
+	movl	$(b_stub_end - b_stub), %ecx
+	rep movsb
+	movl	$1, gate_round(%rip)
+b_jump_back:
+	/* B's relocate_kernel calls its image's start from B_REENTRY. */
+	movq	$SWAP_B_TOP, %rsp
+	pushq	$B_REENTRY
+	movq	b_start(%rip), %rax
+	jmpq	*%rax
+
+/* A re-entered (at kj_return, its re-entry point). */
+a_entered:
+	movq	(%rsp), %r12
+	movq	%cr3, %r13
+	movq	$stack_top, %rsp
+	leaq	msg_gate_a(%rip), %rdi
+	call	report_gate
+	/* A's relocate_kernel calls the recorded start from kj_return. */
+	movq	$SWAP_TOP, %rsp
+	pushq	$kj_return
+	jmpq	*%r12
+
+/* B re-entered (b_stub at B_REENTRY jumps here). */
+b_entered:
+	movq	$stack_top, %rsp
+	leaq	msg_gate_b(%rip), %rdi
+	call	report_gate
+	movq	%r12, b_start(%rip)
+	incl	gate_round(%rip)
+	cmpl	$GATE_ROUNDS, gate_round(%rip)
+	jbe	b_jump_back
+done:
 	leaq	msg_done(%rip), %rdi
 	call	puts
 exit:
@@ -198,6 +269,28 @@ exit:
 2:	cli
 	hlt
 	jmp	2b
+
+/* report_gate: print %rdi, then "cr3=" %r13 " peer=" %r12 and CRLF. */
+report_gate:
+	call	puts
+	movq	%r13, %rax
+	movl	$16, %ecx
+	call	puthex
+	leaq	msg_peer(%rip), %rdi
+	call	puts
+	movq	%r12, %rax
+	movl	$16, %ecx
+	call	puthex
+	leaq	msg_crlf(%rip), %rdi
+	jmp	puts
+
+/* Copied to B_REENTRY: what B's relocate_kernel runs after its call. */
+b_stub:
+	movq	(%rsp), %r12
+	movq	%cr3, %r13
+	movabsq	$b_entered, %rax
+	jmpq	*%rax
+b_stub_end:
 
 /* puthex4: print %ax as 4 hex digits. */
 puthex4:
@@ -258,7 +351,15 @@ msg_if:		.asciz	" if="
 msg_gprs:	.asciz	" gprs="
 msg_cmdline:	.asciz	"\r\nKJTEST cmdline="
 msg_jumpback:	.asciz	"\r\nKJTEST jumpback="
-msg_done:	.asciz	"\r\nKJTEST done\r\n"
+msg_done:	.asciz	"KJTEST done\r\n"
+msg_gate_a:	.asciz	"KJTEST gate a cr3="
+msg_gate_b:	.asciz	"KJTEST gate b cr3="
+msg_peer:	.asciz	" peer="
+msg_crlf:	.asciz	"\r\n"
+
+	.balign	8
+gate_round:	.long	0, 0
+b_start:	.quad	purgatory_addr + GATE_OFF
 
 	.balign	8
 gdt:
@@ -277,5 +378,8 @@ zero_desc:
 pml4:	.fill	4096, 1, 0
 pdpt:	.fill	4096, 1, 0
 pd:	.fill	4096, 1, 0
+pml4_b:	.fill	4096, 1, 0
+pdpt_b:	.fill	4096, 1, 0
+pd_b:	.fill	4096, 1, 0
 	.fill	4096, 1, 0
 stack_top:
