@@ -66,7 +66,7 @@ func Check(o ResumeOptions) (*Opened, error) {
 			fmt.Fprintf(o.Log, format+"\n", a...)
 		}
 	}
-	key, err := openKey(o.KeyFile, o.PassphraseFile)
+	key, err := image.KeyFromFiles(o.KeyFile, o.PassphraseFile)
 	if err != nil {
 		return nil, err
 	}
@@ -270,20 +270,6 @@ func checkLayout(h image.Header, runs []image.Run, ram []memmap.Range) error {
 		return fmt.Errorf("%w: the mailbox page %#x is not in the saved memory", ErrLayout, h.Mailbox)
 	}
 	return nil
-}
-
-func openKey(keyFile, passFile string) (image.Key, error) {
-	var req Request
-	if err := readKey(&req, keyFile, passFile); err != nil {
-		return image.Key{}, err
-	}
-	switch {
-	case req.Key != nil:
-		return image.RawKey(req.Key)
-	case req.Passphrase != "":
-		return image.Passphrase([]byte(req.Passphrase)), nil
-	}
-	return image.Key{}, nil
 }
 
 func checkFilesystems(root string, fss []image.Filesystem) error {

@@ -1,7 +1,6 @@
 package hibernate
 
 import (
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -34,7 +33,7 @@ type Request struct {
 	MemMapHash  string  `json:"memmap_hash"` // hex of System.MemMapHash
 	Mounts      []Mount `json:"mounts"`
 	Key         []byte  `json:"key,omitempty"`        // raw 32-byte key
-	Passphrase  string  `json:"passphrase,omitempty"` // or a passphrase (Argon2id)
+	Passphrase  []byte  `json:"passphrase,omitempty"` // or a passphrase (Argon2id)
 	KDFMemoryMi uint32  `json:"kdf_memory_mib,omitempty"`
 	Compression string  `json:"compression,omitempty"` // zstd (default), lz4 or none
 	// File, when the image goes into a file of a mounted filesystem: its
@@ -321,29 +320,15 @@ func revoke(target string, isFile bool) error {
 	return err
 }
 
+// readKey puts the key of an encrypted image (image.KeyFromFiles) into the request.
 func readKey(req *Request, keyFile, passFile string) error {
-	switch {
-	case keyFile != "" && passFile != "":
-		return errors.New("give either a key file or a passphrase file, not both")
-	case keyFile != "":
-		b, err := os.ReadFile(keyFile)
-		if err != nil {
-			return err
-		}
-		if len(b) != 32 {
-			return fmt.Errorf("key file %s has %d bytes; a key is 32 random bytes (head -c 32 /dev/urandom > %s)", keyFile, len(b), keyFile)
-		}
-		req.Key = b
-	case passFile != "":
-		b, err := os.ReadFile(passFile)
-		if err != nil {
-			return err
-		}
-		p := string(bytes.TrimRight(b, "\r\n"))
-		if p == "" {
-			return fmt.Errorf("passphrase file %s is empty", passFile)
-		}
-		req.Passphrase, req.KDFMemoryMi = p, KDFMemoryMiB
+	k, err := image.KeyFromFiles(keyFile, passFile)
+	if err != nil {
+		return err
+	}
+	req.Key, req.Passphrase = k.Secret()
+	if req.Passphrase != nil {
+		req.KDFMemoryMi = KDFMemoryMiB
 	}
 	return nil
 }

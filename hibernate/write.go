@@ -202,8 +202,8 @@ func write(req Request, mailboxAddr uint64, root string, progress Progress, faul
 		if opt.Key, err = image.RawKey(req.Key); err != nil {
 			return nil, err
 		}
-	case req.Passphrase != "":
-		opt.Key = image.Passphrase([]byte(req.Passphrase))
+	case len(req.Passphrase) > 0:
+		opt.Key = image.Passphrase(req.Passphrase)
 		opt.KDF = image.DefaultKDF
 		opt.KDF.MemoryKiB = req.KDFMemoryMi << 10
 		if uint64(req.KDFMemoryMi)<<20 > budget/2 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -69,7 +68,7 @@ Examples:
 					}
 					return nil
 				}
-				key, err := imageKey(*keyFile, *passFile)
+				key, err := image.KeyFromFiles(*keyFile, *passFile)
 				if err != nil {
 					return err
 				}
@@ -100,26 +99,6 @@ func openSized(path string) (*os.File, int64, error) {
 		return nil, 0, err
 	}
 	return f, size, nil
-}
-
-func imageKey(keyFile, passFile string) (image.Key, error) {
-	switch {
-	case keyFile != "" && passFile != "":
-		return image.Key{}, errors.New("--key-file and --passphrase-file do not go together")
-	case keyFile != "":
-		b, err := os.ReadFile(keyFile)
-		if err != nil {
-			return image.Key{}, err
-		}
-		return image.RawKey(b)
-	case passFile != "":
-		b, err := os.ReadFile(passFile)
-		if err != nil {
-			return image.Key{}, err
-		}
-		return image.Passphrase([]byte(strings.TrimRight(string(b), "\n"))), nil
-	}
-	return image.Key{}, nil
 }
 
 func writeSummary(w io.Writer, path string, s *image.Summary) {
