@@ -39,6 +39,9 @@ type Request struct {
 	// File, when the image goes into a file of a mounted filesystem: its
 	// extents on Device (the second kernel writes them raw).
 	File *extents.Map `json:"file,omitempty"`
+	// Suspend: hybrid sleep. Once the image is committed the second kernel
+	// suspends to RAM; on wake it revokes the image and jumps back.
+	Suspend bool `json:"suspend,omitempty"`
 }
 
 // Report is what the resume kernel leaves in the mailbox for the resumed
@@ -51,7 +54,16 @@ type Report struct {
 	RestoreSeconds float64   `json:"restore_seconds,omitempty"`
 	Pages          uint64    `json:"pages,omitempty"`      // data pages restored
 	ZeroPages      uint64    `json:"zero_pages,omitempty"` // pages cleared
+	// Woke: hybrid sleep woke from suspend to RAM; the second kernel revoked
+	// the image and jumped back (Resumed is the wake-up).
+	Woke bool `json:"woke,omitempty"`
 }
+
+// Suspend, as Options.Then, is hybrid sleep: the second kernel writes the image,
+// then suspends to RAM instead of powering off. On wake it revokes the image
+// and jumps straight back; if power is lost meanwhile, the next boot resumes
+// from the image as after a power-off.
+const Suspend initmode.Action = "suspend"
 
 // Options of a hibernation.
 type Options struct {
@@ -118,7 +130,7 @@ func Hibernate(o Options) (*Result, error) {
 	switch o.Then {
 	case "":
 		o.Then = initmode.PowerOff
-	case initmode.PowerOff, initmode.Reboot:
+	case initmode.PowerOff, initmode.Reboot, Suspend:
 	default:
 		// Anything else would let this system carry on with a valid image of itself.
 		return nil, fmt.Errorf("%w, not %q: the system must not carry on beside a valid image of itself", ErrInvalidThen, o.Then)
@@ -215,7 +227,7 @@ func Hibernate(o Options) (*Result, error) {
 
 // hibernate is Hibernate from the mailbox on: load, jump, and read the outcome.
 func hibernate(o Options, req Request, dev string, file *extents.Map, region memmap.Region, lo jump.LoadOptions) (*Result, error) {
-	req.Device, req.File = dev, file
+	req.Device, req.File, req.Suspend = dev, file, o.Then == Suspend
 	var avoid [][2]uint64
 	for _, r := range jump.Swapped(region) {
 		avoid = append(avoid, [2]uint64{r.Start, r.Size})
@@ -238,6 +250,10 @@ func hibernate(o Options, req Request, dev string, file *extents.Map, region mem
 	lo.Region = &region
 	lo.Run = []string{fmt.Sprintf("hibernate-write --mailbox %#x", box.Phys)}
 	lo.Then = string(o.Then)
+	if o.Then == Suspend {
+		// The writer suspends itself; once it woke and revoked the image, back.
+		lo.Then = string(initmode.Back)
+	}
 	lo.OnError = string(initmode.Back)
 	if _, err := jump.Load(lo); err != nil {
 		return nil, err

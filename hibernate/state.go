@@ -20,7 +20,9 @@ import (
 //	           came back instead of powering off.
 //	Failed     K2 could not write the image (payload: Report.Error).
 //	Done       The resume kernel restored K1 from the image (payload: the
-//	           Report): the only state in which Hibernate succeeds.
+//	           Report), or, in hybrid sleep, K2 woke from suspend to RAM and
+//	           revoked the image (Report.Woke): the only state in which
+//	           Hibernate succeeds.
 //
 // Back in K1 in any state but Done, the image must not outlive the system it
 // saved: Hibernate revokes it on the target and fails, saying what happened.
@@ -30,7 +32,7 @@ var (
 	ErrWriterDied  = errors.New("the second kernel stopped while writing the image (it crashed or was killed); the system carries on")
 	ErrNotResumed  = errors.New("the image was written, but the second kernel came back instead of powering off; the system carries on")
 	ErrNoReport    = errors.New("the resume kernel left no report")
-	ErrInvalidThen = errors.New("a hibernation ends in poweroff or reboot")
+	ErrInvalidThen = errors.New("a hibernation ends in poweroff, reboot or suspend (hybrid sleep)")
 )
 
 // outcome reads what the other kernels left in the mailbox after the jump

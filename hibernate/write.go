@@ -60,10 +60,13 @@ func Write(mailboxAddr uint64, root string, progress Progress) (*image.Stats, er
 		if fault == FaultCommitted {
 			killSelf("after the commit record")
 		}
-		payload, _ := json.Marshal(Report{Image: hex.EncodeToString(stats.Header.UUID[:]), Saved: stats.Header.Created})
+		rep := Report{Image: hex.EncodeToString(stats.Header.UUID[:]), Saved: stats.Header.Created}
+		payload, _ := json.Marshal(rep)
 		werr = box.WriteChecked(mailbox.Message{State: mailbox.Committed, Seq: m.Seq, Payload: payload})
 		if werr != nil {
 			werr = errors.Join(werr, revokeDevice(root, req))
+		} else if req.Suspend {
+			werr = hybridSleep(root, req, box, m.Seq, rep)
 		}
 	}
 	if werr != nil {
@@ -73,6 +76,37 @@ func Write(mailboxAddr uint64, root string, progress Progress) (*image.Stats, er
 		return nil, werr
 	}
 	return stats, nil
+}
+
+// hybridSleep suspends to RAM with the image committed. On wake it revokes the
+// image and reports Done (Woke) so that init jumps back; whenever it cannot
+// make sure the image is revoked, it powers off instead, leaving the image for
+// the next boot to resume: the first kernel never carries on beside a valid
+// image of itself.
+func hybridSleep(root string, req Request, box *mailbox.Box, seq uint64, rep Report) error {
+	powerOff := func(why error) {
+		fmt.Fprintf(os.Stderr, "hibernate-write: %v; powering off: the next boot resumes from the image\n", why)
+		unix.Sync()
+		unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+		select {}
+	}
+	unix.Sync()
+	fmt.Fprintf(os.Stderr, "hibernate-write: image %s committed; suspending to RAM (hybrid sleep)\n", rep.Image)
+	if err := os.WriteFile(filepath.Join(root, "sys/power/state"), []byte("mem"), 0); err != nil {
+		powerOff(fmt.Errorf("suspend to RAM failed (%w)", err))
+	}
+	fmt.Fprintf(os.Stderr, "hibernate-write: woke from suspend to RAM; revoking the image\n")
+	if err := revokeDevice(root, req); err != nil {
+		powerOff(fmt.Errorf("woke, but cannot revoke the image (%w)", err))
+	}
+	rep.Woke, rep.Resumed = true, time.Now()
+	payload, _ := json.Marshal(rep)
+	if err := box.WriteChecked(mailbox.Message{State: mailbox.Done, Seq: seq, Payload: payload}); err != nil {
+		// The image is revoked: going back is safe, and the first kernel,
+		// finding Committed, reports that it was not resumed.
+		return fmt.Errorf("woke and revoked the image, but cannot report it: %w", err)
+	}
+	return nil
 }
 
 // Faults a lab scenario can make the writer suffer, by the second kernel's

@@ -193,6 +193,7 @@ type Guest struct {
 	Echo      io.Writer         // if set, the console is copied here as it arrives
 	Kernel    string            // default: the lab kernel
 	Files     map[string][]byte // added to the lab initramfs for this guest
+	S3        bool              // ACPI S3 (suspend to RAM), woken through the QEMU monitor
 }
 
 // DefaultAppend is every guest's command line before Guest.Append.
@@ -236,5 +237,7 @@ func (l *Lab) Boot(ctx context.Context, g Guest) (*qemu.VM, error) {
 		Disks:     g.Disks,
 		Log:       filepath.Join(l.LogDir, g.Name+".log"),
 		Echo:      g.Echo,
+		S3:        g.S3,
+		Monitor:   g.S3,
 	})
 }

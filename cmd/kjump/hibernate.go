@@ -48,7 +48,15 @@ The image records this kernel's build, the machine's memory map, and the state o
 every filesystem mounted now; resume refuses an image from another kernel build,
 another machine, a filesystem mounted elsewhere since, and an image used once
 already. If the second kernel cannot write the image it jumps back and this
-command fails: the system carries on.
+command fails: the system carries on. It succeeds only when the resume kernel
+reported the resume; back here in any other way, it revokes the image and says
+why.
+
+Hybrid sleep (--then suspend): the second kernel writes the image, then
+suspends to RAM instead of powering off. Waking (a key, the lid, an RTC alarm)
+brings it back: it revokes the image and jumps straight back here, in seconds.
+If power was lost while it slept, the next boot resumes from the image as
+after a power-off.
 
 Memory layout. The resume kernel is booted by the firmware, so without KASLR it
 runs at its preferred address (16 MiB on x86_64). The second kernel's region must
@@ -74,6 +82,7 @@ Examples:
   $ kjump hibernate --to /dev/vdb
   $ kjump hibernate --to /var/lib/kjump/image   # prints: kjump resume --from /dev/sda2 --offset 0x…
   $ head -c 32 /dev/urandom > /etc/kjump.key; kjump hibernate --to /dev/sdb2 --key-file /etc/kjump.key
+  $ kjump hibernate --to /dev/vdb --then suspend   # hybrid sleep
   # in the resume kernel's initramfs
   $ kjump resume --from /dev/sdb2 --key-file /etc/kjump.key`,
 			setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
@@ -83,7 +92,7 @@ Examples:
 				fs.StringVar(&o.KeyFile, "key-file", "", "encrypt the image with this 32-byte key")
 				fs.StringVar(&o.PassphraseFile, "passphrase-file", "", "encrypt the image with the passphrase in this file (Argon2id)")
 				fs.StringVar(&o.Compression, "compress", "zstd", "chunk compression: zstd (smaller), lz4 (cheaper on the CPU, a larger image) or none")
-				then := fs.String("then", "poweroff", "what the second kernel does once the image is written: poweroff or reboot")
+				then := fs.String("then", "poweroff", "what the second kernel does once the image is written: poweroff, reboot, or suspend (hybrid sleep: suspend to RAM; on wake, revoke the image and come back)")
 				secondKernelFlags(fs, &o.Load, "the second kernel's bzImage, also the resume kernel (default: the running kernel's)",
 					"lowest physical address for the region (default: the resume kernel's load address)")
 				return func(args []string, stdout, stderr io.Writer) error {
@@ -94,6 +103,11 @@ Examples:
 					r, err := hibernate.Hibernate(o)
 					if err != nil {
 						return err
+					}
+					if r.Woke {
+						fmt.Fprintf(stdout, "hibernate: woke from suspend to RAM after %s; the image %s was revoked (it was the fallback had power been lost)\n",
+							r.Resumed.Sub(r.Saved).Round(time.Second), r.Image)
+						return nil
 					}
 					fmt.Fprintf(stdout, "hibernate: resumed from image %s saved %s: %d pages restored, %d cleared in %.2fs; down for %s\n",
 						r.Image, r.Saved.Format(time.RFC3339), r.Pages, r.ZeroPages, r.RestoreSeconds,

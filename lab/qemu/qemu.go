@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"regexp"
@@ -31,16 +32,22 @@ type Disk struct {
 
 // Config describes one QEMU run.
 type Config struct {
-	Binary    string    // QEMU binary; "qemu-system-x86_64" looked up in PATH if empty
-	Kernel    string    // -kernel; without it the firmware runs and nothing boots
-	Initrd    string    // -initrd; needs Kernel
-	Append    string    // -append, the kernel command line; needs Kernel
-	MemoryMiB int       // -m; 1024 if zero
-	CPUs      int       // -smp; 1 if zero
-	Disks     []Disk    // one -drive if=virtio each, in order (vda, vdb, ...)
-	Extra     []string  // more QEMU arguments, appended last
-	Log       string    // console log path; required
-	Echo      io.Writer // if set, gets a copy of every log line as it arrives
+	Binary    string   // QEMU binary; "qemu-system-x86_64" looked up in PATH if empty
+	Kernel    string   // -kernel; without it the firmware runs and nothing boots
+	Initrd    string   // -initrd; needs Kernel
+	Append    string   // -append, the kernel command line; needs Kernel
+	MemoryMiB int      // -m; 1024 if zero
+	CPUs      int      // -smp; 1 if zero
+	Disks     []Disk   // one -drive if=virtio each, in order (vda, vdb, ...)
+	Extra     []string // more QEMU arguments, appended last
+	// Monitor gives the VM a human monitor on a unix socket next to Log
+	// (Log + ".mon"), for VM.Monitor; else there is none.
+	Monitor bool
+	// S3 lets the guest suspend to RAM (ACPI S3: PIIX4_PM.disable_s3=0); it
+	// wakes by the monitor's system_wakeup.
+	S3   bool
+	Log  string    // console log path; required
+	Echo io.Writer // if set, gets a copy of every log line as it arrives
 }
 
 const defaultBinary = "qemu-system-x86_64"
@@ -84,9 +91,12 @@ func (c *Config) args() ([]string, error) {
 		"-nodefaults",
 		"-display", "none",
 		"-serial", "stdio",
-		"-monitor", "none",
+		"-monitor", monitorArg(c),
 		"-no-reboot",
 		"-net", "none",
+	}
+	if c.S3 {
+		a = append(a, "-global", "PIIX4_PM.disable_s3=0")
 	}
 	if c.Kernel != "" {
 		a = append(a, "-kernel", c.Kernel)
@@ -550,6 +560,44 @@ func (vm *VM) tail() []string {
 		t = append(t, s)
 	}
 	return t
+}
+
+func monitorArg(c *Config) string {
+	if !c.Monitor {
+		return "none"
+	}
+	return "unix:" + strings.ReplaceAll(c.Log+".mon", ",", ",,") + ",server=on,wait=off"
+}
+
+// Monitor runs one command of QEMU's human monitor (Config.Monitor) and
+// returns what it printed, e.g. Monitor("system_wakeup").
+func (vm *VM) Monitor(command string) (string, error) {
+	c, err := net.DialTimeout("unix", vm.logPath+".mon", 5*time.Second)
+	if err != nil {
+		return "", fmt.Errorf("qemu: monitor (started with Config.Monitor?): %w", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	r := bufio.NewReader(c)
+	prompt := func() (string, error) {
+		var b strings.Builder
+		for !strings.HasSuffix(b.String(), "(qemu) ") {
+			ch, err := r.ReadByte()
+			if err != nil {
+				return b.String(), fmt.Errorf("qemu: monitor: %w", err)
+			}
+			b.WriteByte(ch)
+		}
+		return b.String(), nil
+	}
+	if _, err := prompt(); err != nil {
+		return "", err
+	}
+	if _, err := io.WriteString(c, command+"\n"); err != nil {
+		return "", fmt.Errorf("qemu: monitor: %w", err)
+	}
+	out, err := prompt()
+	return strings.TrimSuffix(out, "(qemu) "), err
 }
 
 // Send writes s to the guest's serial console.

@@ -1,0 +1,96 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kjump/kjump/image"
+	"github.com/kjump/kjump/lab/qemu"
+)
+
+func init() {
+	register(Scenario{
+		Name:    "hybrid-wake",
+		Summary: "hybrid sleep (kjump hibernate --then suspend): the image is written, the second kernel suspends to RAM (QEMU S3), the monitor wakes it: back in the first kernel in seconds, counter and files intact, the image revoked",
+		Run:     hybridWake,
+	})
+	register(Scenario{
+		Name:    "hybrid-powerloss",
+		Summary: "hybrid sleep, then the power is lost while suspended (QEMU killed): the next boot resumes from the image",
+		Run:     hybridPowerloss,
+	})
+}
+
+const hybridJob = "/lab/hibernate.sh --then suspend"
+
+// hybridSuspend boots a first kernel that hibernates with --then suspend and
+// waits until its second kernel has suspended to RAM.
+func (l *Lab) hybridSuspend(ctx context.Context, name string) (*qemu.VM, Guest, error) {
+	disks, err := l.hibernateDisks(name)
+	if err != nil {
+		return nil, Guest{}, err
+	}
+	g := Guest{Disks: disks}
+	sg := g
+	sg.Name, sg.S3 = name+"-sleep", true
+	sg.Append = hibernateAppend() + ` kjump.run="` + hybridJob + `"`
+	vm, err := l.Boot(ctx, sg)
+	if err != nil {
+		return nil, g, err
+	}
+	// The writer's line and the kernel's last words before S3 (the console
+	// is suspended after them), in either order.
+	for err == nil && !(strings.Contains(vm.Console(), "suspending to RAM (hybrid sleep)") && strings.Contains(vm.Console(), "PM: suspend entry")) {
+		var idx int
+		var line string
+		idx, line, err = vm.Expect(600*time.Second, `suspending to RAM \(hybrid sleep\)`, `PM: suspend entry`, `kjump-init: FAIL: `, `Kernel panic`)
+		if err == nil && idx > 1 {
+			err = fmt.Errorf("%s (log: %s)", strings.TrimSpace(line), vm.LogPath())
+		}
+	}
+	if err != nil {
+		vm.Kill()
+		return nil, g, err
+	}
+	time.Sleep(2 * time.Second)
+	return vm, g, nil
+}
+
+func hybridWake(ctx context.Context, l *Lab) error {
+	vm, g, err := l.hybridSuspend(ctx, "hybrid-wake")
+	if err != nil {
+		return err
+	}
+	defer vm.Kill()
+	if out, err := vm.Monitor("system_wakeup"); err != nil {
+		return fmt.Errorf("waking the guest: %w (%s)", err, out)
+	}
+	if err := expectOK(vm, hybridJob, 300*time.Second); err != nil {
+		return err
+	}
+	if err := powerOff(vm); err != nil {
+		return err
+	}
+	if !strings.Contains(vm.Console(), "hibernate: woke from suspend to RAM") {
+		return fmt.Errorf("kjump hibernate did not say it woke from suspend (log: %s)", vm.LogPath())
+	}
+	if err := imageState(g.Disks[1].Path); !errors.Is(err, image.ErrIncomplete) {
+		return fmt.Errorf("after the wake the image disk holds %v, want a revoked image", err)
+	}
+	return fsck(g.Disks[0].Path)
+}
+
+func hybridPowerloss(ctx context.Context, l *Lab) error {
+	vm, g, err := l.hybridSuspend(ctx, "hybrid-powerloss")
+	if err != nil {
+		return err
+	}
+	vm.Kill() // the power is lost while the machine sleeps
+	if err := imageState(g.Disks[1].Path); err != nil {
+		return fmt.Errorf("while suspended the image is %w, want a valid one", err)
+	}
+	return l.resumeOK(ctx, "hybrid-powerloss", g, "", hybridJob)
+}
