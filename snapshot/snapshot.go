@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kjump/kjump/elfcore"
 	"github.com/kjump/kjump/extents"
 	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/jump"
@@ -27,6 +28,13 @@ type Request struct {
 	Level       int          `json:"level"`
 	Format      string       `json:"format"`
 	Compression string       `json:"compression"`
+	// PID and CrashNotes describe the CPU the first kernel jumps on (the
+	// kernel takes the others offline first and jumps on the lowest-numbered
+	// CPU, CPU 0): the task making the jump and the CPU's crash_notes
+	// buffer. The second kernel writes the NT_PRSTATUS note a crash would
+	// have left there into the dump (see dump.JumpedCPU).
+	PID        uint32        `json:"pid"`
+	CrashNotes *elfcore.Note `json:"crash_notes,omitempty"`
 }
 
 // Reply is the second kernel's answer.
@@ -73,6 +81,15 @@ func Take(o Options) (*Result, error) {
 		return nil, fmt.Errorf("output %w", err)
 	}
 	o.Request.Device, o.Request.File = dev, file
+	root := o.Load.Root
+	if root == "" {
+		root = "/"
+	}
+	notes, err := elfcore.ReadCrashNotes(root)
+	if err != nil {
+		return nil, fmt.Errorf("the CPUs' crash note buffers (the dump's NT_PRSTATUS note goes into CPU 0's): %w", err)
+	}
+	o.Request.PID, o.Request.CrashNotes = uint32(os.Getpid()), &notes[0]
 	region, err := jump.ChooseRegion(o.Load)
 	if err != nil {
 		return nil, err
