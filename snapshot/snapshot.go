@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -30,8 +31,8 @@ type Request struct {
 	Compression string       `json:"compression"`
 	// PID and CrashNotes describe the CPU the first kernel jumps on (the
 	// kernel takes the others offline first and jumps on the lowest-numbered
-	// CPU, CPU 0): the task making the jump and the CPU's crash_notes
-	// buffer. The second kernel writes the NT_PRSTATUS note a crash would
+	// CPU, CPU 0): the task making the jump (the thread calling reboot) and
+	// the CPU's crash_notes buffer. The second kernel writes the NT_PRSTATUS note a crash would
 	// have left there into the dump (see dump.JumpedCPU).
 	PID        uint32        `json:"pid"`
 	CrashNotes *elfcore.Note `json:"crash_notes,omitempty"`
@@ -89,7 +90,11 @@ func Take(o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the CPUs' crash note buffers (the dump's NT_PRSTATUS note goes into CPU 0's): %w", err)
 	}
-	o.Request.PID, o.Request.CrashNotes = uint32(os.Getpid()), &notes[0]
+	// The task that makes the jump is this thread (the kernel's current->pid
+	// is a thread id): keep the rest of Take, kexec.Exec included, on it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	o.Request.PID, o.Request.CrashNotes = uint32(unix.Gettid()), &notes[0]
 	region, err := jump.ChooseRegion(o.Load)
 	if err != nil {
 		return nil, err
