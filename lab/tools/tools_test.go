@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -102,5 +103,27 @@ func TestCommandQuoting(t *testing.T) {
 		"mount -t proc proc /cache/tools/it's/proc\nchroot /cache/tools/it's crash -s x y\n"
 	if string(out) != want {
 		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+}
+
+// TestNoNetwork: a mirror that cannot be reached makes Ensure fail with
+// ErrNoChroot and debootstrap's reason, and leaves no chroot that looks
+// complete (no versions file), so the next run tries again.
+func TestNoNetwork(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("debootstrap needs root")
+	}
+	if _, err := exec.LookPath("debootstrap"); err != nil {
+		t.Skip("debootstrap is not installed (./run installs it)")
+	}
+	cache := t.TempDir()
+	const mirror = "http://127.0.0.1:1/debian" // nothing listens on port 1
+	_, err := Ensure(t.Context(), Options{CacheDir: cache, Mirror: mirror})
+	if !errors.Is(err, ErrNoChroot) || !strings.Contains(err.Error(), "Failed getting release file") || !strings.Contains(err.Error(), mirror) {
+		t.Fatalf("err = %v, want ErrNoChroot with debootstrap's reason and the mirror", err)
+	}
+	dir := filepath.Join(cache, "tools", Suite+"-"+Key(mirror))
+	if _, err := os.Stat(filepath.Join(dir, "versions")); err == nil {
+		t.Error("a failed build left a complete-looking chroot")
 	}
 }
