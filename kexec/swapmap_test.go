@@ -103,7 +103,7 @@ func TestReadJumpState(t *testing.T) {
 		{"unreadable control page", fakeMem{}, JumpState{}, true},
 		{"zero control page", saved(0, 0, 0, 0), JumpState{}, true},
 		{"user-space rsp", saved(0x7ffd0000, 0x80050033, 0x3a1c000, 0x3506f0), JumpState{}, true},
-		{"paging off", saved(0xffffc90000013d50, 0x10, 0x3a1c000, 0x3506f0), JumpState{}, true},
+		{"protected mode off", saved(0xffffc90000013d50, 0x10, 0x3a1c000, 0x3506f0), JumpState{}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -89,9 +89,9 @@ func snapshotScenario(ctx context.Context, l *Lab) error {
 		}
 	}
 	// Debian 13's crash 8.0.6 and drgn 0.0.31 (lab/tools) set up the tasks:
-	// both find the counter by name, and the log; crash gets the registers of
-	// the CPU that jumped from the dump's NT_PRSTATUS note (without it: "cpu
-	// 0: invalid NT_PRSTATUS note") and unwinds the task that made the jump
+	// both find the counter by name, and the log. crash finds the dump's
+	// NT_PRSTATUS note for the task that made the jump (without it, on the
+	// ELF file: "cpu 0: invalid NT_PRSTATUS note") and unwinds that task
 	// back to the reboot system call.
 	t, err := l.Tools(ctx)
 	if err != nil {

@@ -39,7 +39,8 @@ or file here gives the new dump. The two kernels talk through a mailbox page
 
 A live kernel has no crash notes; the dump gets the NT_PRSTATUS note a crash
 would have left for the CPU that jumped (its registers as the jump saved them,
-the task that jumped), so crash and drgn can unwind that task.
+the task that jumped), so crash opens it without an "invalid NT_PRSTATUS note"
+warning.
 
 Reading it: crash 8.0.6 and drgn 0.0.31 (Debian 13) list the tasks of a 6.12
 kernel; Debian 12's crash 8.0.2 cannot, and reads the log with --minimal. On
