@@ -59,6 +59,21 @@
 //
 // Both writers produce the same bytes whatever Options.Threads is.
 //
+// # A live kernel's CPU: JumpedCPU
+//
+// A kernel that crashed left an NT_PRSTATUS note per online CPU (its
+// registers and running task) in its per-CPU crash_notes buffers, and
+// /proc/vmcore lists them. A live kernel read after a kexec jump (kjump
+// snapshot) has none: the buffers are zero, and crash warns "cpu 0: invalid
+// NT_PRSTATUS note" because it checks the buffer of every CPU online in the
+// dump. With Options.Jumped, Run writes the note crash_save_cpu would have
+// for the CPU that jumped (the others were offline): its registers as
+// relocate_kernel left them on the kernel stack, the task that jumped. The
+// note comes first among the output's notes (Kdump's nr_cpus counts it)
+// and also replaces the zeros of that CPU's crash_notes buffer in the
+// output's copy of memory. A SRC with NT_PRSTATUS notes of its own is left
+// as it is.
+//
 // # Pages SRC does not have: Overlay
 //
 // In the second kernel of a kexec jump, /proc/vmcore leaves out the second

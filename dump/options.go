@@ -105,6 +105,30 @@ type Options struct {
 	Extra   Memory
 	// Timestamp goes into a Kdump file's header; the zero value means now.
 	Timestamp time.Time
+	// Jumped, if set, is the CPU a live (not crashed) kernel made a kexec
+	// jump on; see JumpedCPU. It is ignored when SRC has NT_PRSTATUS notes.
+	Jumped *JumpedCPU
+}
+
+// JumpedCPU describes the CPU on which a live kernel made the kexec jump that
+// SRC was read after (kjump snapshot's second kernel). Such a kernel never
+// ran crash_save_cpu: its per-CPU crash_notes buffers are zero and SRC has
+// no NT_PRSTATUS note, so crash warns "cpu 0: invalid NT_PRSTATUS note" and
+// knows no registers for the task that was running. Run then writes what
+// crash_save_cpu would have: an NT_PRSTATUS note with the CPU's registers as
+// the jump saved them (elfcore.JumpRegisters, read from the kernel stack at
+// SavedRSP) and PID, first among the output's notes, and the same note into
+// the output's copy of the CPU's crash_notes buffer (CrashNotes, which must
+// lie in SRC's memory). The other CPUs were offline during the jump (the
+// kernel takes them down first) and get no note, as a crash kernel gives
+// none to offline CPUs. SRC itself and the kernel's memory are not changed.
+type JumpedCPU struct {
+	PID        uint32 // the task that made the jump (pr_pid)
+	SavedRSP   uint64 // relocate_kernel's saved %rsp (kexec.ReadJumpState)
+	CrashNotes uint64 // physical address of the CPU's crash_notes buffer
+	// CrashNotesSize is the buffer's size (crash_notes_size); the note
+	// and its end marker must fit.
+	CrashNotesSize uint64
 }
 
 // Memory reads physical memory, e.g. /dev/mem for Options.Extra.

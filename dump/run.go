@@ -78,6 +78,11 @@ func run(ctx context.Context, src, dst string, opt Options, writeOut func(string
 	if err != nil {
 		return sum, fmt.Errorf("%s: %w", src, err)
 	}
+	if opt.Jumped != nil {
+		if err := s.addJumpedCPU(opt.Jumped, as); err != nil {
+			return sum, fmt.Errorf("%s: %w", src, err)
+		}
+	}
 
 	pr := &progress{fn: opt.Progress}
 	size, err := writeOut(dst, func(f output) error {

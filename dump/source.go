@@ -2,10 +2,12 @@ package dump
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 
 	"golang.org/x/sys/unix"
@@ -39,6 +41,13 @@ type source struct {
 
 	overlay Overlay
 	extra   pageclass.Memory
+
+	// prstatus, when set, is an NT_PRSTATUS note SRC lacks, written first
+	// among the output's notes; patch holds bytes that replace SRC's at
+	// patchAt (the note's crash_notes buffer). See JumpedCPU.
+	prstatus *elfcore.RawNote
+	patch    []byte
+	patchAt  uint64
 }
 
 // region is a span of the dumped kernel's physical memory with its
@@ -220,6 +229,18 @@ func (s *source) present() *dumpfile.Bitmap {
 // from Extra, everything else from SRC's PT_LOADs. It is what the
 // classifier reads struct pages and page tables through.
 func (s *source) ReadPhys(p []byte, phys uint64) (int, error) {
+	n, err := s.readPhys(p, phys)
+	if len(s.patch) > 0 {
+		lo, hi := max(phys, s.patchAt), min(phys+uint64(n), s.patchAt+uint64(len(s.patch)))
+		if lo < hi {
+			copy(p[lo-phys:hi-phys], s.patch[lo-s.patchAt:])
+		}
+	}
+	return n, err
+}
+
+// readPhys is ReadPhys without the patch.
+func (s *source) readPhys(p []byte, phys uint64) (int, error) {
 	if len(s.overlay) == 0 {
 		return s.elf.ReadPhys(p, phys)
 	}
@@ -282,6 +303,9 @@ func (s *source) direct(phys, n uint64) []byte {
 			continue
 		}
 		off := l.FileOff + phys - l.Phys
+		if len(s.patch) > 0 && phys < s.patchAt+uint64(len(s.patch)) && s.patchAt < phys+n {
+			return nil
+		}
 		if len(s.overlay) > 0 {
 			for pfn := phys >> pageShift; pfn <= (phys+n-1)>>pageShift; pfn++ {
 				if _, ok := s.overlay[pfn]; ok {
@@ -336,11 +360,50 @@ func (s *source) utsname(as *pageclass.AddressSpace) dumpfile.Utsname {
 func (s *source) notes() ([]byte, int) {
 	var b []byte
 	cpus := 0
-	for _, n := range s.elf.Notes {
+	notes := s.elf.Notes
+	if s.prstatus != nil {
+		notes = append([]elfcore.RawNote{*s.prstatus}, notes...)
+	}
+	for _, n := range notes {
 		b = elfcore.AppendNote(b, n)
-		if n.Name == "CORE" && n.Type == 1 { // NT_PRSTATUS
+		if elfcore.IsPrstatus(n) {
 			cpus++
 		}
 	}
 	return b, cpus
+}
+
+// addJumpedCPU gives a live kernel's dump the NT_PRSTATUS note of the CPU
+// that jumped (see JumpedCPU), reading the registers the jump saved through
+// as. It does nothing when SRC has NT_PRSTATUS notes of its own.
+func (s *source) addJumpedCPU(j *JumpedCPU, as *pageclass.AddressSpace) error {
+	if slices.ContainsFunc(s.elf.Notes, elfcore.IsPrstatus) {
+		return nil
+	}
+	if as == nil {
+		return fmt.Errorf("the jumped CPU's registers: the kernel's address space is unknown (no usable VMCOREINFO: %v): %w", s.infoErr, ErrSource)
+	}
+	raw := make([]byte, 64)
+	if err := as.ReadVirt(raw, j.SavedRSP); err != nil {
+		return fmt.Errorf("the jumped CPU's registers on the kernel stack at %#x: %w", j.SavedRSP, err)
+	}
+	var stack [8]uint64
+	for i := range stack {
+		stack[i] = binary.LittleEndian.Uint64(raw[8*i:])
+	}
+	note := elfcore.Prstatus{PID: j.PID, Regs: elfcore.JumpRegisters(j.SavedRSP, stack)}.Note()
+	buf := elfcore.CrashNoteBuffer(note)
+	if uint64(len(buf)) > j.CrashNotesSize {
+		return fmt.Errorf("the jumped CPU's crash_notes buffer at %#x: %d bytes, the note needs %d: %w", j.CrashNotes, j.CrashNotesSize, len(buf), ErrOptions)
+	}
+	old := make([]byte, len(buf))
+	if _, err := s.ReadPhys(old, j.CrashNotes); err != nil {
+		return fmt.Errorf("the jumped CPU's crash_notes buffer at %#x: %w", j.CrashNotes, err)
+	}
+	if !pageclass.IsZero(old) {
+		// Not what a kernel that never crashed has there: leave it.
+		return fmt.Errorf("the jumped CPU's crash_notes buffer at %#x is not empty (%x…): not a live kernel's, or the wrong address: %w", j.CrashNotes, old[:16], ErrOptions)
+	}
+	s.prstatus, s.patch, s.patchAt = &note, buf, j.CrashNotes
+	return nil
 }

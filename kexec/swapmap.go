@@ -10,7 +10,13 @@ import (
 // Linux 6.12) keeps the physical address of the loaded image's page list for the
 // jump back: in its control page, the page holding the jump-back entry, at
 // DATA(0x30) = KEXEC_CONTROL_CODE_MAX_SIZE + 0x30 (CP_PA_BACKUP_PAGES_MAP).
-const controlPageListOffset = 2048 + 0x30
+// DATA(0x0) to DATA(0x18) hold the CPU state the jump saved: %rsp (a kernel
+// virtual address, pointing at the registers relocate_kernel pushed), %cr0,
+// %cr3 and %cr4.
+const (
+	controlPageData       = 2048
+	controlPageListOffset = controlPageData + 0x30
+)
 
 // Entries of a kexec page list (include/linux/kexec.h).
 const (
@@ -79,4 +85,27 @@ func ReadSwapMap(read func(phys uint64, buf []byte) error, entry uint64) (SwapMa
 			dest += PageSize
 		}
 	}
+}
+
+// JumpState is the CPU state the first kernel's relocate_kernel saved in its
+// control page when it jumped (see controlPageListOffset).
+type JumpState struct {
+	RSP, CR0, CR3, CR4 uint64
+}
+
+// ReadJumpState reads the first kernel's saved CPU state from its control page,
+// the page of the jump-back entry. read reads physical memory (in the second
+// kernel: /dev/mem, see ReadPhys).
+func ReadJumpState(read func(phys uint64, buf []byte) error, entry uint64) (JumpState, error) {
+	control := entry &^ (PageSize - 1)
+	page := make([]byte, PageSize)
+	if err := read(control, page); err != nil {
+		return JumpState{}, fmt.Errorf("%w: control page %#x: %v", ErrSwapMap, control, err)
+	}
+	b, le := page[controlPageData:], binary.LittleEndian
+	st := JumpState{RSP: le.Uint64(b), CR0: le.Uint64(b[8:]), CR3: le.Uint64(b[16:]), CR4: le.Uint64(b[24:])}
+	if st.RSP < 0xff00000000000000 || st.CR3 == 0 || st.CR0&1 == 0 {
+		return JumpState{}, fmt.Errorf("%w: the control page at %#x holds no saved CPU state (rsp %#x, cr0 %#x, cr3 %#x); is this a kjump second kernel on Linux 6.12?", ErrSwapMap, control, st.RSP, st.CR0, st.CR3)
+	}
+	return st, nil
 }

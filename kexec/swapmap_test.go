@@ -82,3 +82,41 @@ func TestReadSwapMapErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestReadJumpState(t *testing.T) {
+	const control, entry = 0x600000, 0x6000f2
+	saved := func(rsp, cr0, cr3, cr4 uint64) fakeMem {
+		cp := make([]byte, PageSize)
+		for i, v := range []uint64{rsp, cr0, cr3, cr4} {
+			binary.LittleEndian.PutUint64(cp[controlPageData+8*i:], v)
+		}
+		return fakeMem{control: cp}
+	}
+	tests := []struct {
+		name    string
+		mem     fakeMem
+		want    JumpState
+		wantErr bool
+	}{
+		{"saved by relocate_kernel", saved(0xffffc90000013d50, 0x80050033, 0x3a1c000, 0x3506f0),
+			JumpState{RSP: 0xffffc90000013d50, CR0: 0x80050033, CR3: 0x3a1c000, CR4: 0x3506f0}, false},
+		{"unreadable control page", fakeMem{}, JumpState{}, true},
+		{"zero control page", saved(0, 0, 0, 0), JumpState{}, true},
+		{"user-space rsp", saved(0x7ffd0000, 0x80050033, 0x3a1c000, 0x3506f0), JumpState{}, true},
+		{"protected mode off", saved(0xffffc90000013d50, 0x10, 0x3a1c000, 0x3506f0), JumpState{}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ReadJumpState(tc.mem.read, entry)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
+			}
+			if err != nil && !errors.Is(err, ErrSwapMap) {
+				t.Errorf("%v does not match ErrSwapMap", err)
+			}
+			if got != tc.want {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

@@ -22,7 +22,7 @@ type demoStep struct {
 	outro string
 	disks int // raw disks of 512 MiB attached as vda, vdb, …
 	// after runs on the host once the guest powered off.
-	after func(l *Lab, disks []string, say func(string, ...any)) error
+	after func(ctx context.Context, l *Lab, disks []string, say func(string, ...any)) error
 	// run, if set, replaces the single boot: a step of several boots.
 	run func(ctx context.Context, l *Lab, console io.Writer, say func(string, ...any)) (log string, err error)
 }
@@ -72,23 +72,37 @@ var demoSteps = []demoStep{
 		guest: Guest{Name: "demo-snapshot", Append: "quiet kjump.run=/lab/snapshot-demo.sh"},
 		cmd:   "/lab/snapshot-demo.sh",
 		disks: 1,
-		outro: "The host read the first kernel's log from the snapshot with Debian's crash and the lab kernel's vmlinux.",
-		after: func(l *Lab, disks []string, say func(string, ...any)) error {
-			// crash's log: the first kernel's kernel log, read from the snapshot.
-			// (Debian 12's crash 8.0.2 cannot list a 6.12 kernel's tasks.)
-			out, err := crash(l.Kernel.Vmlinux, disks[0], "log\nquit\n")
+		outro: "The host listed the first kernel's processes and read its log from the snapshot with crash 8.0.6 (Debian 13) and the lab kernel's vmlinux.",
+		after: func(ctx context.Context, l *Lab, disks []string, say func(string, ...any)) error {
+			// crash 8.0.6 from the lab's Debian 13 chroot: Debian 12's 8.0.2
+			// cannot list a 6.12 kernel's tasks.
+			t, err := l.Tools(ctx)
+			if err != nil {
+				return err
+			}
+			out, err := crashTrixie(ctx, t, l.Kernel.Vmlinux, disks[0], "ps\nlog\nquit\n")
 			if err != nil {
 				return err
 			}
 			say("")
-			say("$ crash --minimal --kaslr=auto vmlinux %s   crash> log   (the last lines)", filepath.Base(disks[0]))
-			var lines []string
+			say("$ crash -s --kaslr=auto vmlinux %s   (crash %s, in a Debian 13 chroot)", filepath.Base(disks[0]), t.Versions["crash"])
+			say("crash> ps   (the user-space processes; > marks the task on each CPU)")
+			var ps, log []string
 			for _, line := range strings.Split(out, "\n") {
-				if strings.HasPrefix(line, "[") {
-					lines = append(lines, line)
+				switch {
+				case strings.Contains(line, "PID    PPID"):
+					ps = append(ps, line)
+				case psLine.MatchString(line) && !strings.HasSuffix(line, "]"):
+					ps = append(ps, line)
+				case strings.HasPrefix(line, "["):
+					log = append(log, line)
 				}
 			}
-			for _, line := range lines[max(0, len(lines)-6):] {
+			for _, line := range ps {
+				say("    %s", line)
+			}
+			say("crash> log   (the last lines)")
+			for _, line := range log[max(0, len(log)-4):] {
 				say("    %s", line)
 			}
 			return nil
@@ -180,7 +194,7 @@ func (l *Lab) Demo(ctx context.Context, w io.Writer) error {
 			return err
 		}
 		if st.after != nil {
-			if err := st.after(l, disks, say); err != nil {
+			if err := st.after(ctx, l, disks, say); err != nil {
 				return err
 			}
 		}

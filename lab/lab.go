@@ -10,12 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/kjump/kjump/initramfs"
 	"github.com/kjump/kjump/internal/atomicfile"
 	"github.com/kjump/kjump/lab/kernel"
 	"github.com/kjump/kjump/lab/qemu"
+	"github.com/kjump/kjump/lab/tools"
 )
 
 // Options configure a lab.
@@ -36,6 +38,24 @@ type Lab struct {
 	cacheDir string
 	progress io.Writer
 	ropt     initramfs.Options // how Initramfs was made, for guests with extra files
+
+	toolsMu sync.Mutex
+	tools   *tools.Chroot
+}
+
+// Tools returns the Debian 13 chroot with crash 8.0.6 and drgn 0.0.31 that the
+// host-side checks read dumps with (package lab/tools), made on first use.
+func (l *Lab) Tools(ctx context.Context) (*tools.Chroot, error) {
+	l.toolsMu.Lock()
+	defer l.toolsMu.Unlock()
+	if l.tools == nil {
+		t, err := tools.Ensure(ctx, tools.Options{CacheDir: l.cacheDir, Progress: l.progress})
+		if err != nil {
+			return nil, err
+		}
+		l.tools = t
+	}
+	return l.tools, nil
 }
 
 // New builds (or finds in the cache) everything a guest needs.

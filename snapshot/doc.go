@@ -12,8 +12,11 @@
 //     reads the first kernel's memory from /proc/vmcore; adds the pages the jump
 //     swapped out of its own region from where the first kernel's page list says
 //     they went (kexec.ReadSwapMap), so the dump shows every page at its true
-//     address; writes the dump to the raw device; writes a summary (or the
-//     error) into the mailbox; init jumps back.
+//     address; gives the dump the NT_PRSTATUS note of the CPU that jumped
+//     (registers from the first kernel's control page and stack, the thread
+//     and crash_notes buffer named in the request; dump.JumpedCPU); writes
+//     the dump to the raw device; writes a summary (or the error) into the
+//     mailbox; init jumps back.
 //  3. First kernel: reads the summary, unloads the second kernel, drops the
 //     device's page cache so the dump reads back fresh.
 //

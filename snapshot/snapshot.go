@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kjump/kjump/elfcore"
 	"github.com/kjump/kjump/extents"
 	"github.com/kjump/kjump/initmode"
 	"github.com/kjump/kjump/internal/blockdev"
@@ -28,6 +30,13 @@ type Request struct {
 	Level       int          `json:"level"`
 	Format      string       `json:"format"`
 	Compression string       `json:"compression"`
+	// PID and CrashNotes describe the CPU the first kernel jumps on (the
+	// kernel takes the others offline first and jumps on the lowest-numbered
+	// CPU, CPU 0): the task making the jump (the thread calling reboot) and
+	// the CPU's crash_notes buffer. The second kernel writes the NT_PRSTATUS note a crash would
+	// have left there into the dump (see dump.JumpedCPU).
+	PID        uint32        `json:"pid"`
+	CrashNotes *elfcore.Note `json:"crash_notes,omitempty"`
 }
 
 // Reply is the second kernel's answer.
@@ -82,6 +91,15 @@ func Take(o Options) (*Result, error) {
 	if err != nil && !isFile {
 		return nil, fmt.Errorf("output %w", err)
 	}
+	notes, err := elfcore.ReadCrashNotes(root)
+	if err != nil {
+		return nil, fmt.Errorf("the CPUs' crash note buffers (the dump's NT_PRSTATUS note goes into CPU 0's): %w", err)
+	}
+	// The task that makes the jump is this thread (the kernel's current->pid
+	// is a thread id): keep the rest of Take, kexec.Exec included, on it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	o.Request.PID, o.Request.CrashNotes = uint32(unix.Gettid()), &notes[0]
 	region, err := jump.ChooseRegion(o.Load)
 	if err != nil {
 		return nil, err

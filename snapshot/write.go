@@ -59,9 +59,8 @@ func write(req Request, root string, reply *Reply, progress func(done, total uin
 	if err != nil {
 		return err
 	}
-	swapped, err := kexec.ReadSwapMap(func(phys uint64, buf []byte) error {
-		return kexec.ReadPhys(DevMem, phys, buf)
-	}, entry)
+	readPhys := func(phys uint64, buf []byte) error { return kexec.ReadPhys(DevMem, phys, buf) }
+	swapped, err := kexec.ReadSwapMap(readPhys, entry)
 	if err != nil {
 		return err
 	}
@@ -95,6 +94,15 @@ func write(req Request, root string, reply *Reply, progress func(done, total uin
 	}
 	reply.Swapped -= reply.FreeInFirst
 	opt.Progress = progress
+	if req.CrashNotes != nil {
+		// The registers the jump saved, for the NT_PRSTATUS note of the CPU
+		// that made it.
+		st, err := kexec.ReadJumpState(readPhys, entry)
+		if err != nil {
+			return err
+		}
+		opt.Jumped = &dump.JumpedCPU{PID: req.PID, SavedRSP: st.RSP, CrashNotes: req.CrashNotes.Phys, CrashNotesSize: req.CrashNotes.Size}
+	}
 	var summary dump.Summary
 	if req.File == nil {
 		summary, err = dump.Run("/proc/vmcore", node, opt)

@@ -37,6 +37,15 @@ the dump's size. Afterwards kjump drops the cached blocks, so reading the device
 or file here gives the new dump. The two kernels talk through a mailbox page
 (package mailbox): the request goes in before the jump, the summary comes back.
 
+A live kernel has no crash notes; the dump gets the NT_PRSTATUS note a crash
+would have left for the CPU that jumped (its registers as the jump saved them,
+the task that jumped), so crash opens it without an "invalid NT_PRSTATUS note"
+warning.
+
+Reading it: crash 8.0.6 and drgn 0.0.31 (Debian 13) list the tasks of a 6.12
+kernel; Debian 12's crash 8.0.2 cannot, and reads the log with --minimal. On
+Debian 12, run the newer tools in a Debian 13 chroot (README, "A live snapshot").
+
 Needs what 'kjump load' needs (kjump doctor), and CONFIG_PROC_VMCORE, DEVMEM in
 the second kernel.
 
@@ -44,7 +53,13 @@ Examples:
   $ kjump snapshot -o /dev/vdb
   $ kjump snapshot -o /var/crash/live.kdump
   $ makedumpfile --dump-dmesg /dev/vdb dmesg.txt
-  $ crash vmlinux /dev/vdb`,
+  $ crash -s vmlinux /dev/vdb                       # crash 8.0.6: ps, bt, log
+  $ crash -s --minimal vmlinux /dev/vdb             # crash 8.0.2: log, rd, sym, dis
+  $ drgn -c /var/crash/live.kdump -s vmlinux -e '
+  from drgn.helpers.linux.pid import for_each_task
+  from drgn.helpers.linux.printk import get_dmesg
+  for t in for_each_task(prog): print(t.pid.value_(), t.comm.string_().decode())
+  print(get_dmesg(prog).decode()[-2000:])'`,
 			setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 				var o snapshot.Options
 				fs.StringVar(&o.Output, "o", "", "raw block device or file to write the dump to (required; overwritten)")

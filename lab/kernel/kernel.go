@@ -172,7 +172,7 @@ func Ensure(ctx context.Context, opt Options) (*Build, error) {
 	if err := os.MkdirAll(b.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	unlock, err := lock(filepath.Join(b.Dir, "lock"))
+	unlock, err := Lock(filepath.Join(b.Dir, "lock"))
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func Ensure(ctx context.Context, opt Options) (*Build, error) {
 	// One build tree per source, shared by all configs: a changed fragment then
 	// costs an incremental rebuild, not a cold one. Its own lock serialises builds.
 	out := filepath.Join(opt.CacheDir, "build", filepath.Base(srcDir))
-	unlockTree, err := lock(out + ".lock")
+	unlockTree, err := Lock(out + ".lock")
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +296,10 @@ func extract(ctx context.Context, tarball, cacheDir string, progress io.Writer) 
 	return dir, nil
 }
 
-func lock(path string) (func(), error) {
+// Lock takes an exclusive lock on the file path (created if missing) and
+// returns its release: how the lab's caches keep two processes from building
+// the same thing at once.
+func Lock(path string) (func(), error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err
