@@ -2,7 +2,6 @@ package hibernate
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,8 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/kjump/kjump/bootparam"
 	"github.com/kjump/kjump/doctor"
@@ -225,61 +222,49 @@ func Hibernate(o Options) (*Result, error) {
 	return res, err
 }
 
-// hibernate is Hibernate from the mailbox on: load, jump, and read the outcome.
+// hibernate is Hibernate from the mailbox on: the job in the second kernel,
+// and its outcome.
 func hibernate(o Options, req Request, dev string, file *extents.Map, region memmap.Region, lo jump.LoadOptions) (*Result, error) {
 	req.Device, req.File, req.Suspend = dev, file, o.Then == Suspend
-	var avoid [][2]uint64
-	for _, r := range jump.Swapped(region) {
-		avoid = append(avoid, [2]uint64{r.Start, r.Size})
-	}
-	box, err := mailbox.Open(avoid)
-	if err != nil {
-		return nil, err
-	}
-	defer box.Close()
-	payload, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	seq := uint64(time.Now().UnixNano())
-	err = box.WriteChecked(mailbox.Message{State: mailbox.Request, Seq: seq, Payload: payload})
-	clear(payload)
-	if err != nil {
-		return nil, err
-	}
-	lo.Region = &region
-	lo.Run = []string{fmt.Sprintf("hibernate-write --mailbox %#x", box.Phys)}
-	lo.Then = string(o.Then)
-	if o.Then == Suspend {
-		// The writer suspends itself; once it woke and revoked the image, back.
-		lo.Then = string(initmode.Back)
-	}
-	lo.OnError = string(initmode.Back)
-	if _, err := jump.Load(lo); err != nil {
-		return nil, err
-	}
-	defer kexec.Unload()
 	from := o.Target
 	if node, err := blockdev.Node(o.Root, dev); err == nil {
 		from = node
 	}
 	if file != nil {
 		from = fmt.Sprintf("%s --offset %#x", from, file.Extents[0].Physical)
-		// Nothing may have moved the file's blocks since they were found.
-		if err := file.Verify(o.Target); err != nil {
-			return nil, err
-		}
 	}
-	if o.Log != nil {
-		fmt.Fprintf(o.Log, "hibernate: to resume, boot this kernel with '%s' and run 'kjump resume --from %s'\n", ResumeCommandLine(region.Range), from)
-		fmt.Fprintf(o.Log, "hibernate: jumping to a second kernel to write the image to %s\n", o.Target)
+	then := o.Then
+	if then == Suspend {
+		// The writer suspends itself; once it woke and revoked the image, back.
+		then = initmode.Back
 	}
-	unix.Sync()
-	if _, err := kexec.Exec(); err != nil {
+	r, err := jump.RunJob(jump.Job{
+		Command: "hibernate-write",
+		Request: req,
+		Then:    then,
+		OnError: initmode.Back,
+		Region:  region,
+		Load:    lo,
+		Before: func(*mailbox.Box) error {
+			if file != nil {
+				// Nothing may have moved the file's blocks since they were found.
+				if err := file.Verify(o.Target); err != nil {
+					return err
+				}
+			}
+			if o.Log != nil {
+				fmt.Fprintf(o.Log, "hibernate: to resume, boot this kernel with '%s' and run 'kjump resume --from %s'\n", ResumeCommandLine(region.Range), from)
+				fmt.Fprintf(o.Log, "hibernate: jumping to a second kernel to write the image to %s\n", o.Target)
+			}
+			return nil
+		},
+	})
+	clear(req.Key)
+	clear(req.Passphrase)
+	if err != nil {
 		return nil, err
 	}
-	m, rerr := box.Read()
-	rep, err := outcome(m, rerr, seq)
+	rep, err := outcome(r)
 	if err == nil {
 		if file != nil {
 			// The second kernel and the resume kernel wrote the file raw.

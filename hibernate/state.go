@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
+	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/mailbox"
 )
 
@@ -27,7 +27,6 @@ import (
 // Back in K1 in any state but Done, the image must not outlive the system it
 // saved: Hibernate revokes it on the target and fails, saying what happened.
 var (
-	ErrNoReply     = errors.New("the second kernel did not answer")
 	ErrNotSaved    = errors.New("the image was not written; the system carries on")
 	ErrWriterDied  = errors.New("the second kernel stopped while writing the image (it crashed or was killed); the system carries on")
 	ErrNotResumed  = errors.New("the image was written, but the second kernel came back instead of powering off; the system carries on")
@@ -35,12 +34,12 @@ var (
 	ErrInvalidThen = errors.New("a hibernation ends in poweroff, reboot or suspend (hybrid sleep)")
 )
 
-// outcome reads what the other kernels left in the mailbox after the jump
-// (m, or the error reading it) for the request with sequence number seq.
-func outcome(m mailbox.Message, rerr error, seq uint64) (Report, error) {
+// outcome reads what the other kernels left in the mailbox after the jump.
+func outcome(r jump.Reply) (Report, error) {
 	var rep Report
-	if rerr != nil || m.Seq != seq {
-		return rep, fmt.Errorf("%w (mailbox: %v, state %v, seq %d of %d): see the second kernel's console", ErrNoReply, rerr, m.State, m.Seq, seq)
+	m, err := r.Answer()
+	if err != nil {
+		return rep, err
 	}
 	perr := json.Unmarshal(m.Payload, &rep)
 	switch m.State {
@@ -59,23 +58,14 @@ func outcome(m mailbox.Message, rerr error, seq uint64) (Report, error) {
 		}
 		return rep, fmt.Errorf("%w: in the second kernel: %s", ErrNotSaved, rep.Error)
 	}
-	return rep, fmt.Errorf("%w (state %v): see the second kernel's console", ErrNoReply, m.State)
+	return rep, fmt.Errorf("%w (state %v): see the second kernel's console", jump.ErrNoReply, m.State)
 }
 
-// failedMessage is the Failed state for err: the reason is cut, on a rune
-// boundary, until the JSON-encoded report fits the mailbox (escaping can make
-// the encoding several times longer than the text).
+// failedMessage is the Failed state for err; the reason always fits the page
+// (mailbox.Fit).
 func failedMessage(seq uint64, err error) mailbox.Message {
-	why := err.Error()
-	for {
-		payload, _ := json.Marshal(Report{Error: why})
-		if len(payload) <= mailbox.MaxPayload {
-			return mailbox.Message{State: mailbox.Failed, Seq: seq, Payload: payload}
-		}
-		cut := len(why) - max((len(payload)-mailbox.MaxPayload)/6, 1) - len("…")
-		for cut > 0 && !utf8.RuneStart(why[cut]) {
-			cut--
-		}
-		why = why[:max(cut, 0)] + "…"
-	}
+	return mailbox.Fit(mailbox.Failed, seq, err.Error(), func(why string) []byte {
+		b, _ := json.Marshal(Report{Error: why})
+		return b
+	})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/initmode"
 	"github.com/kjump/kjump/internal/imagetest"
+	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
 )
@@ -35,13 +36,13 @@ func TestOutcome(t *testing.T) {
 		{"came back after committing", mailbox.Message{State: mailbox.Committed, Seq: seq, Payload: js(Report{Image: "c0ffee"})}, nil, ErrNotResumed, "c0ffee"},
 		{"failed", mailbox.Message{State: mailbox.Failed, Seq: seq, Payload: js(Report{Error: "disk full"})}, nil, ErrNotSaved, "disk full"},
 		{"failed without a reason", mailbox.Message{State: mailbox.Failed, Seq: seq, Payload: []byte("x")}, nil, ErrNotSaved, ""},
-		{"request never taken", mailbox.Message{State: mailbox.Request, Seq: seq}, nil, ErrNoReply, ""},
-		{"another request's reply", mailbox.Message{State: mailbox.Done, Seq: seq + 1, Payload: js(Report{})}, nil, ErrNoReply, ""},
-		{"unreadable", mailbox.Message{}, mailbox.ErrCorrupt, ErrNoReply, ""},
-		{"unknown state", mailbox.Message{State: 99, Seq: seq}, nil, ErrNoReply, ""},
+		{"request never taken", mailbox.Message{State: mailbox.Request, Seq: seq}, nil, jump.ErrNoReply, ""},
+		{"another request's reply", mailbox.Message{State: mailbox.Done, Seq: seq + 1, Payload: js(Report{})}, nil, jump.ErrNoReply, ""},
+		{"unreadable", mailbox.Message{}, mailbox.ErrCorrupt, jump.ErrNoReply, ""},
+		{"unknown state", mailbox.Message{State: 99, Seq: seq}, nil, jump.ErrNoReply, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			rep, err := outcome(c.m, c.rerr, seq)
+			rep, err := outcome(jump.Reply{Message: c.m, ReadErr: c.rerr, Seq: seq})
 			if !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
 				t.Fatalf("outcome = %+v, %v; want %v", rep, err, c.want)
 			}
@@ -263,7 +264,7 @@ func TestResumeOrder(t *testing.T) {
 		if err != nil || m.State != mailbox.Done || m.Seq != testSeq {
 			t.Fatalf("mailbox %v %d, %v; want the resume kernel's report", m.State, m.Seq, err)
 		}
-		if rep, err := outcome(m, nil, testSeq); err != nil || rep.Pages != 132 || rep.ZeroPages != 16 {
+		if rep, err := outcome(jump.Reply{Message: m, Seq: testSeq}); err != nil || rep.Pages != 132 || rep.ZeroPages != 16 {
 			t.Errorf("the first kernel reads %+v, %v", rep, err)
 		}
 	})

@@ -86,6 +86,18 @@ func ParseCmdline(cmdline string) (Params, error) {
 	return p, nil
 }
 
+// Set makes *Action a flag.Value: it accepts one of the actions by name.
+func (a *Action) Set(val string) error {
+	v, err := parseAction("then", val)
+	if err == nil {
+		*a = v
+	}
+	return err
+}
+
+// String returns the action's name.
+func (a *Action) String() string { return string(*a) }
+
 func parseAction(name, val string) (Action, error) {
 	for _, a := range actions {
 		if string(a) == val {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kjump/kjump/bootparam"
+	"github.com/kjump/kjump/initmode"
 	"github.com/kjump/kjump/initramfs"
 	"github.com/kjump/kjump/internal/cmdline"
 	"github.com/kjump/kjump/kconfig"
@@ -22,19 +23,19 @@ import (
 
 // LoadOptions say what second kernel to load and what it should do.
 type LoadOptions struct {
-	Kernel   string   // bzImage; default /boot/vmlinuz-$(uname -r)
-	Initrd   string   // default: an initramfs generated from kjump itself (+ busybox)
-	Add      []string // extra files for the generated initramfs: HOSTPATH or HOSTPATH=GUESTPATH
-	Cmdline  string   // replaces the first kernel's command line as the base (--command-line)
-	Reuse    bool     // base the command line on the first kernel's (default when Cmdline is "")
-	Append   string   // appended to the base (--append)
-	Run      []string // the second kernel's commands (kjump.run=)
-	Then     string   // what the second kernel does afterwards; default "back"
-	OnError  string   // what it does instead when a command failed; default: Then
-	Size     uint64   // region size; default memmap.DefaultSize
-	Min, Max uint64   // --mem-min / --mem-max
-	NoVerify bool     // no checksums in purgatory
-	NoVmcore bool     // no ELF core header: the second kernel gets no /proc/vmcore
+	Kernel   string          // bzImage; default /boot/vmlinuz-$(uname -r)
+	Initrd   string          // default: an initramfs generated from kjump itself (+ busybox)
+	Add      []string        // extra files for the generated initramfs: HOSTPATH or HOSTPATH=GUESTPATH
+	Cmdline  string          // replaces the first kernel's command line as the base (--command-line)
+	Reuse    bool            // base the command line on the first kernel's (default when Cmdline is "")
+	Append   string          // appended to the base (--append)
+	Run      []string        // the second kernel's commands (kjump.run=)
+	Then     initmode.Action // what the second kernel does afterwards; default Back
+	OnError  initmode.Action // what it does instead when a command failed; default: Then
+	Size     uint64          // region size; default memmap.DefaultSize
+	Min, Max uint64          // --mem-min / --mem-max
+	NoVerify bool            // no checksums in purgatory
+	NoVmcore bool            // no ELF core header: the second kernel gets no /proc/vmcore
 	// Region, if set, is the region to use (from ChooseRegion) instead of choosing.
 	Region *memmap.Region
 	Root   string // where /proc, /sys, /boot are; default "/"
@@ -129,7 +130,7 @@ func Load(o LoadOptions) (*Loaded, error) {
 	// not be unpacked to read its config (which takes memory a system about
 	// to hibernate with 90 % in use does not have).
 	sameBuild := o.Kernel == "" && runningBuild(bz.Header.KernelVersion)
-	if (o.Then == "" || o.Then == "back" || o.OnError == "back") && !sameBuild {
+	if (o.Then == "" || o.Then == initmode.Back || o.OnError == initmode.Back) && !sameBuild {
 		out.Warning, err = checkCanJumpBack(bz, out.Kernel)
 		if err != nil {
 			return nil, err
@@ -324,11 +325,11 @@ func Cmdline(o LoadOptions) (string, error) {
 	}
 	then := o.Then
 	if then == "" {
-		then = "back"
+		then = initmode.Back
 	}
-	parts = append(parts, "kjump.then="+then)
+	parts = append(parts, "kjump.then="+string(then))
 	if o.OnError != "" {
-		parts = append(parts, "kjump.onerror="+o.OnError)
+		parts = append(parts, "kjump.onerror="+string(o.OnError))
 	}
 	return strings.Join(parts, " "), nil
 }

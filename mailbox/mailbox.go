@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 )
@@ -252,4 +253,22 @@ func TakeRequest(devmem string, phys uint64, req any) (*Box, Message, error) {
 		return nil, Message{}, err
 	}
 	return box, m, nil
+}
+
+// Fit is a message whose payload is encode(text), with text cut on a rune
+// boundary (and "…" put at the cut) until the payload fits MaxPayload: for a
+// reason or a log of any length, whose encoding (JSON escapes) may be several
+// times longer than the text.
+func Fit(state State, seq uint64, text string, encode func(text string) []byte) Message {
+	for {
+		payload := encode(text)
+		if len(payload) <= MaxPayload {
+			return Message{State: state, Seq: seq, Payload: payload}
+		}
+		cut := len(text) - max((len(payload)-MaxPayload)/6, 1) - len("…")
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:max(cut, 0)] + "…"
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"runtime"
@@ -11,12 +12,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kjump/kjump/dump"
 	"github.com/kjump/kjump/elfcore"
 	"github.com/kjump/kjump/extents"
 	"github.com/kjump/kjump/initmode"
 	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/jump"
-	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
 )
@@ -41,10 +42,10 @@ type Request struct {
 
 // Reply is the second kernel's answer.
 type Reply struct {
-	Error   string          `json:"error,omitempty"`
-	Summary json.RawMessage `json:"summary,omitempty"` // the dump's summary
-	Seconds float64         `json:"seconds"`
-	Swapped int             `json:"swapped_pages"` // pages read from where the jump moved them
+	Error   string        `json:"error,omitempty"`
+	Summary *dump.Summary `json:"summary,omitempty"` // the dump's summary; nil if it did not fit the mailbox
+	Seconds float64       `json:"seconds"`
+	Swapped int           `json:"swapped_pages"` // pages read from where the jump moved them
 	// FreeInFirst pages of the swapped memory held nothing of the first kernel's
 	// (kexec filled free pages in place); the dump leaves them out.
 	FreeInFirst int `json:"free_in_first_pages"`
@@ -58,6 +59,7 @@ type Options struct {
 	FileSize uint64
 	Request
 	Load jump.LoadOptions // how to load the second kernel (Run and Then are set here)
+	Log  io.Writer        // told when the jump is about to happen
 }
 
 // Result is a finished snapshot.
@@ -66,9 +68,6 @@ type Result struct {
 	Output string
 	Took   time.Duration // from the jump to the return
 }
-
-// ErrNoReply means the second kernel never wrote its answer.
-var ErrNoReply = errors.New("the second kernel did not answer")
 
 // Take takes a snapshot (see the package documentation). Every option and
 // the output are checked before anything is loaded or frozen: a device must
@@ -119,45 +118,35 @@ func Take(o Options) (*Result, error) {
 	return res, err
 }
 
-// take is Take once the output is ready: the mailbox, the load, the jump.
+// take is Take once the output is ready: the job in the second kernel.
 func take(o Options, file *extents.Map, region memmap.Region) (*Result, error) {
-	var avoid [][2]uint64
-	for _, r := range jump.Swapped(region) {
-		avoid = append(avoid, [2]uint64{r.Start, r.Size})
-	}
-	box, err := mailbox.Open(avoid)
+	r, err := jump.RunJob(jump.Job{
+		Command: "snapshot-write",
+		Request: o.Request,
+		Then:    initmode.Back,
+		Region:  region,
+		Load:    o.Load,
+		Before: func(*mailbox.Box) error {
+			if file != nil {
+				// Nothing may have moved the file's blocks since Prepare.
+				if err := file.Verify(o.Output); err != nil {
+					return err
+				}
+			}
+			if o.Log != nil {
+				fmt.Fprintf(o.Log, "snapshot: jumping to a second kernel to write the dump to %s\n", o.Output)
+			}
+			return nil
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer box.Close()
-	req, _ := json.Marshal(o.Request)
-	seq := uint64(time.Now().UnixNano())
-	if err := box.Write(mailbox.Message{State: mailbox.Request, Seq: seq, Payload: req}); err != nil {
-		return nil, err
-	}
-	lo := o.Load
-	lo.Region = &region
-	lo.Run = []string{fmt.Sprintf("snapshot-write --mailbox %#x", box.Phys)}
-	lo.Then = string(initmode.Back)
-	if _, err := jump.Load(lo); err != nil {
-		return nil, err
-	}
-	defer kexec.Unload()
-	unix.Sync()
-	if file != nil {
-		// Nothing may have moved the file's blocks since Prepare.
-		if err := file.Verify(o.Output); err != nil {
-			return nil, err
-		}
-	}
-	took, err := kexec.Exec()
+	m, err := r.Answer()
 	if err != nil {
 		return nil, err
 	}
-	m, err := box.Read()
-	if err != nil || m.Seq != seq || m.State == mailbox.Request {
-		return nil, fmt.Errorf("%w (mailbox: %v, state %v): see the console for what happened there", ErrNoReply, err, m.State)
-	}
+	took := r.Took
 	res := &Result{Output: o.Output, Took: took}
 	if err := json.Unmarshal(m.Payload, &res.Reply); err != nil {
 		return nil, fmt.Errorf("the second kernel's answer: %w", err)
@@ -176,11 +165,8 @@ func take(o Options, file *extents.Map, region memmap.Region) (*Result, error) {
 	if err := extents.DropCache(o.Output); err != nil {
 		return nil, err
 	}
-	var sum struct {
-		OutputBytes int64 `json:"output_bytes"`
-	}
-	if json.Unmarshal(res.Summary, &sum) == nil && sum.OutputBytes > 0 {
-		if err := os.Truncate(o.Output, sum.OutputBytes); err != nil {
+	if res.Summary != nil && res.Summary.OutputBytes > 0 {
+		if err := os.Truncate(o.Output, res.Summary.OutputBytes); err != nil {
 			return nil, err
 		}
 	}

@@ -2,29 +2,47 @@ package snapshot
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/kjump/kjump/dump"
 	"github.com/kjump/kjump/jump"
+	"github.com/kjump/kjump/mailbox"
 )
 
-// TestMessages checks that request and reply survive the mailbox's JSON and fit
-// its page.
-func TestMessages(t *testing.T) {
-	req := Request{Device: "254:0", Level: 31, Format: "kdump", Compression: "zlib"}
-	b, _ := json.Marshal(req)
-	var back Request
-	if err := json.Unmarshal(b, &back); err != nil || back != req {
-		t.Fatalf("request round trip: %+v, %v", back, err)
-	}
-	rep := Reply{Summary: json.RawMessage(`{"pages_written":8286}`), Seconds: 6.8, Swapped: 65600, FreeInFirst: 3}
-	b, _ = json.Marshal(rep)
-	if len(b) > 4064 {
-		t.Errorf("reply of %d bytes does not fit a mailbox", len(b))
-	}
-	var rb Reply
-	if err := json.Unmarshal(b, &rb); err != nil || rb.Swapped != 65600 || string(rb.Summary) != `{"pages_written":8286}` {
-		t.Fatalf("reply round trip: %+v, %v", rb, err)
+// TestReplyMessage: the answer always fits the mailbox, whatever the error; a
+// summary too large goes first, the reason is cut on a rune boundary.
+func TestReplyMessage(t *testing.T) {
+	sum := &dump.Summary{PagesWritten: 8286, OutputBytes: 7 << 20}
+	for _, c := range []struct {
+		name    string
+		reply   Reply
+		err     error
+		state   mailbox.State
+		summary bool
+	}{
+		{"done", Reply{Summary: sum, Seconds: 6.8, Swapped: 65600}, nil, mailbox.Done, true},
+		{"failed", Reply{Summary: sum}, errors.New("disk full"), mailbox.Failed, true},
+		{"a long reason", Reply{Summary: sum}, errors.New(strings.Repeat("ä\x01", 3000)), mailbox.Failed, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := replyMessage(42, c.reply, c.err)
+			if m.State != c.state || m.Seq != 42 || len(m.Payload) > mailbox.MaxPayload {
+				t.Fatalf("state %v seq %d, %d bytes", m.State, m.Seq, len(m.Payload))
+			}
+			var back Reply
+			if err := json.Unmarshal(m.Payload, &back); err != nil {
+				t.Fatal(err)
+			}
+			if (back.Summary != nil) != c.summary || !utf8.ValidString(back.Error) {
+				t.Errorf("summary %v, error %q…", back.Summary, back.Error[:min(20, len(back.Error))])
+			}
+			if c.err != nil && !strings.HasPrefix(c.err.Error(), strings.TrimSuffix(back.Error, "…")) {
+				t.Errorf("the reason %q… is not the error's start", back.Error[:20])
+			}
+		})
 	}
 }
 

@@ -35,19 +35,27 @@ func Write(mailboxAddr uint64, root string, progress func(done, total uint64)) (
 	reply := &Reply{}
 	werr := write(req, root, reply, progress)
 	reply.Seconds = time.Since(start).Seconds()
+	if err := box.WriteChecked(replyMessage(m.Seq, *reply, werr)); err != nil {
+		return reply, err
+	}
+	return reply, werr
+}
+
+// replyMessage is the answer for reply, or for werr: Failed with the reason.
+// It always fits the page: the summary goes first, then the reason is cut.
+func replyMessage(seq uint64, reply Reply, werr error) mailbox.Message {
 	state := mailbox.Done
 	if werr != nil {
 		state, reply.Error = mailbox.Failed, werr.Error()
 	}
-	payload, _ := json.Marshal(reply)
-	if len(payload) > mailbox.MaxPayload { // keep the answer, drop the details
-		reply.Summary = nil
-		payload, _ = json.Marshal(reply)
+	if b, _ := json.Marshal(reply); len(b) > mailbox.MaxPayload {
+		reply.Summary = nil // keep the answer, drop the details
 	}
-	if err := box.Write(mailbox.Message{State: state, Seq: m.Seq, Payload: payload}); err != nil {
-		return reply, err
-	}
-	return reply, werr
+	return mailbox.Fit(state, seq, reply.Error, func(why string) []byte {
+		reply.Error = why
+		b, _ := json.Marshal(reply)
+		return b
+	})
 }
 
 func write(req Request, root string, reply *Reply, progress func(done, total uint64)) error {
@@ -112,7 +120,7 @@ func write(req Request, root string, reply *Reply, progress func(done, total uin
 	if err != nil {
 		return err
 	}
-	reply.Summary, _ = json.Marshal(summary)
+	reply.Summary = &summary
 	return nil
 }
 

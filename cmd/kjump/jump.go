@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kjump/kjump/initmode"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/memmap"
@@ -85,7 +86,8 @@ Examples:
 				fs.StringVar(&o.Cmdline, "command-line", "", "the second kernel's command line, instead of the running kernel's")
 				fs.BoolVar(&o.Reuse, "reuse-cmdline", false, "base the command line on the running kernel's (the default)")
 				fs.Var(listFlag{&o.Run}, "run", "a command for the second kernel: a kjump command or /path/to/program args (repeatable)")
-				fs.StringVar(&o.Then, "then", "back", "what the second kernel does after its commands: back, poweroff, reboot, shell, hold")
+				o.Then = initmode.Back
+				fs.Var(&o.Then, "then", "what the second kernel does after its commands: back, poweroff, reboot, shell, hold")
 				fs.Var(listFlag{&o.Add}, "add", "put HOSTFILE[=PATH] into the generated initramfs (repeatable)")
 				fs.Var(sizeFlag{&o.Size}, "mem-size", "size of the second kernel's region (default 256M; ignored with a crashkernel reservation)")
 				fs.Var(sizeFlag{&o.Min}, "mem-min", "lowest physical address for the region")

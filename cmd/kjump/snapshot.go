@@ -72,13 +72,15 @@ Examples:
 					if len(args) > 0 || o.Output == "" {
 						return errUsage
 					}
-					fmt.Fprintf(stderr, "snapshot: jumping to a second kernel to write the dump to %s\n", o.Output)
+					o.Log = stderr
 					r, err := snapshot.Take(o)
 					if err != nil {
 						return err
 					}
-					var sum dump.Summary
-					json.Unmarshal(r.Summary, &sum)
+					sum := dump.Summary{}
+					if r.Summary != nil {
+						sum = *r.Summary
+					}
 					fmt.Fprintf(stdout, "snapshot: %s: %s, %s, level %d: %d of %d pages written (%s); %d pages were read from where the jump had moved them\n",
 						r.Output, sum.Format, sum.Compression, sum.Level, sum.PagesWritten, sum.PagesTotal,
 						memmap.FormatSize(uint64(sum.OutputBytes)), r.Swapped)
