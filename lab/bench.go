@@ -8,10 +8,6 @@ import (
 
 	"context"
 	"fmt"
-	"github.com/kjump/kjump/dump"
-	"github.com/kjump/kjump/dumpfile"
-	"github.com/kjump/kjump/elfcore"
-	"github.com/kjump/kjump/lab/qemu"
 	"io"
 	"os"
 	"regexp"
@@ -19,6 +15,11 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/kjump/kjump/dump"
+	"github.com/kjump/kjump/dumpfile"
+	"github.com/kjump/kjump/elfcore"
+	"github.com/kjump/kjump/lab/qemu"
 )
 
 // Bench is a named benchmark of the lab.

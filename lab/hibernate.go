@@ -88,28 +88,13 @@ func resumeGuest(name string, g Guest, args string) Guest {
 }
 
 func hibernateScenario(ctx context.Context, l *Lab) error {
-	disks, err := l.hibernateDisks("hibernate")
-	if err != nil {
-		return err
-	}
-	g := Guest{Disks: disks}
-	if _, err := l.hibernateSave(ctx, "hibernate", g, "/lab/hibernate.sh"); err != nil {
-		return err
-	}
 	// A new QEMU process: the resume kernel restores the first kernel, whose
 	// script then checks that everything carried on and powers off.
-	vm, err := l.Boot(ctx, resumeGuest("hibernate", g, ""))
+	g, err := l.saved(ctx, "hibernate", Guest{}, "/lab/hibernate.sh")
 	if err != nil {
 		return err
 	}
-	defer vm.Kill()
-	if err := expectOK(vm, "/lab/hibernate.sh", 600*time.Second); err != nil {
-		return err
-	}
-	if err := powerOff(vm); err != nil {
-		return err
-	}
-	return fsck(disks[0].Path)
+	return l.resumeOK(ctx, "hibernate", g, "", "/lab/hibernate.sh")
 }
 
 // mkfs makes an ext4 filesystem on a disk image on the host.
@@ -171,18 +156,24 @@ func (l *Lab) saved(ctx context.Context, name string, g Guest, job string) (Gues
 // finish after the jump back, and for the power-off; the ext4 disk must be
 // clean.
 func (l *Lab) resumeOK(ctx context.Context, name string, g Guest, args, job string) error {
+	_, err := l.resumed(ctx, name, g, args, job)
+	return err
+}
+
+// resumed is resumeOK that returns the stopped VM for more checks.
+func (l *Lab) resumed(ctx context.Context, name string, g Guest, args, job string) (*qemu.VM, error) {
 	vm, err := l.Boot(ctx, resumeGuest(name, g, args))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer vm.Kill()
-	if err := expectOK(vm, job, 600*time.Second); err != nil {
-		return err
+	if err := expectOK(vm, job, 900*time.Second); err != nil {
+		return vm, err
 	}
 	if err := powerOff(vm); err != nil {
-		return err
+		return vm, err
 	}
-	return fsck(g.Disks[0].Path)
+	return vm, fsck(g.Disks[0].Path)
 }
 
 // resumeRefused boots the resume kernel and expects 'kjump resume' to refuse
