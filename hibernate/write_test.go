@@ -1,11 +1,16 @@
 package hibernate
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/kjump/kjump/dumpfile"
 	"github.com/kjump/kjump/image"
+	"github.com/kjump/kjump/pageclass"
+	"github.com/kjump/kjump/pageclass/pageclasstest"
 )
 
 func TestBuildRuns(t *testing.T) {
@@ -96,5 +101,88 @@ func TestBuildRuns(t *testing.T) {
 				t.Errorf("page asked for %v, want each kept frame once in order: %v", asked, want)
 			}
 		})
+	}
+}
+
+// TestWriteFromVmcore: the writer's half on a synthetic kernel's vmcore
+// (package pageclasstest): free pages are left out, all-zero pages become zero
+// runs, and the image written from the vmcore restores every kept page as it
+// was.
+func TestWriteFromVmcore(t *testing.T) {
+	k := pageclasstest.New(1024, false)
+	k.SetFree(512, 2) // pages 512..515 free: not saved
+	k.WritePage(600, []byte("hello"))
+	k.WritePage(601, bytes.Repeat([]byte{0xa5}, image.PageSize))
+	path := filepath.Join(t.TempDir(), "vmcore")
+	writeFile(t, path, k.ELF(nil, true))
+	vm, err := openVmcore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.close()
+	runs, err := vm.runs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kind := func(pfn uint64) string { // "data", "zero" or "" (not saved)
+		for _, r := range runs {
+			if pfn >= r.PFN && pfn < r.PFN+r.Count {
+				if r.Zero {
+					return "zero"
+				}
+				return "data"
+			}
+		}
+		return ""
+	}
+	mem := k.Bytes()
+	for pfn := uint64(0); pfn < 1024; pfn++ {
+		page := mem[pfn*image.PageSize : (pfn+1)*image.PageSize]
+		want := "data"
+		switch {
+		case pfn >= 512 && pfn < 516:
+			want = ""
+		case pageclass.IsZero(page):
+			want = "zero"
+		}
+		if got := kind(pfn); got != want {
+			t.Fatalf("page %d is %q in the runs, want %q", pfn, got, want)
+		}
+	}
+	var total uint64
+	for _, r := range runs {
+		if !r.Zero {
+			total += r.Count
+		}
+	}
+	img, err := os.Create(filepath.Join(t.TempDir(), "image"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	var reported uint64
+	src := &pageSource{vm: vm, total: total, progress: func(done, _ uint64) { reported = done }}
+	st, err := image.Write(img, image.Header{Release: "6.12.0", Identity: "test", RAMSize: 4 << 20, CPUs: 1, JumpBack: 600 * image.PageSize}, runs, src, image.WriteOptions{PagesPerChunk: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reported != total || st.Header.Pages != total {
+		t.Errorf("progress reported %d, header %d pages, want %d", reported, st.Header.Pages, total)
+	}
+	size, _ := img.Seek(0, 2)
+	im, err := image.Open(img, size, image.Key{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var restored uint64
+	err = im.Pages(func(pfn uint64, data []byte) error {
+		if !bytes.Equal(data, mem[pfn*image.PageSize:pfn*image.PageSize+uint64(len(data))]) {
+			t.Fatalf("pages from %d differ from the kernel's", pfn)
+		}
+		restored += uint64(len(data)) / image.PageSize
+		return nil
+	})
+	if err != nil || restored != total {
+		t.Fatalf("Pages = %v after %d pages, want %d", err, restored, total)
 	}
 }
