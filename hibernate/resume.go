@@ -10,14 +10,13 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/kjump/kjump/doctor"
 	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
+	"github.com/kjump/kjump/physmem"
 )
 
 // ResumeOptions say where the image is and how to open it.
@@ -30,8 +29,8 @@ type ResumeOptions struct {
 	Root           string // default "/"
 	Log            io.Writer
 	Progress       Progress
-	// Memory is the saved system's physical memory; default DevMem. Tests
-	// give a file.
+	// Memory is the saved system's physical memory; default physmem.Path.
+	// Tests give a file.
 	Memory string
 }
 
@@ -164,7 +163,7 @@ func Resume(o ResumeOptions) error {
 	}
 	defer im.Close()
 	if o.Memory == "" {
-		o.Memory = DevMem
+		o.Memory = physmem.Path
 	}
 	return resume(im, o, jump.Back)
 }
@@ -173,9 +172,9 @@ func Resume(o ResumeOptions) error {
 func resume(im *Opened, o ResumeOptions, back func(uint64, func(bool) error) (time.Duration, error)) error {
 	h := im.Header()
 	start := time.Now()
-	mem, err := os.OpenFile(o.Memory, os.O_RDWR, 0)
+	mem, err := physmem.OpenWritable(o.Memory)
 	if err != nil {
-		return fmt.Errorf("%w (needs CONFIG_DEVMEM)", err)
+		return err
 	}
 	defer mem.Close()
 	if err := restore(mem, im.Image, o.Progress); err != nil {
@@ -315,7 +314,7 @@ func checkOverlap(own []memmap.Range, runs []image.Run, second image.Range) erro
 
 // restore writes the image's pages into physical memory through mem (/dev/mem),
 // mapping each stretch of pages where it goes.
-func restore(mem *os.File, im *image.Image, progress Progress) error {
+func restore(mem *physmem.Mem, im *image.Image, progress Progress) error {
 	h := im.Header()
 	total, done := h.Pages+h.ZeroPages, uint64(0)
 	last := time.Now()
@@ -326,14 +325,6 @@ func restore(mem *os.File, im *image.Image, progress Progress) error {
 			progress(done, total)
 		}
 	}
-	put := func(phys uint64, n int, fill func(dst []byte)) error {
-		m, err := unix.Mmap(int(mem.Fd()), int64(phys), n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-		if err != nil {
-			return fmt.Errorf("mapping %#x+%#x of %s: %w", phys, n, DevMem, err)
-		}
-		fill(m)
-		return unix.Munmap(m)
-	}
 	const zeroWindow = 64 << 20
 	for _, r := range im.Runs() {
 		if !r.Zero {
@@ -341,14 +332,14 @@ func restore(mem *os.File, im *image.Image, progress Progress) error {
 		}
 		for off := uint64(0); off < r.Count*image.PageSize; off += zeroWindow {
 			n := min(zeroWindow, r.Count*image.PageSize-off)
-			if err := put(r.PFN*image.PageSize+off, int(n), func(dst []byte) { clear(dst) }); err != nil {
+			if err := mem.Fill(r.PFN*image.PageSize+off, int(n), func(dst []byte) { clear(dst) }); err != nil {
 				return err
 			}
 			report(n / image.PageSize)
 		}
 	}
 	return im.Pages(func(pfn uint64, data []byte) error {
-		if err := put(pfn*image.PageSize, len(data), func(dst []byte) { copy(dst, data) }); err != nil {
+		if err := mem.Fill(pfn*image.PageSize, len(data), func(dst []byte) { copy(dst, data) }); err != nil {
 			return err
 		}
 		report(uint64(len(data)) / image.PageSize)

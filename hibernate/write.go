@@ -25,12 +25,9 @@ import (
 	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
 	"github.com/kjump/kjump/pageclass"
+	"github.com/kjump/kjump/physmem"
 	"github.com/kjump/kjump/vmcoreinfo"
 )
-
-// DevMem is the physical memory device the other kernel's memory is read and
-// written through.
-const DevMem = "/dev/mem"
 
 // Progress is called now and then while pages are written or restored.
 type Progress func(done, total uint64)
@@ -43,7 +40,7 @@ type Progress func(done, total uint64)
 // powers off, or on failure jumps back and the first kernel reports it.
 func Write(mailboxAddr uint64, root string, progress Progress) (*image.Stats, error) {
 	var req Request
-	box, m, err := mailbox.TakeRequest(DevMem, mailboxAddr, &req)
+	box, m, err := mailbox.TakeRequest(physmem.Path, mailboxAddr, &req)
 	if err != nil {
 		return nil, err
 	}

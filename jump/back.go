@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kjump/kjump/kexec"
+	"github.com/kjump/kjump/physmem"
 	"github.com/kjump/kjump/purgatory"
 )
 
@@ -90,7 +91,7 @@ func Back(entry uint64, before func(loadedNow bool) error) (time.Duration, error
 			return 0, fmt.Errorf("%w: it is not kjump's jump-back helper for entry %#x; run 'kjump unload' first", kexec.ErrLoaded, entry)
 		}
 	} else {
-		if err := kexec.LoadJumpBack("/dev/mem", entry); err != nil {
+		if err := kexec.LoadJumpBack(physmem.Path, entry); err != nil {
 			return 0, err
 		}
 		os.MkdirAll(filepath.Dir(stateFile), 0o755)

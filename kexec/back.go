@@ -5,25 +5,11 @@ import (
 	"fmt"
 
 	"github.com/kjump/kjump/memmap"
+	"github.com/kjump/kjump/physmem"
 )
 
 // ErrNoJumpBack means this kernel was not started by a jump it can return from.
 var ErrNoJumpBack = errors.New("no jump-back entry")
-
-// ReadPhys reads len(buf) bytes of physical memory at addr through devmem (see
-// DevMem: it maps the device, since read(2) on /dev/mem stops at this kernel's
-// high_memory and the first kernel's pages usually lie above it).
-func ReadPhys(devmem string, addr uint64, buf []byte) error {
-	d, err := OpenDevMem(devmem)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if _, err := d.ReadPhys(buf, addr); err != nil {
-		return fmt.Errorf("%w (STRICT_DEVMEM forbids mapping this kernel's own RAM; IO_STRICT_DEVMEM needs iomem=relaxed for busy ranges)", err)
-	}
-	return nil
-}
 
 // LoadJumpBack loads the image that returns to the first kernel: entry is the
 // purgatory's gate (kjump.gate=) or the first kernel's re-entry point
@@ -41,7 +27,7 @@ func LoadJumpBack(devmem string, entry uint64) error {
 	}
 	page := entry &^ (PageSize - 1)
 	buf := make([]byte, PageSize)
-	if err := ReadPhys(devmem, page, buf); err != nil {
+	if err := physmem.Read(devmem, page, buf); err != nil {
 		return err
 	}
 	seg := Segment{Name: "jump-back page", Mem: memmap.Range{Start: page, Size: PageSize}, Data: buf}

@@ -1,7 +1,6 @@
 package kexec
 
 import (
-	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -247,40 +246,6 @@ func TestExecNotLoaded(t *testing.T) {
 	fakeRoot(t, nil)
 	if _, err := Exec(); !errors.Is(err, ErrNotSupported) {
 		t.Fatalf("Exec without /sys/kernel/kexec_loaded: %v; want ErrNotSupported", err)
-	}
-}
-
-// TestReadPhys maps a regular file the way ReadPhys maps /dev/mem.
-func TestReadPhys(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mem")
-	data := make([]byte, 4*PageSize)
-	for i := range data {
-		data[i] = byte(i/PageSize + 1)
-	}
-	data[2*PageSize+7] = 0xee
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, PageSize)
-	if err := ReadPhys(path, 2*PageSize, buf); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(buf, data[2*PageSize:3*PageSize]) {
-		t.Error("ReadPhys did not return the third page")
-	}
-	two := make([]byte, 2*PageSize)
-	if err := ReadPhys(path, 0, two); err != nil || !bytes.Equal(two, data[:2*PageSize]) {
-		t.Errorf("two pages at 0: %v", err)
-	}
-
-	// Unaligned and across a page boundary.
-	if err := ReadPhys(path, PageSize+8, buf); err != nil || !bytes.Equal(buf, data[PageSize+8:2*PageSize+8]) {
-		t.Errorf("unaligned address: %v", err)
-	}
-	missing := filepath.Join(t.TempDir(), "nomem")
-	err := ReadPhys(missing, 0, buf)
-	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "CONFIG_DEVMEM") {
-		t.Errorf("missing device: %v", err)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kjump/kjump/physmem"
 )
 
 // Size is the mailbox: one page.
@@ -183,14 +185,14 @@ func Attach(devmem string, phys uint64) (*Box, error) {
 	if phys%Size != 0 {
 		return nil, fmt.Errorf("mailbox: address %#x is not page aligned", phys)
 	}
-	f, err := os.OpenFile(devmem, os.O_RDWR|os.O_SYNC, 0)
+	m, err := physmem.OpenWritable(devmem)
 	if err != nil {
 		return nil, fmt.Errorf("mailbox: %w", err)
 	}
-	defer f.Close()
-	page, err := unix.Mmap(int(f.Fd()), int64(phys), Size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	defer m.Close()
+	page, err := m.Map(phys, Size)
 	if err != nil {
-		return nil, fmt.Errorf("mailbox: mapping %#x of %s: %w", phys, devmem, err)
+		return nil, fmt.Errorf("mailbox: %w", err)
 	}
 	return &Box{Phys: phys, page: page}, nil
 }

@@ -16,17 +16,14 @@ import (
 	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
 	"github.com/kjump/kjump/pageclass"
+	"github.com/kjump/kjump/physmem"
 )
-
-// DevMem is the physical memory device the second kernel reads and writes the
-// first kernel's pages through.
-const DevMem = "/dev/mem"
 
 // Write is the second kernel's half (kjump snapshot-write): it answers the request
 // in the mailbox at mailboxAddr, always, with a summary or the error.
 func Write(mailboxAddr uint64, root string, progress func(done, total uint64)) (*Reply, error) {
 	var req Request
-	box, m, err := mailbox.TakeRequest(DevMem, mailboxAddr, &req)
+	box, m, err := mailbox.TakeRequest(physmem.Path, mailboxAddr, &req)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +64,7 @@ func write(req Request, root string, reply *Reply, progress func(done, total uin
 	if err != nil {
 		return err
 	}
-	readPhys := func(phys uint64, buf []byte) error { return kexec.ReadPhys(DevMem, phys, buf) }
+	readPhys := func(phys uint64, buf []byte) error { return physmem.Read(physmem.Path, phys, buf) }
 	swapped, err := kexec.ReadSwapMap(readPhys, entry)
 	if err != nil {
 		return err
@@ -78,7 +75,7 @@ func write(req Request, root string, reply *Reply, progress func(done, total uin
 		return err
 	}
 	// The first kernel's pages that the jump swapped out of this kernel's memory.
-	mem, err := kexec.OpenDevMem(DevMem)
+	mem, err := physmem.Open(physmem.Path)
 	if err != nil {
 		return err
 	}
