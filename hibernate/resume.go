@@ -317,11 +317,9 @@ func checkOverlap(own []memmap.Range, runs []image.Run, second image.Range) erro
 func restore(mem *physmem.Mem, im *image.Image, progress Progress) error {
 	h := im.Header()
 	total, done := h.Pages+h.ZeroPages, uint64(0)
-	last := time.Now()
 	report := func(n uint64) {
 		done += n
-		if progress != nil && (time.Since(last) > 500*time.Millisecond || done == total) {
-			last = time.Now()
+		if progress != nil {
 			progress(done, total)
 		}
 	}

@@ -29,7 +29,8 @@ import (
 	"github.com/kjump/kjump/vmcoreinfo"
 )
 
-// Progress is called now and then while pages are written or restored.
+// Progress is called after every step while pages are written or restored
+// (a chunk or a run): the caller throttles what it prints.
 type Progress func(done, total uint64)
 
 // Write is the second kernel's half (kjump hibernate-write): it takes the
@@ -411,7 +412,6 @@ type pageSource struct {
 	done       uint64
 	total      uint64
 	progress   Progress
-	lastReport time.Time
 }
 
 func (s *pageSource) ReadPages(pfn uint64, n int, buf []byte) error {
@@ -432,8 +432,7 @@ func (s *pageSource) ReadPages(pfn uint64, n int, buf []byte) error {
 	if s.killMidway && s.done >= s.total/2 {
 		killSelf("halfway through the pages")
 	}
-	if s.progress != nil && (time.Since(s.lastReport) > 500*time.Millisecond || s.done == s.total) {
-		s.lastReport = time.Now()
+	if s.progress != nil {
 		s.progress(s.done, s.total)
 	}
 	return nil

@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"runtime"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -137,54 +136,4 @@ func writeDumpSummary(w io.Writer, s dump.Summary) {
 func isTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
-}
-
-// progressBar draws "[=====>    ]  42%  12345/80299 pages  512 MB/s  ETA 3s" on
-// one terminal line, at most ten times a second.
-type progressBar struct {
-	w     io.Writer
-	start time.Time
-	last  time.Time
-	drawn bool
-}
-
-func newProgressBar(w io.Writer) *progressBar { return &progressBar{w: w, start: time.Now()} }
-
-func (b *progressBar) update(done, total uint64) {
-	now := time.Now()
-	if done < total && now.Sub(b.last) < 100*time.Millisecond {
-		return
-	}
-	b.last = now
-	const width = 30
-	frac := 1.0
-	if total > 0 {
-		frac = float64(done) / float64(total)
-	}
-	filled := int(frac * width)
-	bar := make([]byte, width)
-	for i := range bar {
-		switch {
-		case i < filled:
-			bar[i] = '='
-		case i == filled:
-			bar[i] = '>'
-		default:
-			bar[i] = ' '
-		}
-	}
-	el := now.Sub(b.start).Seconds()
-	rate, eta := 0.0, "?"
-	if el > 0 && done > 0 {
-		rate = float64(done) * 4096 / 1e6 / el
-		eta = time.Duration(el / float64(done) * float64(total-done) * float64(time.Second)).Round(time.Second).String()
-	}
-	fmt.Fprintf(b.w, "\r[%s] %3.0f%%  %d/%d pages  %.0f MB/s  ETA %s  ", bar, frac*100, done, total, rate, eta)
-	b.drawn = true
-}
-
-func (b *progressBar) finish() {
-	if b.drawn {
-		fmt.Fprint(b.w, "\n")
-	}
 }

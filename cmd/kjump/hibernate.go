@@ -13,23 +13,6 @@ import (
 	"github.com/kjump/kjump/memmap"
 )
 
-// progressLines reports long work as a line every half second, for consoles
-// that are not terminals (a serial line, a log).
-func progressLines(w io.Writer, what string) hibernate.Progress {
-	start := time.Now()
-	return func(done, total uint64) {
-		pct, rate := 100.0, 0.0
-		if total > 0 {
-			pct = float64(done) * 100 / float64(total)
-		}
-		if el := time.Since(start).Seconds(); el > 0 {
-			rate = float64(done) * 4096 / 1e6 / el
-		}
-		fmt.Fprintf(w, "%s: %3.0f%%  %s of %s  %.0f MB/s\n", what, pct,
-			memmap.FormatSize(done*4096), memmap.FormatSize(total*4096), rate)
-	}
-}
-
 func init() {
 	registry = append(registry,
 		command{

@@ -33,4 +33,3 @@ func ExampleParseMountinfo() {
 	// 254:2 /dev/vda2 on /home (ext4)
 	// 8:33  /dev/sdc1 on /media/MY STICK (vfat)
 }
-

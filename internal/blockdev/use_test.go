@@ -62,8 +62,8 @@ func TestUnused(t *testing.T) {
 	}
 	rootMount := Mount{Device: "254:0", Name: "/dev/vda on / (ext4)"}
 	for _, tt := range []struct {
-		name   string
-		mounts []Mount
+		name    string
+		mounts  []Mount
 		swaps   string
 		holders []string // sysfs holders/ entries to make, relative to the disk
 		want    string   // in the error; "" for none
