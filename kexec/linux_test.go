@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/kjump/kjump/bootparam"
+	"github.com/kjump/kjump/internal/cmdline"
 	"github.com/kjump/kjump/memmap"
 	"github.com/kjump/kjump/purgatory"
 )
@@ -69,49 +70,15 @@ func memAt(p *Plan, addr, n uint64) ([]byte, bool) {
 	return nil, false
 }
 
-// splitKernel splits a command line the way the kernel's next_arg
-// (lib/cmdline.c) does: it reads up to the first NUL and splits at white
-// space (lib/ctype.c's, which includes 0xa0) outside double quotes.
-func splitKernel(s string) []string {
-	if i := strings.IndexByte(s, 0); i >= 0 {
-		s = s[:i]
-	}
-	isSpace := func(c byte) bool { return c == ' ' || (c >= '\t' && c <= '\r') || c == 0xa0 }
-	var out []string
-	for i := 0; i < len(s); {
-		for i < len(s) && isSpace(s[i]) {
-			i++
-		}
-		if i == len(s) {
-			break
-		}
-		start, in := i, false
-		for i < len(s) && (in || !isSpace(s[i])) {
-			if s[i] == '"' {
-				in = !in
-			}
-			i++
-		}
-		out = append(out, s[start:i])
-	}
-	return out
-}
-
-// isDoubleDash reports whether the kernel reads param as "--" (parse_args:
-// no value, after next_arg strips the quotes of a quoted parameter).
-func isDoubleDash(param string) bool {
-	if strings.HasPrefix(param, `"`) {
-		param = strings.TrimSuffix(param[1:], `"`)
-	}
-	return param == "--"
-}
-
 // kernelParams returns the parameters the kernel parses itself: those before
-// "--" (kernel/params.c parse_args; the rest goes to init).
+// "--" (kernel/params.c parse_args; the rest goes to init). It splits with
+// the one tokenizer, internal/cmdline, whose own tests are literal cases of the
+// kernel's rules (lib/cmdline.c next_arg): this file checks plans, not the
+// tokenizer.
 func kernelParams(s string) []string {
-	params := splitKernel(s)
+	params := cmdline.Split(s)
 	for i, p := range params {
-		if isDoubleDash(p) {
+		if cmdline.IsDoubleDash(p) {
 			return params[:i]
 		}
 	}
@@ -218,14 +185,14 @@ func checkPlan(t testing.TB, l Linux, p *Plan) {
 	// The command line: the caller's kernel parameters, then the confinement and
 	// the placeholder, all before any "--" (after which the kernel hands the
 	// rest to init), then the caller's init arguments unchanged.
-	user := splitKernel(l.Cmdline)
+	user := cmdline.Split(l.Cmdline)
 	var want []string
-	if i := slices.IndexFunc(user, isDoubleDash); i >= 0 {
+	if i := slices.IndexFunc(user, cmdline.IsDoubleDash); i >= 0 {
 		want = append(append(append(slices.Clone(user[:i]), confinement(r)...), "--"), user[i+1:]...)
 	} else {
 		want = append(slices.Clone(user), confinement(r)...)
 	}
-	if got := splitKernel(p.Cmdline); !slices.Equal(got, want) {
+	if got := cmdline.Split(p.Cmdline); !slices.Equal(got, want) {
 		t.Errorf("Cmdline\n got %q\nwant %q", got, want)
 	}
 	if uint64(len(p.Cmdline)) > uint64(k.Header.CmdlineSize) {
