@@ -72,7 +72,7 @@ func openSource(path string, ov Overlay, extra pageclass.Memory) (*source, error
 	s := &source{path: path, size: st.Size(), file: f, overlay: ov, extra: extra}
 	if !st.Mode().IsRegular() || s.size == 0 {
 		f.Close()
-		return nil, &SourceError{Path: path, Reason: "not a regular file with a size (want a vmcore file or /proc/vmcore)", Err: ErrSource}
+		return nil, &SourceError{Path: path, Detail: "not a regular file with a size (want a vmcore file or /proc/vmcore)", Err: ErrSource}
 	}
 	var r io.ReaderAt = f
 	if s.size > 0 && int64(int(s.size)) == s.size {
@@ -104,7 +104,7 @@ func openSource(path string, ov Overlay, extra pageclass.Memory) (*source, error
 	}
 	if limit := s.physLimit(); s.maxPFN() > limit>>pageShift {
 		s.close()
-		return nil, &SourceError{Path: path, Reason: fmt.Sprintf("memory up to %#x, beyond the %#x bytes of physical address space", s.maxPFN()<<pageShift, limit), Err: ErrSource}
+		return nil, &SourceError{Path: path, Detail: fmt.Sprintf("memory up to %#x, beyond the %#x bytes of physical address space", s.maxPFN()<<pageShift, limit), Err: ErrSource}
 	}
 	return s, nil
 }
@@ -126,11 +126,11 @@ func (s *source) physLimit() uint64 {
 // elfcore.ErrKdumpCompressed) or ErrSource.
 type SourceError struct {
 	Path   string
-	Reason string
+	Detail string
 	Err    error
 }
 
-func (e *SourceError) Error() string { return e.Path + ": " + e.Reason }
+func (e *SourceError) Error() string { return e.Path + ": " + e.Detail }
 func (e *SourceError) Unwrap() error { return e.Err }
 
 // sourceError explains why SRC is not an ELF vmcore.
@@ -146,7 +146,7 @@ func sourceError(path string, err error) error {
 	case errors.Is(err, elfcore.ErrSegmentBeyondEOF), errors.Is(err, elfcore.ErrTruncated):
 		reason = "truncated, a partial copy of a vmcore? (" + reason + ")"
 	}
-	return &SourceError{Path: path, Reason: reason, Err: err}
+	return &SourceError{Path: path, Detail: reason, Err: err}
 }
 
 // pageOffsetOf returns the direct-map base the PT_LOADs agree on (p_vaddr -

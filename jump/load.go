@@ -16,6 +16,7 @@ import (
 	"github.com/kjump/kjump/initmode"
 	"github.com/kjump/kjump/initramfs"
 	"github.com/kjump/kjump/internal/cmdline"
+	"github.com/kjump/kjump/internal/errs"
 	"github.com/kjump/kjump/kconfig"
 	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/memmap"
@@ -52,7 +53,7 @@ type Loaded struct {
 }
 
 // ErrNoKexecJump means a kernel involved lacks CONFIG_KEXEC_JUMP.
-var ErrNoKexecJump = errors.New("kexec jump is not possible")
+var ErrNoKexecJump = errs.NotSupported("kexec jump is not possible")
 
 // checkCanJumpBack refuses a second kernel that could not jump back (the first
 // kernel would be lost), reading its config from the image (CONFIG_IKCONFIG) or from

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kjump/kjump/internal/errs"
 	"github.com/kjump/kjump/internal/sys"
 	"github.com/kjump/kjump/memmap"
 )
@@ -23,7 +24,11 @@ const MaxSegments = 16
 
 // Sentinel errors: callers branch with errors.Is, users read the LoadError text.
 var (
-	ErrNotSupported = errors.New("kexec is not supported by this kernel")
+	// ErrNotSupported is the root of every "this kernel or system can't"
+	// error of kjump's packages (kexec's own, jump.ErrNoKexecJump, extents'
+	// ErrNotSupported, physmem's missing /dev/mem): errors.Is matches them all.
+	ErrNotSupported = errs.ErrNotSupported
+	errNoKexec      = errs.NotSupported("kexec is not supported by this kernel")
 	ErrNotPermitted = errors.New("kexec is not permitted")
 	ErrTooLarge     = errors.New("the image is too large for this machine")
 	ErrBadSegments  = errors.New("invalid kexec segments")
@@ -57,13 +62,13 @@ type LoadError struct {
 	Segments []Segment
 	Flags    Flags
 	Errno    unix.Errno
-	Cause    string // the likely cause and the fix, in words
+	Detail   string // the likely cause and the fix, in words
 	sentinel error
 }
 
 func (e *LoadError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "kexec_load(entry %#x, %d segments, flags %#x): %v: %s", e.Entry, len(e.Segments), uint64(e.Flags), e.Errno, e.Cause)
+	fmt.Fprintf(&b, "kexec_load(entry %#x, %d segments, flags %#x): %v: %s", e.Entry, len(e.Segments), uint64(e.Flags), e.Errno, e.Detail)
 	return b.String()
 }
 
@@ -115,14 +120,14 @@ func Load(entry uint64, segs []Segment, flags Flags) error {
 	}
 	errno, _ := err.(unix.Errno)
 	le := &LoadError{Entry: entry, Segments: segs, Flags: flags, Errno: errno}
-	le.sentinel, le.Cause = explain(errno, segs)
+	le.sentinel, le.Detail = explain(errno, segs)
 	return le
 }
 
 func explain(errno unix.Errno, segs []Segment) (error, string) {
 	switch errno {
 	case unix.ENOSYS:
-		return ErrNotSupported, "the kernel has no kexec_load (build it with CONFIG_KEXEC=y; kjump doctor checks this)"
+		return errNoKexec, "the kernel has no kexec_load (build it with CONFIG_KEXEC=y; kjump doctor checks this)"
 	case unix.EPERM:
 		return ErrNotPermitted, permissionCause()
 	case unix.EBUSY:
@@ -139,7 +144,7 @@ func explain(errno unix.Errno, segs []Segment) (error, string) {
 		}
 		return ErrBadSegments, "the kernel refused the segments (overlapping, more data than memory, or over half of RAM) or the flags (is CONFIG_KEXEC_JUMP set? a preserve-context load needs it)"
 	}
-	return ErrNotSupported, "unexpected error"
+	return errNoKexec, "unexpected error"
 }
 
 // permissionCause says why kexec is not permitted on this machine.
@@ -176,7 +181,7 @@ func kernelRAM() uint64 {
 func Loaded() (bool, error) {
 	b, err := os.ReadFile(filepath.Join(root, "sys/kernel/kexec_loaded"))
 	if err != nil {
-		return false, fmt.Errorf("%w: %v", ErrNotSupported, err)
+		return false, fmt.Errorf("%w: %v", errNoKexec, err)
 	}
 	return strings.TrimSpace(string(b)) == "1", nil
 }
@@ -186,7 +191,7 @@ func Unload() error {
 	if err := sys.KexecLoad(0, nil, sys.KexecArchX8664); err != nil {
 		errno, _ := err.(unix.Errno)
 		le := &LoadError{Errno: errno}
-		le.sentinel, le.Cause = explain(errno, nil)
+		le.sentinel, le.Detail = explain(errno, nil)
 		return le
 	}
 	return nil

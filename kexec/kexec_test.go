@@ -151,7 +151,7 @@ func TestExplain(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fakeRoot(t, tc.files)
 			sentinel, cause := explain(tc.errno, tc.segs)
-			if sentinel != tc.want {
+			if !errors.Is(sentinel, tc.want) {
 				t.Errorf("sentinel %v, want %v", sentinel, tc.want)
 			}
 			if !strings.Contains(cause, tc.says) {
@@ -176,7 +176,7 @@ func TestLoadError(t *testing.T) {
 	fakeRoot(t, map[string]string{"proc/sys/kernel/kexec_load_disabled": "1"})
 	segs := []Segment{seg(0x10000000, 0x1000, 10), seg(0x20000000, 0x1000, 0)}
 	le := &LoadError{Entry: 0x1ff00000, Segments: segs, Flags: PreserveContext, Errno: unix.EPERM}
-	le.sentinel, le.Cause = explain(le.Errno, segs)
+	le.sentinel, le.Detail = explain(le.Errno, segs)
 	var err error = le
 
 	if !errors.Is(err, ErrNotPermitted) {
