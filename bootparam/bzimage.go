@@ -27,7 +27,7 @@ var (
 type FormatError struct {
 	Err    error  // ErrNotBzImage, ErrTruncated or ErrUnsupported
 	Detail string // what is wrong with the data
-	Hint    string // what to do about it
+	Hint   string // what to do about it
 }
 
 func (e *FormatError) Error() string {

@@ -3,13 +3,14 @@ package dump
 import (
 	"bytes"
 	"fmt"
-	"github.com/kjump/kjump/pageclass/pageclasstest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/kjump/kjump/pageclass/pageclasstest"
 
 	"github.com/kjump/kjump/dumpfile"
 	"github.com/kjump/kjump/pageclass"

@@ -47,8 +47,8 @@ var (
 // sentinel errors above; Off is the file offset of the offending structure
 // (from ParseNotes: the offset in its input; -1 when there is none); Hint, when set, tells the user what to do instead.
 type FormatError struct {
-	Err   error
-	Offset    int64
+	Err    error
+	Offset int64
 	Detail string
 	Hint   string
 }

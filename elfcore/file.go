@@ -155,8 +155,8 @@ func checkInFile(i int, phOff int64, what string, p elf.Prog64, size int64) erro
 			hint = "p_offset equals p_paddr: is this an ELF core header (elfcorehdr), which points into memory, rather than a dump?"
 		}
 		return &FormatError{
-			Err:   ErrSegmentBeyondEOF,
-			Offset:    phOff,
+			Err:    ErrSegmentBeyondEOF,
+			Offset: phOff,
 			Detail: fmt.Sprintf("%s %d: file bytes %#x+%#x, file is %#x bytes", what, i, p.Off, p.Filesz, size),
 			Hint:   hint,
 		}

@@ -13,8 +13,8 @@ import (
 	"github.com/kjump/kjump/doctor"
 	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/internal/blockdev"
+	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/jump"
-	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
 	"github.com/kjump/kjump/physmem"
 )

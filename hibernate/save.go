@@ -15,11 +15,11 @@ import (
 	"github.com/kjump/kjump/doctor"
 	"github.com/kjump/kjump/extents"
 	"github.com/kjump/kjump/image"
-	"github.com/kjump/kjump/initmode"
 	"github.com/kjump/kjump/internal/blockdev"
+	"github.com/kjump/kjump/internal/initmode"
+	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kexec"
-	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
 )
 

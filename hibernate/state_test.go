@@ -12,10 +12,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/kjump/kjump/image"
-	"github.com/kjump/kjump/initmode"
 	"github.com/kjump/kjump/internal/imagetest"
+	"github.com/kjump/kjump/internal/initmode"
+	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/jump"
-	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
 )
 

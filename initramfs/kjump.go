@@ -26,7 +26,7 @@ type BinaryError struct {
 	Role   string // "kjump" or "busybox"
 	Path   string // the host file
 	Detail string // what is wrong with it
-	Hint    string // what to do instead
+	Hint   string // what to do instead
 }
 
 func (e *BinaryError) Error() string {

@@ -8,9 +8,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/kjump/kjump/initmode"
+	"github.com/kjump/kjump/internal/initmode"
+	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/kexec"
-	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
 )
 

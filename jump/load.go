@@ -13,10 +13,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kjump/kjump/bootparam"
-	"github.com/kjump/kjump/initmode"
 	"github.com/kjump/kjump/initramfs"
 	"github.com/kjump/kjump/internal/cmdline"
 	"github.com/kjump/kjump/internal/errs"
+	"github.com/kjump/kjump/internal/initmode"
 	"github.com/kjump/kjump/kconfig"
 	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/memmap"

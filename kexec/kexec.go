@@ -74,7 +74,6 @@ func (e *LoadError) Error() string {
 
 func (e *LoadError) Unwrap() []error { return []error{e.sentinel, e.Errno} }
 
-
 // Validate checks segments the way the kernel will (sanity_check_segment_list in
 // kernel/kexec_core.c), so that a refusal is explained before the syscall.
 // totalRAM is the machine's RAM in bytes (0 skips the half-of-RAM check).

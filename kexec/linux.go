@@ -7,8 +7,8 @@ import (
 
 	"github.com/kjump/kjump/bootparam"
 	"github.com/kjump/kjump/internal/cmdline"
+	"github.com/kjump/kjump/internal/purgatory"
 	"github.com/kjump/kjump/memmap"
-	"github.com/kjump/kjump/purgatory"
 )
 
 // Layout constants of a second kernel's region (see doc.go).

@@ -12,8 +12,8 @@ import (
 
 	"github.com/kjump/kjump/bootparam"
 	"github.com/kjump/kjump/internal/cmdline"
+	"github.com/kjump/kjump/internal/purgatory"
 	"github.com/kjump/kjump/memmap"
-	"github.com/kjump/kjump/purgatory"
 )
 
 // zeroPage is what the tests read back from a boot_params page; offsets from

@@ -29,7 +29,7 @@ var (
 type VmcoreinfoError struct {
 	Key    string // as the kernel spells it: "OFFSET(page.flags)"
 	Detail string // empty for a missing key
-	Err   error  // ErrMissing or ErrBadValue
+	Err    error  // ErrMissing or ErrBadValue
 }
 
 func (e *VmcoreinfoError) Error() string {

@@ -1,12 +1,13 @@
 package pageclass
 
 import (
-	"github.com/kjump/kjump/pageclass/pageclasstest"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kjump/kjump/pageclass/pageclasstest"
 
 	"github.com/kjump/kjump/dumpfile"
 	"github.com/kjump/kjump/elfcore"

@@ -15,10 +15,10 @@ import (
 	"github.com/kjump/kjump/dump"
 	"github.com/kjump/kjump/elfcore"
 	"github.com/kjump/kjump/extents"
-	"github.com/kjump/kjump/initmode"
 	"github.com/kjump/kjump/internal/blockdev"
+	"github.com/kjump/kjump/internal/initmode"
+	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/jump"
-	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
 )
 

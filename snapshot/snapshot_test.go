@@ -8,8 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/kjump/kjump/dump"
+	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/jump"
-	"github.com/kjump/kjump/mailbox"
 )
 
 // TestReplyMessage: the answer always fits the mailbox, whatever the error; a

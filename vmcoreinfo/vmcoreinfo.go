@@ -33,7 +33,7 @@ var (
 // ErrBinary, ErrSyntax or ErrDuplicate; Line is 1-based (0 when the
 // problem is not on one line); Offset is the byte offset of the problem.
 type SyntaxError struct {
-	Err   error
+	Err    error
 	Line   int
 	Offset int
 	Text   string // the offending line, shortened to 80 bytes

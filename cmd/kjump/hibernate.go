@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/kjump/kjump/hibernate"
-	"github.com/kjump/kjump/initmode"
+	"github.com/kjump/kjump/internal/initmode"
 	"github.com/kjump/kjump/memmap"
 )
 
