@@ -68,7 +68,7 @@ func TestBlobMatchesSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, purgatory.Blob) {
-		t.Fatalf("purgatory.bin is stale: gen.sh produced %d bytes that differ from the committed %d; run go generate ./purgatory",
+		t.Fatalf("purgatory.bin is stale: gen.sh produced %d bytes that differ from the committed %d; run go generate ./internal/purgatory",
 			len(got), len(purgatory.Blob))
 	}
 	// A second build must be byte-identical (no timestamps, no build id).
