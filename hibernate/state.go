@@ -31,6 +31,7 @@ var (
 	ErrWriterDied  = errors.New("the second kernel stopped while writing the image (it crashed or was killed); the system carries on")
 	ErrNotResumed  = errors.New("the image was written, but the second kernel came back instead of powering off; the system carries on")
 	ErrNoReport    = errors.New("the resume kernel left no report")
+	ErrCannotServe = errors.New("the parked writer cannot serve this hibernation")
 	ErrInvalidThen = errors.New("a hibernation ends in poweroff, reboot or suspend (hybrid sleep)")
 )
 
@@ -53,6 +54,9 @@ func outcome(r jump.Reply) (Report, error) {
 	case mailbox.Committed:
 		return rep, fmt.Errorf("%w (image %s)", ErrNotResumed, rep.Image)
 	case mailbox.Failed:
+		if perr == nil && rep.CannotServe {
+			return rep, fmt.Errorf("%w: %s", ErrCannotServe, rep.Error)
+		}
 		if perr != nil || rep.Error == "" {
 			return rep, fmt.Errorf("%w: the second kernel failed and its reason does not decode (%v)", ErrNotSaved, perr)
 		}
@@ -61,11 +65,12 @@ func outcome(r jump.Reply) (Report, error) {
 	return rep, fmt.Errorf("%w (state %v): see the second kernel's console", jump.ErrNoReply, m.State)
 }
 
-// failedMessage is the Failed state for err; the reason always fits the page
-// (mailbox.Fit).
-func failedMessage(seq uint64, err error) mailbox.Message {
+// failedMessage is the Failed state for err, with rep's other fields; the
+// reason always fits the page (mailbox.Fit).
+func failedMessage(seq uint64, err error, rep Report) mailbox.Message {
 	return mailbox.Fit(mailbox.Failed, seq, err.Error(), func(why string) []byte {
-		b, _ := json.Marshal(Report{Error: why})
+		rep.Error = why
+		b, _ := json.Marshal(rep)
 		return b
 	})
 }

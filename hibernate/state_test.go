@@ -35,6 +35,7 @@ func TestOutcome(t *testing.T) {
 		{"writer died", mailbox.Message{State: mailbox.Working, Seq: seq}, nil, ErrWriterDied, ""},
 		{"came back after committing", mailbox.Message{State: mailbox.Committed, Seq: seq, Payload: js(Report{Image: "c0ffee"})}, nil, ErrNotResumed, "c0ffee"},
 		{"failed", mailbox.Message{State: mailbox.Failed, Seq: seq, Payload: js(Report{Error: "disk full"})}, nil, ErrNotSaved, "disk full"},
+		{"a parked writer cannot serve", mailbox.Message{State: mailbox.Failed, Seq: seq, Payload: js(Report{Error: "no block device 8:16", CannotServe: true})}, nil, ErrCannotServe, "8:16"},
 		{"failed without a reason", mailbox.Message{State: mailbox.Failed, Seq: seq, Payload: []byte("x")}, nil, ErrNotSaved, ""},
 		{"request never taken", mailbox.Message{State: mailbox.Request, Seq: seq}, nil, jump.ErrNoReply, ""},
 		{"another request's reply", mailbox.Message{State: mailbox.Done, Seq: seq + 1, Payload: js(Report{})}, nil, jump.ErrNoReply, ""},
@@ -64,7 +65,7 @@ func TestFailedMessage(t *testing.T) {
 		strings.Repeat("日本\"<", 2000),           // 3-byte runes and escapes mixed
 		strings.Repeat("a", mailbox.MaxPayload), // fits as text, not as JSON
 	} {
-		m := failedMessage(9, errors.New(why))
+		m := failedMessage(9, errors.New(why), Report{})
 		if m.State != mailbox.Failed || m.Seq != 9 || len(m.Payload) > mailbox.MaxPayload {
 			t.Fatalf("state %v seq %d, %d bytes", m.State, m.Seq, len(m.Payload))
 		}

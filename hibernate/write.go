@@ -21,6 +21,7 @@ import (
 	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/internal/cmdline"
+	"github.com/kjump/kjump/internal/initmode"
 	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/memmap"
@@ -46,6 +47,24 @@ func Write(mailboxAddr uint64, root string, progress Progress) (*image.Stats, er
 		return nil, err
 	}
 	defer box.Close()
+	if req.Park {
+		// A parked writer's first entry: say so; init jumps back.
+		payload, _ := json.Marshal(Report{Parked: true})
+		return nil, box.WriteChecked(mailbox.Message{State: mailbox.Done, Seq: m.Seq, Payload: payload})
+	}
+	if req.Report != 0 {
+		rb, err := mailbox.Attach(physmem.Path, req.Report)
+		if err != nil {
+			return nil, err
+		}
+		defer rb.Close()
+		box = rb
+	}
+	if req.Parked {
+		if err := freshView(root, req); err != nil {
+			return nil, errors.Join(err, box.WriteChecked(failedMessage(m.Seq, err, Report{CannotServe: true})))
+		}
+	}
 	// Take the request (and any key) out of the first kernel's memory before
 	// that memory is saved. A restored system finds this state until the
 	// resume kernel reports.
@@ -53,7 +72,7 @@ func Write(mailboxAddr uint64, root string, progress Progress) (*image.Stats, er
 		return nil, err
 	}
 	fault := testFault(root)
-	stats, werr := write(req, mailboxAddr, root, progress, fault)
+	stats, werr := write(req, box.Phys, root, progress, fault)
 	if werr == nil {
 		if fault == FaultCommitted {
 			killSelf("after the commit record")
@@ -65,10 +84,13 @@ func Write(mailboxAddr uint64, root string, progress Progress) (*image.Stats, er
 			werr = errors.Join(werr, revokeDevice(root, req))
 		} else if req.Suspend {
 			werr = hybridSleep(root, req, box, m.Seq, rep)
+		} else if req.Parked {
+			// A parked writer's init jumps back: end as asked here.
+			finish(req.Then, stats)
 		}
 	}
 	if werr != nil {
-		if err := box.WriteChecked(failedMessage(m.Seq, werr)); err != nil {
+		if err := box.WriteChecked(failedMessage(m.Seq, werr, Report{})); err != nil {
 			return nil, errors.Join(werr, fmt.Errorf("and the first kernel cannot be told: %w", err))
 		}
 		return nil, werr
@@ -105,6 +127,43 @@ func hybridSleep(root string, req Request, box *mailbox.Box, seq uint64, rep Rep
 		return fmt.Errorf("woke and revoked the image, but cannot report it: %w", err)
 	}
 	return nil
+}
+
+// freshView makes a re-entered parked writer forget what it saw before: the
+// page cache of the disks (the first kernel wrote to them since), and it
+// checks it has every device the request names (a disk added since it booted
+// is not there: it cannot serve, and the first kernel loads a fresh writer).
+func freshView(root string, req Request) error {
+	if err := os.WriteFile(filepath.Join(root, "proc/sys/vm/drop_caches"), []byte("3"), 0); err != nil {
+		return fmt.Errorf("dropping the parked writer's caches: %w", err)
+	}
+	devs := []string{req.Device}
+	for _, m := range req.Mounts {
+		devs = append(devs, m.Device)
+	}
+	for _, d := range devs {
+		node, err := blockdev.Node(root, d)
+		if err != nil {
+			return fmt.Errorf("the parked writer has no block device %s (added after it booted?): %w", d, err)
+		}
+		blockdev.DropCache(node)
+	}
+	return nil
+}
+
+// finish ends a parked writer's hibernation as the request asked: power off
+// (the default) or reboot. It does not return.
+func finish(then initmode.Action, st *image.Stats) {
+	unix.Sync()
+	if then == "" {
+		then = initmode.PowerOff
+	}
+	fmt.Fprintf(os.Stderr, "hibernate-write: image %x: %d pages, %d zero pages, by the parked writer; %s\n", st.Header.UUID, st.Header.Pages, st.Header.ZeroPages, then)
+	if then == initmode.Reboot {
+		unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
+	}
+	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	select {}
 }
 
 // Faults a lab scenario can make the writer suffer, by the second kernel's

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/kjump/kjump/dumpfile"
@@ -184,5 +185,26 @@ func TestWriteFromVmcore(t *testing.T) {
 	})
 	if err != nil || restored != total {
 		t.Fatalf("Pages = %v after %d pages, want %d", err, restored, total)
+	}
+}
+
+// TestFreshView: a re-entered parked writer cannot serve a request naming a
+// device it does not have (a disk added after it booted); with every device
+// there, it drops its caches and serves.
+func TestFreshView(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "proc/sys/vm/drop_caches"), nil)
+	fakeBlockDevice(t, root, "254:16", "vdb", make([]byte, 4096))
+	fakeBlockDevice(t, root, "254:0", "vda", make([]byte, 4096))
+	req := Request{Device: "254:16", Mounts: []Mount{{Device: "254:0", Name: "/dev/vda on / (ext4)"}}}
+	if err := freshView(root, req); err != nil {
+		t.Fatalf("every device there: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "proc/sys/vm/drop_caches")); string(b) != "3" {
+		t.Errorf("drop_caches holds %q, want 3", b)
+	}
+	req.Mounts = append(req.Mounts, Mount{Device: "8:32", Name: "/dev/sdc on /srv (xfs)"})
+	if err := freshView(root, req); err == nil || !strings.Contains(err.Error(), "no block device 8:32 (added after it booted?)") {
+		t.Errorf("a device added since: %v", err)
 	}
 }
