@@ -119,9 +119,7 @@ func checkOptions(opt *Options) error {
 	switch opt.Format {
 	case Kdump:
 		switch opt.Compression {
-		case dumpfile.None, dumpfile.Zlib, dumpfile.Snappy, dumpfile.Zstd:
-		case dumpfile.LZO:
-			return fmt.Errorf("dump: %w", ErrLZO)
+		case dumpfile.None, dumpfile.Zlib, dumpfile.LZO, dumpfile.Snappy, dumpfile.Zstd:
 		default:
 			return fmt.Errorf("dump: compression %v: %w", opt.Compression, ErrOptions)
 		}

@@ -11,6 +11,8 @@ import (
 	"github.com/klauspost/compress/snappy"
 	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
+
+	kjlzo "github.com/kjump/kjump/lzo"
 )
 
 // compressor turns one page into its stored form. Each writer goroutine has
@@ -53,7 +55,7 @@ func newCompressor(c Compression, blockSize int) (compressor, error) {
 		}
 		return &zstdCompressor{enc: enc}, nil
 	case LZO:
-		return nil, fmt.Errorf("dumpfile: writing LZO: no LZO1X compressor in Go is available; write Zlib or Zstd instead: %w", ErrUnsupported)
+		return &lzoCompressor{out: make([]byte, 0, kjlzo.MaxLen(blockSize))}, nil
 	}
 	return nil, invalid("Header.Compression %v", c)
 }
@@ -84,6 +86,18 @@ type snappyCompressor struct{ out []byte }
 func (s *snappyCompressor) compress(page []byte) ([]byte, uint32, error) {
 	// The raw Snappy block format (snappy_compress), not the framed one.
 	return snappy.Encode(s.out, page), FlagSnappy, nil
+}
+
+// lzoCompressor writes LZO1X with package lzo; makedumpfile -l uses
+// liblzo2's lzo1x_1_compress.
+type lzoCompressor struct {
+	c   kjlzo.Compressor
+	out []byte
+}
+
+func (l *lzoCompressor) compress(page []byte) ([]byte, uint32, error) {
+	l.out = l.c.Compress(l.out[:0], page)
+	return l.out, FlagLZO, nil
 }
 
 type zstdCompressor struct {
