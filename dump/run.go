@@ -214,11 +214,14 @@ func writeKdump(ctx context.Context, f output, s *source, as *pageclass.AddressS
 	})
 }
 
-// ctxSource stops Write when ctx is done.
+// ctxSource stops Write when ctx is done, and lets go of the pages it
+// has written.
 type ctxSource struct {
 	ctx context.Context
 	s   *source
 }
+
+func (c ctxSource) ReleasePages(first, last uint64) { c.s.release(first, last) }
 
 func (c ctxSource) ReadPage(pfn uint64, buf []byte) error {
 	if err := c.ctx.Err(); err != nil {

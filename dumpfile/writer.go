@@ -19,6 +19,15 @@ type PageSource interface {
 	ReadPage(pfn uint64, buf []byte) error
 }
 
+// PageReleaser may be implemented by a PageSource that holds memory for the
+// pages it reads (a mapped file). Write calls ReleasePages(first, last)
+// after it has read page frames first to last (all it reads of that span)
+// and reads none of them again, so such a source can let the memory go and
+// a dump's memory use does not grow with the dumped machine's.
+type PageReleaser interface {
+	ReleasePages(first, last uint64)
+}
+
 // Options tune Write. The zero value is ready to use.
 type Options struct {
 	// Threads is the number of goroutines that read and compress pages;
@@ -396,6 +405,9 @@ func (pw *pageWriter) fill(b *batch, c compressor, page []byte) error {
 		b.data = append(b.data, out...)
 		b.sizes = append(b.sizes, uint32(len(out)))
 		b.flags = append(b.flags, flag)
+	}
+	if r, ok := pw.src.(PageReleaser); ok && len(b.pfns) > 0 {
+		r.ReleasePages(b.pfns[0], b.pfns[len(b.pfns)-1])
 	}
 	return nil
 }
