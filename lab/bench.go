@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -162,7 +161,11 @@ func benchDump(ctx context.Context, l *Lab, w io.Writer) error {
 	f.Close()
 	mb := float64(mem) / 1e6
 
-	fmt.Fprintf(w, "the vmcore of a 1 GiB guest (Linux %s) with 512 MiB in use: %.0f MB of memory; this host, %d CPUs\n\n", l.Kernel.Release, mb, runtime.NumCPU())
+	what := "the vmcore of a 1 GiB guest with 512 MiB in use"
+	if read == 0 {
+		what = img
+	}
+	fmt.Fprintf(w, "%s (Linux %s): %.0f MB of memory; this host, %d CPUs\n\n", what, l.Kernel.Release, mb, runtime.NumCPU())
 	if read > 0 && mapped > 0 {
 		fmt.Fprintf(w, "/proc/vmcore in the second kernel (QEMU TCG): read() %.0f MB/s, mmap (kjump dump -d 0) %.0f MB/s\n\n", mb/read, mb/mapped)
 	}
@@ -173,35 +176,42 @@ func benchDump(ctx context.Context, l *Lab, w io.Writer) error {
 	}
 	dir := l.LogDir
 	runs := benchDumpRuns
-	fmt.Fprintf(w, "dump -d 31, %d runs each as a process of its own: median seconds (min–max), MB/s of the median, output, peak RSS\n", runs)
+	fmt.Fprintf(w, "dump -d 31, %d runs of each tool, each a process of its own, taking turns: median seconds (min–max), MB/s of the median, output, largest peak RSS\n", runs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "tool\tseconds\tmin–max\tMB/s\toutput\tpeak RSS\t\n")
 	row := func(name string, r dumpRuns) {
 		fmt.Fprintf(tw, "%s\t%.3f\t%.3f–%.3f\t%.0f\t%.2f MB\t%.1f MiB\t\n", name, r.median(), r.secs[0], r.secs[len(r.secs)-1], mb/r.median(), float64(r.size)/1e6, float64(r.maxRSS)/1024)
 	}
-	var lzoOut string
-	for _, t := range benchDumpTools(l.ropt.Kjump) {
-		out := filepath.Join(dir, "bench-dump-out")
-		args := append(append([]string(nil), t.args...), img, out)
-		r, err := measureDump(ctx, runs, t.prog, args, out)
-		if err != nil {
-			return err
-		}
-		row(t.name, r)
-		if t.name == "kjump lzo, 1 thread" {
-			lzoOut = filepath.Join(dir, "bench-kjump-lzo.kdump")
-			if err := os.Rename(out, lzoOut); err != nil {
+	// Round robin: run i of every tool, then run i+1, so that a busy moment
+	// of a shared machine falls on all tools alike.
+	tools := benchDumpTools(l.ropt.Kjump)
+	results := make([]dumpRuns, len(tools))
+	outs := make([]string, len(tools))
+	for i := range tools {
+		outs[i] = filepath.Join(dir, fmt.Sprintf("bench-dump-out-%d", i))
+		defer os.Remove(outs[i])
+	}
+	for range runs {
+		for i, t := range tools {
+			args := append(append([]string(nil), t.args...), img, outs[i])
+			if err := results[i].measure(ctx, t.prog, args, outs[i]); err != nil {
 				return err
 			}
 		}
-		os.Remove(out)
+	}
+	var lzoOut string
+	for i, t := range tools {
+		sort.Float64s(results[i].secs)
+		row(t.name, results[i])
+		if t.name == "kjump lzo, 1 thread" {
+			lzoOut = outs[i]
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	// Both Debian readers open kjump's LZO file: makedumpfile prints the log
 	// the vmcore holds, crash --minimal the same log.
-	defer os.Remove(lzoOut)
 	want, err := dumpDmesg(img)
 	if err != nil {
 		return err
@@ -301,28 +311,36 @@ type dumpRuns struct {
 
 func (r dumpRuns) median() float64 { return r.secs[len(r.secs)/2] }
 
-// measureDump runs prog n times, each writing out anew.
-func measureDump(ctx context.Context, n int, prog string, args []string, out string) (dumpRuns, error) {
-	var r dumpRuns
-	for range n {
-		os.Remove(out)
-		cmd := exec.CommandContext(ctx, prog, args...)
-		start := time.Now()
-		b, err := cmd.CombinedOutput()
-		d := time.Since(start).Seconds()
-		if err != nil {
-			return r, fmt.Errorf("%s %s: %v\n%s", prog, strings.Join(args, " "), err, b)
-		}
-		r.secs = append(r.secs, d)
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			r.maxRSS = max(r.maxRSS, ru.Maxrss)
-		}
+// measure runs prog once, writing out anew, and adds the run to r. It runs
+// prog under /usr/bin/time for the peak RSS: the rusage Go's os/exec reports
+// for a child counts this process's memory too (the child starts as a vfork
+// of it).
+func (r *dumpRuns) measure(ctx context.Context, prog string, args []string, out string) error {
+	os.Remove(out)
+	const mark = "kjump-bench-maxrss-kib "
+	cmd := exec.CommandContext(ctx, "/usr/bin/time", append([]string{"-f", mark + "%M", prog}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start).Seconds()
+	if err != nil {
+		return fmt.Errorf("%s %s: %v\n%s", prog, strings.Join(args, " "), err, stderr.String())
 	}
-	sort.Float64s(r.secs)
+	r.secs = append(r.secs, d)
+	_, rss, ok := strings.Cut(stderr.String(), mark)
+	if !ok {
+		return fmt.Errorf("/usr/bin/time printed no peak RSS for %s:\n%s", prog, stderr.String())
+	}
+	kib, err := strconv.ParseInt(strings.TrimSpace(rss), 10, 64)
+	if err != nil {
+		return fmt.Errorf("/usr/bin/time's peak RSS for %s: %w", prog, err)
+	}
+	r.maxRSS = max(r.maxRSS, kib)
 	st, err := os.Stat(out)
 	if err != nil {
-		return r, err
+		return err
 	}
 	r.size = st.Size()
-	return r, nil
+	return nil
 }
