@@ -268,6 +268,9 @@ func copyJobTo(f output, s *source, j copyJob, dataOff uint64, buf []byte) error
 	if _, err := f.WriteAt(data, int64(dataOff+j.off)); err != nil {
 		return fmt.Errorf("writing %d bytes at %#x: %w", len(data), dataOff+j.off, err)
 	}
+	if !j.zero && j.n > 0 {
+		s.release(j.phys>>pageShift, (j.phys+j.n-1)>>pageShift)
+	}
 	return nil
 }
 
@@ -297,8 +300,17 @@ func dropZeroPages(ctx context.Context, s *source, dumped *dumpfile.Bitmap, thre
 		go func() {
 			defer wg.Done()
 			buf := make([]byte, pageSize)
-			for i, pfn := range pfns[lo:hi] {
+			mine := pfns[lo:hi]
+			defer func() {
+				if n := len(mine); n > 0 {
+					s.release(mine[(n-1)/1024*1024], mine[n-1])
+				}
+			}()
+			for i, pfn := range mine {
 				if i%1024 == 0 {
+					if i > 0 {
+						s.release(mine[i-1024], mine[i-1]) // scanned; the copy maps the kept ones again
+					}
 					if err := ctx.Err(); err != nil {
 						errs[t] = err
 						return
