@@ -1,6 +1,7 @@
 package lzo
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 )
@@ -14,8 +15,10 @@ const (
 	m3MaxOffset = 16384
 
 	// skipShift: after 2^skipShift bytes without a match the search steps
-	// over 2 bytes at a time, then 3, …
-	skipShift = 6
+	// over 2 bytes at a time, then 3, … On a lab vmcore's pages 5 is 8%
+	// faster than 6 for 0.5% more output, and 4 is larger than
+	// makedumpfile -l's (liblzo2's LZO1X-1).
+	skipShift = 5
 )
 
 // MaxLen is the largest output Compress can produce for n bytes of input:
@@ -97,6 +100,11 @@ func (e *encoder) matches(table *[1 << tableBits]uint32, base uint32, src []byte
 // longer than a.
 func commonPrefix(a, b []byte) int {
 	n := 0
+	// Long matches (runs of zeros, repeated structures) go 64 bytes at a
+	// time through bytes.Equal, which uses vector instructions.
+	for len(b)-n >= 64 && bytes.Equal(a[n:n+64], b[n:n+64]) {
+		n += 64
+	}
 	for len(b)-n >= 8 {
 		x := binary.LittleEndian.Uint64(a[n:]) ^ binary.LittleEndian.Uint64(b[n:])
 		if x != 0 {
