@@ -176,11 +176,12 @@ func benchDump(ctx context.Context, l *Lab, w io.Writer) error {
 	}
 	dir := l.LogDir
 	runs := benchDumpRuns
-	fmt.Fprintf(w, "dump -d 31, %d runs of each tool, each a process of its own, taking turns: median seconds (min–max), MB/s of the median, output, largest peak RSS\n", runs)
+	fmt.Fprintf(w, "dump -d 31, %d runs of each tool, each a process of its own, taking turns: median wall seconds (min–max),\n", runs)
+	fmt.Fprintf(w, "MB/s of the median, median CPU seconds (user + system; less disturbed by other load than wall time), output, largest peak RSS\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "tool\tseconds\tmin–max\tMB/s\toutput\tpeak RSS\t\n")
+	fmt.Fprintf(tw, "tool\tseconds\tmin–max\tMB/s\tCPU s\toutput\tpeak RSS\t\n")
 	row := func(name string, r dumpRuns) {
-		fmt.Fprintf(tw, "%s\t%.3f\t%.3f–%.3f\t%.0f\t%.2f MB\t%.1f MiB\t\n", name, r.median(), r.secs[0], r.secs[len(r.secs)-1], mb/r.median(), float64(r.size)/1e6, float64(r.maxRSS)/1024)
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f–%.3f\t%.0f\t%.3f\t%.2f MB\t%.1f MiB\t\n", name, r.median(), r.secs[0], r.secs[len(r.secs)-1], mb/r.median(), r.cpu[len(r.cpu)/2], float64(r.size)/1e6, float64(r.maxRSS)/1024)
 	}
 	// Round robin: run i of every tool, then run i+1, so that a busy moment
 	// of a shared machine falls on all tools alike.
@@ -202,6 +203,7 @@ func benchDump(ctx context.Context, l *Lab, w io.Writer) error {
 	var lzoOut string
 	for i, t := range tools {
 		sort.Float64s(results[i].secs)
+		sort.Float64s(results[i].cpu)
 		row(t.name, results[i])
 		if t.name == "kjump lzo, 1 thread" {
 			lzoOut = outs[i]
@@ -301,10 +303,11 @@ func benchDumpTools(kjump string) []benchTool {
 	return tools
 }
 
-// dumpRuns are the runs of one tool: seconds (sorted), the output's size
-// and the largest peak RSS (KiB).
+// dumpRuns are the runs of one tool: seconds and CPU seconds (sorted once
+// all runs are in), the output's size and the largest peak RSS (KiB).
 type dumpRuns struct {
 	secs   []float64
+	cpu    []float64 // user + system seconds
 	size   int64
 	maxRSS int64
 }
@@ -318,7 +321,7 @@ func (r dumpRuns) median() float64 { return r.secs[len(r.secs)/2] }
 func (r *dumpRuns) measure(ctx context.Context, prog string, args []string, out string) error {
 	os.Remove(out)
 	const mark = "kjump-bench-maxrss-kib "
-	cmd := exec.CommandContext(ctx, "/usr/bin/time", append([]string{"-f", mark + "%M", prog}, args...)...)
+	cmd := exec.CommandContext(ctx, "/usr/bin/time", append([]string{"-f", mark + "%M %U %S", prog}, args...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()
@@ -332,11 +335,13 @@ func (r *dumpRuns) measure(ctx context.Context, prog string, args []string, out 
 	if !ok {
 		return fmt.Errorf("/usr/bin/time printed no peak RSS for %s:\n%s", prog, stderr.String())
 	}
-	kib, err := strconv.ParseInt(strings.TrimSpace(rss), 10, 64)
-	if err != nil {
-		return fmt.Errorf("/usr/bin/time's peak RSS for %s: %w", prog, err)
+	var kib int64
+	var user, sys float64
+	if _, err := fmt.Sscan(rss, &kib, &user, &sys); err != nil {
+		return fmt.Errorf("/usr/bin/time's peak RSS and CPU times for %s: %w", prog, err)
 	}
 	r.maxRSS = max(r.maxRSS, kib)
+	r.cpu = append(r.cpu, user+sys)
 	st, err := os.Stat(out)
 	if err != nil {
 		return err
