@@ -2,7 +2,6 @@ package zpage
 
 import (
 	"encoding/binary"
-	"hash/adler32"
 	"math/bits"
 )
 
@@ -46,8 +45,34 @@ func (c *Compressor) Compress(dst, src []byte) []byte {
 	c.lz(src)
 	c.block()
 	c.w.flush()
-	c.w.out = binary.BigEndian.AppendUint32(c.w.out, adler32.Checksum(src))
+	c.w.out = binary.BigEndian.AppendUint32(c.w.out, adler32(src))
 	return c.w.out
+}
+
+// adler32 is hash/adler32.Checksum, 8 bytes a step: s2 gains 8·s1 and the
+// bytes weighted 8 down to 1, and the sums are reduced modulo 65521 once
+// per 5552 bytes, before 32 bits can overflow (as zlib does).
+func adler32(p []byte) uint32 {
+	const mod, nmax = 65521, 5552
+	s1, s2 := uint32(1), uint32(0)
+	for len(p) > 0 {
+		q := p[:min(len(p), nmax/8*8)]
+		p = p[len(q):]
+		for len(q) >= 8 {
+			b0, b1, b2, b3 := uint32(q[0]), uint32(q[1]), uint32(q[2]), uint32(q[3])
+			b4, b5, b6, b7 := uint32(q[4]), uint32(q[5]), uint32(q[6]), uint32(q[7])
+			s2 += 8*s1 + 8*b0 + 7*b1 + 6*b2 + 5*b3 + 4*b4 + 3*b5 + 2*b6 + b7
+			s1 += b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7
+			q = q[8:]
+		}
+		for _, b := range q {
+			s1 += uint32(b)
+			s2 += s1
+		}
+		s1 %= mod
+		s2 %= mod
+	}
+	return s2<<16 | s1
 }
 
 // lz turns src into tokens, counting symbol frequencies.
@@ -325,10 +350,10 @@ type bitWriter struct {
 func (w *bitWriter) write(v uint64, n uint) {
 	w.acc |= v << w.nbits
 	w.nbits += n
-	if w.nbits >= 32 {
-		w.out = binary.LittleEndian.AppendUint32(w.out, uint32(w.acc))
-		w.acc >>= 32
-		w.nbits -= 32
+	if w.nbits >= 48 {
+		w.out = binary.LittleEndian.AppendUint64(w.out, w.acc)[:len(w.out)+6]
+		w.acc >>= 48
+		w.nbits -= 48
 	}
 }
 

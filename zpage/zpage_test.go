@@ -4,6 +4,7 @@ import (
 	"bytes"
 	stdzlib "compress/zlib"
 	"encoding/binary"
+	stdadler32 "hash/adler32"
 	"io"
 	"math/rand/v2"
 	"testing"
@@ -125,5 +126,26 @@ func BenchmarkCompress(b *testing.B) {
 			}
 			b.ReportMetric(float64(len(out)), "out_bytes")
 		})
+	}
+}
+
+// TestAdler32 checks the 8-bytes-a-step Adler-32 against hash/adler32,
+// across the 5552-byte reduction points and on bytes of 0xff (the largest
+// sums).
+func TestAdler32(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{0, 1, 7, 8, 9, 5551, 5552, 5553, 5560, 4096, 11104, 65536, 100003} {
+		for _, fill := range []string{"random", "ff"} {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = 0xff
+				if fill == "random" {
+					b[i] = byte(rnd.Uint32())
+				}
+			}
+			if got, want := adler32(b), stdadler32.Checksum(b); got != want {
+				t.Errorf("%d bytes of %s: %#x, want %#x", n, fill, got, want)
+			}
+		}
 	}
 }
