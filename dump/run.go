@@ -223,6 +223,15 @@ type ctxSource struct {
 
 func (c ctxSource) ReleasePages(first, last uint64) { c.s.release(first, last) }
 
+// PageBytes reads a page in place when SRC's mapping has all of it (nil
+// once ctx is done, so that ReadPage reports why).
+func (c ctxSource) PageBytes(pfn uint64) []byte {
+	if c.ctx.Err() != nil {
+		return nil
+	}
+	return c.s.direct(pfn<<pageShift, pageSize)
+}
+
 func (c ctxSource) ReadPage(pfn uint64, buf []byte) error {
 	if err := c.ctx.Err(); err != nil {
 		return err
