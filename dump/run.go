@@ -129,9 +129,7 @@ func checkOptions(opt *Options) error {
 	switch opt.Format {
 	case Kdump:
 		switch opt.Compression {
-		case dumpfile.None, dumpfile.Zlib, dumpfile.Snappy, dumpfile.Zstd:
-		case dumpfile.LZO:
-			return fmt.Errorf("dump: %w", ErrLZO)
+		case dumpfile.None, dumpfile.Zlib, dumpfile.LZO, dumpfile.Snappy, dumpfile.Zstd:
 		default:
 			return fmt.Errorf("dump: compression %v: %w", opt.Compression, ErrOptions)
 		}
@@ -226,10 +224,22 @@ func writeKdump(ctx context.Context, f output, s *source, as *pageclass.AddressS
 	})
 }
 
-// ctxSource stops Write when ctx is done.
+// ctxSource stops Write when ctx is done, and lets go of the pages it
+// has written.
 type ctxSource struct {
 	ctx context.Context
 	s   *source
+}
+
+func (c ctxSource) ReleasePages(first, last uint64) { c.s.release(first, last) }
+
+// PageBytes reads a page in place when SRC's mapping has all of it (nil
+// once ctx is done, so that ReadPage reports why).
+func (c ctxSource) PageBytes(pfn uint64) []byte {
+	if c.ctx.Err() != nil {
+		return nil
+	}
+	return c.s.direct(pfn<<pageShift, pageSize)
 }
 
 func (c ctxSource) ReadPage(pfn uint64, buf []byte) error {

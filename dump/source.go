@@ -36,6 +36,11 @@ type source struct {
 	info    *vmcoreinfo.Info // nil without a VMCOREINFO note
 	infoErr error            // why info is nil
 
+	// releasable: pages of mapped can be dropped once read (a file's page
+	// cache pages count in the process's RSS; /proc/vmcore's do not, and
+	// it cannot map them again).
+	releasable bool
+
 	pageOffset uint64 // direct-map base from the PT_LOADs; 0 when unknown
 	regions    []region
 
@@ -79,6 +84,8 @@ func openSource(path string, ov Overlay, extra pageclass.Memory) (*source, error
 		if m, err := unix.Mmap(int(f.Fd()), 0, int(s.size), unix.PROT_READ, unix.MAP_SHARED); err == nil {
 			s.mapped = m
 			r = bytes.NewReader(m)
+			var fs unix.Statfs_t
+			s.releasable = unix.Fstatfs(int(f.Fd()), &fs) == nil && fs.Type != unix.PROC_SUPER_MAGIC
 		}
 	}
 	s.elf, err = elfcore.NewFile(r, s.size)
@@ -290,6 +297,30 @@ func (s *source) ReadPage(pfn uint64, buf []byte) error {
 		}
 	}
 	return nil
+}
+
+// release drops the mapped pages of SRC that hold page frames first to
+// last (the pages inside that span: a file page shared with a neighbour
+// stays) from the process's memory; reading them again would map them
+// again. The writers call it for page frames they are done with, so that
+// the pages of a saved vmcore do not add up in the RSS.
+func (s *source) release(first, last uint64) {
+	if !s.releasable {
+		return
+	}
+	lo, hi := first<<pageShift, (last+1)<<pageShift
+	for _, l := range s.elf.Loads {
+		a, b := max(lo, l.Phys), min(hi, l.Phys+l.FileSize)
+		if a >= b {
+			continue
+		}
+		off, end := l.FileOff+(a-l.Phys), l.FileOff+(b-l.Phys)
+		off = (off + pageSize - 1) &^ (pageSize - 1)
+		end &^= pageSize - 1
+		if off < end && end <= uint64(len(s.mapped)) {
+			unix.Madvise(s.mapped[off:end], unix.MADV_DONTNEED)
+		}
+	}
 }
 
 // direct returns SRC's mapped bytes of [phys, phys+n) when they lie in

@@ -19,6 +19,23 @@ type PageSource interface {
 	ReadPage(pfn uint64, buf []byte) error
 }
 
+// PageReleaser may be implemented by a PageSource that holds memory for the
+// pages it reads (a mapped file). Write calls ReleasePages(first, last)
+// after it has read page frames first to last (all it reads of that span)
+// and reads none of them again, so such a source can let the memory go and
+// a dump's memory use does not grow with the dumped machine's.
+type PageReleaser interface {
+	ReleasePages(first, last uint64)
+}
+
+// PageMapper may be implemented by a PageSource that holds its pages in
+// memory (a mapped file): PageBytes returns page frame pfn's block, which
+// Write reads in place instead of copying it, or nil to have Write call
+// ReadPage. The bytes must stay valid until ReleasePages covers them.
+type PageMapper interface {
+	PageBytes(pfn uint64) []byte
+}
+
 // Options tune Write. The zero value is ready to use.
 type Options struct {
 	// Threads is the number of goroutines that read and compress pages;
@@ -377,9 +394,18 @@ func (pw *pageWriter) fill(b *batch, c compressor, page []byte) error {
 	b.sizes = b.sizes[:0]
 	b.flags = b.flags[:0]
 	b.data = b.data[:0]
+	mapper, _ := pw.src.(PageMapper)
+	buf := page
 	for _, pfn := range b.pfns {
-		if err := pw.src.ReadPage(pfn, page); err != nil {
-			return &PageError{PFN: pfn, Err: err}
+		page = nil
+		if mapper != nil {
+			page = mapper.PageBytes(pfn)
+		}
+		if len(page) != len(buf) {
+			page = buf
+			if err := pw.src.ReadPage(pfn, page); err != nil {
+				return &PageError{PFN: pfn, Err: err}
+			}
 		}
 		if bytes.Equal(page, pw.zero) {
 			b.sizes = append(b.sizes, 0)
@@ -396,6 +422,9 @@ func (pw *pageWriter) fill(b *batch, c compressor, page []byte) error {
 		b.data = append(b.data, out...)
 		b.sizes = append(b.sizes, uint32(len(out)))
 		b.flags = append(b.flags, flag)
+	}
+	if r, ok := pw.src.(PageReleaser); ok && len(b.pfns) > 0 {
+		r.ReleasePages(b.pfns[0], b.pfns[len(b.pfns)-1])
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-var writeCompressions = []Compression{None, Zlib, Snappy, Zstd}
+var writeCompressions = []Compression{None, Zlib, LZO, Snappy, Zstd}
 
 func TestRoundTrip(t *testing.T) {
 	const maxPFN = 3000
@@ -242,7 +242,6 @@ func TestWriteInvalid(t *testing.T) {
 		mutate func(h *Header, present, dumped **Bitmap)
 		want   error
 	}{
-		{"LZO", func(h *Header, _, _ **Bitmap) { h.Compression = LZO }, ErrUnsupported},
 		{"unknown compression", func(h *Header, _, _ **Bitmap) { h.Compression = 7 }, ErrInvalid},
 		{"no CPUs", func(h *Header, _, _ **Bitmap) { h.NrCPUs = 0 }, ErrInvalid},
 		{"negative dump level", func(h *Header, _, _ **Bitmap) { h.DumpLevel = -1 }, ErrInvalid},
