@@ -9,8 +9,8 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/kjump/kjump/dumpfile"
 	"github.com/kjump/kjump/pageclass"
+	"github.com/kjump/kjump/pageset"
 )
 
 // splitRun is the number of consecutive left-out pages from which an ELF
@@ -49,7 +49,7 @@ type copyJob struct {
 // layoutELF turns SRC's regions into output segments and the copies that
 // fill them: each region is cut where at least splitRun consecutive pages
 // are left out. File offsets are relative to the start of the data.
-func layoutELF(regions []region, dumped *dumpfile.Bitmap) ([]outSeg, []copyJob) {
+func layoutELF(regions []region, dumped *pageset.Set) ([]outSeg, []copyJob) {
 	var segs []outSeg
 	var jobs []copyJob
 	var cursor uint64
@@ -102,7 +102,7 @@ func layoutELF(regions []region, dumped *dumpfile.Bitmap) ([]outSeg, []copyJob) 
 // writeELF writes an ELF core holding dumped's pages and returns how many
 // all-zero pages it left out (at level bit 1; it reads every page once
 // for that before writing, since the program headers come first).
-func writeELF(ctx context.Context, f output, s *source, dumped *dumpfile.Bitmap, opt Options, pr *progress) (uint64, error) {
+func writeELF(ctx context.Context, f output, s *source, dumped *pageset.Set, opt Options, pr *progress) (uint64, error) {
 	var zero uint64
 	if opt.Level&pageclass.ExcludeZero != 0 {
 		var err error
@@ -280,7 +280,7 @@ func copyJobTo(f output, s *source, j copyJob, dataOff uint64, buf []byte) error
 // its own of a second bitmap; the result does not depend on their number.
 // What it keeps grows with the page frames as the bitmaps do (32 KiB per
 // GiB), not with the pages.
-func dropZeroPages(ctx context.Context, s *source, dumped *dumpfile.Bitmap, threads int, pr *progress) (*dumpfile.Bitmap, uint64, error) {
+func dropZeroPages(ctx context.Context, s *source, dumped *pageset.Set, threads int, pr *progress) (*pageset.Set, uint64, error) {
 	total := dumped.Count()
 	// Progress counts the scan and then the copy; the copy's total is
 	// known only after the scan, so report the scan against twice its
@@ -300,7 +300,7 @@ func dropZeroPages(ctx context.Context, s *source, dumped *dumpfile.Bitmap, thre
 			pfn = bounds[t-1] - 1
 		}
 	}
-	zeroPages := dumpfile.NewBitmap(dumped.Len())
+	zeroPages := pageset.New(dumped.Len())
 	zeros := make([]uint64, threads)
 	errs := make([]error, threads)
 	var wg sync.WaitGroup

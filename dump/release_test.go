@@ -14,6 +14,7 @@ import (
 
 	"github.com/kjump/kjump/dumpfile"
 	"github.com/kjump/kjump/pageclass/pageclasstest"
+	"github.com/kjump/kjump/pageset"
 )
 
 // mappedRSS returns the resident KiB of the mapping that holds addr, from
@@ -106,14 +107,14 @@ func TestReleaseKeepsRSSFlat(t *testing.T) {
 type recordingSource struct {
 	ctxSource
 	mu       sync.Mutex
-	released *dumpfile.Bitmap
+	released *pageset.Set
 }
 
 func (r *recordingSource) ReleasePages(first, last uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.released == nil {
-		r.released = dumpfile.NewBitmap(1 << 20)
+		r.released = pageset.New(1 << 20)
 	}
 	r.released.SetRange(first, last+1)
 	r.ctxSource.ReleasePages(first, last)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kjump/kjump/dumpfile"
 	"github.com/kjump/kjump/pageclass"
+	"github.com/kjump/kjump/pageset"
 )
 
 // Run copies the ELF vmcore src (/proc/vmcore, or a file) to dst in the
@@ -159,7 +160,7 @@ func notSameFile(src *os.File, dst string) error {
 // classify leaves out the page frames level names (but zero pages, found
 // while copying) and counts them in sum. It also returns the address
 // space for reading kernel variables, or nil without VMCOREINFO.
-func classify(s *source, present *dumpfile.Bitmap, level pageclass.Level, sum *Summary) (*dumpfile.Bitmap, *pageclass.AddressSpace, error) {
+func classify(s *source, present *pageset.Set, level pageclass.Level, sum *Summary) (*pageset.Set, *pageclass.AddressSpace, error) {
 	needs := level&^pageclass.ExcludeZero != 0
 	if s.info == nil {
 		if needs {
@@ -196,7 +197,7 @@ func classify(s *source, present *dumpfile.Bitmap, level pageclass.Level, sum *S
 }
 
 // writeKdump writes a kdump-compressed file.
-func writeKdump(ctx context.Context, f output, s *source, as *pageclass.AddressSpace, present, dumped *dumpfile.Bitmap, opt Options, pr *progress) (dumpfile.Stats, error) {
+func writeKdump(ctx context.Context, f output, s *source, as *pageclass.AddressSpace, present, dumped *pageset.Set, opt Options, pr *progress) (dumpfile.Stats, error) {
 	notes, cpus := s.notes()
 	h := dumpfile.Header{
 		Utsname:     s.utsname(as),

@@ -15,6 +15,7 @@ import (
 	"github.com/kjump/kjump/dumpfile"
 	"github.com/kjump/kjump/elfcore"
 	"github.com/kjump/kjump/pageclass"
+	"github.com/kjump/kjump/pageset"
 	"github.com/kjump/kjump/vmcoreinfo"
 )
 
@@ -224,8 +225,8 @@ func (s *source) maxPFN() uint64 {
 
 // present is the set of page frames with contents: every page any region
 // touches, a partial page included (its missing bytes read as zeros).
-func (s *source) present() *dumpfile.Bitmap {
-	b := dumpfile.NewBitmap(s.maxPFN())
+func (s *source) present() *pageset.Set {
+	b := pageset.New(s.maxPFN())
 	for _, r := range s.regions {
 		b.SetRange(r.phys>>pageShift, (r.phys+r.size+pageSize-1)>>pageShift)
 	}

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/kjump/kjump/pageset"
 )
 
 // PageSource supplies the contents of page frames to Write.
@@ -74,7 +76,7 @@ const batchPages = 128
 // records where each compressed page lands, comes before the pages.
 //
 // Errors from src come back as a *PageError naming the page frame.
-func Write(w io.WriterAt, h Header, present, dumped *Bitmap, src PageSource, opt Options) (Stats, error) {
+func Write(w io.WriterAt, h Header, present, dumped *pageset.Set, src PageSource, opt Options) (Stats, error) {
 	p, err := plan(&h, present, dumped)
 	if err != nil {
 		return Stats{}, err
@@ -121,7 +123,7 @@ type writePlan struct {
 }
 
 // plan checks h and the bitmaps and lays the file out.
-func plan(h *Header, present, dumped *Bitmap) (*writePlan, error) {
+func plan(h *Header, present, dumped *pageset.Set) (*writePlan, error) {
 	if present == nil || dumped == nil {
 		return nil, invalid("nil bitmap")
 	}
@@ -158,7 +160,7 @@ func plan(h *Header, present, dumped *Bitmap) (*writePlan, error) {
 	if pfn, ok := dumped.Next(maxPFN); ok {
 		return nil, invalid("dumped has page frame %#x, at or past MaxPFN %#x", pfn, maxPFN)
 	}
-	if pfn, ok := dumped.firstNotIn(present); ok {
+	if pfn, ok := dumped.FirstNotIn(present); ok {
 		return nil, invalid("page frame %#x is in dumped but not in present", pfn)
 	}
 	notes, vmOff, vmSize, err := notesWithVMCOREINFO(h.Notes, h.VMCOREINFO)
@@ -224,12 +226,12 @@ func plan(h *Header, present, dumped *Bitmap) (*writePlan, error) {
 }
 
 // writeBitmap writes the on-disk form of b, n bytes long, at off.
-func writeBitmap(w io.WriterAt, b *Bitmap, off int64, n int) error {
+func writeBitmap(w io.WriterAt, b *pageset.Set, off int64, n int) error {
 	const chunk = 1 << 20
 	buf := make([]byte, min(n, chunk))
 	for done := 0; done < n; {
 		c := buf[:min(n-done, chunk)]
-		b.putBytes(c, uint64(done))
+		b.PutBytes(c, uint64(done))
 		if _, err := w.WriteAt(c, off+int64(done)); err != nil {
 			return err
 		}
@@ -253,7 +255,7 @@ type pageWriter struct {
 	w         io.WriterAt
 	src       PageSource
 	blockSize int
-	dumped    *Bitmap
+	dumped    *pageset.Set
 	maxPFN    uint64
 	descOff   int64
 	total     uint64

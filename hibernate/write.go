@@ -15,7 +15,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/kjump/kjump/dumpfile"
 	"github.com/kjump/kjump/elfcore"
 	"github.com/kjump/kjump/extents"
 	"github.com/kjump/kjump/image"
@@ -26,6 +25,7 @@ import (
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/memmap"
 	"github.com/kjump/kjump/pageclass"
+	"github.com/kjump/kjump/pageset"
 	"github.com/kjump/kjump/physmem"
 	"github.com/kjump/kjump/vmcoreinfo"
 )
@@ -422,7 +422,7 @@ func (v *vmcore) runs() ([]image.Run, error) {
 	for _, l := range v.elf.Loads {
 		maxPFN = max(maxPFN, (l.Phys+l.FileSize)/image.PageSize)
 	}
-	present := dumpfile.NewBitmap(maxPFN)
+	present := pageset.New(maxPFN)
 	for _, l := range v.elf.Loads {
 		present.SetRange((l.Phys+image.PageSize-1)/image.PageSize, (l.Phys+l.FileSize)/image.PageSize)
 	}
@@ -447,7 +447,7 @@ func (v *vmcore) runs() ([]image.Run, error) {
 
 // buildRuns turns the kept page frames into image runs, all-zero pages into
 // zero runs. page returns a frame's contents.
-func buildRuns(keep *dumpfile.Bitmap, page func(pfn uint64) []byte) []image.Run {
+func buildRuns(keep *pageset.Set, page func(pfn uint64) []byte) []image.Run {
 	var runs []image.Run
 	for pfn, ok := keep.Next(0); ok; pfn, ok = keep.Next(pfn + 1) {
 		p := page(pfn)

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kjump/kjump/dumpfile"
 	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/pageclass"
 	"github.com/kjump/kjump/pageclass/pageclasstest"
+	"github.com/kjump/kjump/pageset"
 )
 
 func TestBuildRuns(t *testing.T) {
@@ -66,7 +66,7 @@ func TestBuildRuns(t *testing.T) {
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			keep := dumpfile.NewBitmap(uint64(len(tt.pages)))
+			keep := pageset.New(uint64(len(tt.pages)))
 			for pfn, c := range tt.pages {
 				if c != '-' {
 					keep.Set(uint64(pfn))
