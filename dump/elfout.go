@@ -102,7 +102,7 @@ func layoutELF(regions []region, dumped *pageset.Set) ([]outSeg, []copyJob) {
 // writeELF writes an ELF core holding dumped's pages and returns how many
 // all-zero pages it left out (at level bit 1; it reads every page once
 // for that before writing, since the program headers come first).
-func writeELF(ctx context.Context, f output, s *source, dumped *pageset.Set, opt Options, pr *progress) (uint64, error) {
+func writeELF(ctx context.Context, f output, s *Vmcore, dumped *pageset.Set, opt Options, pr *progress) (uint64, error) {
 	var zero uint64
 	if opt.Level&pageclass.ExcludeZero != 0 {
 		var err error
@@ -201,7 +201,7 @@ func writeELF(ctx context.Context, f output, s *source, dumped *pageset.Set, opt
 
 // copyPages runs the copy jobs on threads goroutines. Each job writes its
 // own bytes at its own offset, so the file does not depend on threads.
-func copyPages(ctx context.Context, f output, s *source, jobs []copyJob, dataOff, total uint64, threads int, pr *progress) error {
+func copyPages(ctx context.Context, f output, s *Vmcore, jobs []copyJob, dataOff, total uint64, threads int, pr *progress) error {
 	var (
 		mu       sync.Mutex
 		next     int
@@ -245,7 +245,7 @@ func copyPages(ctx context.Context, f output, s *source, jobs []copyJob, dataOff
 	return firstErr
 }
 
-func copyJobTo(f output, s *source, j copyJob, dataOff uint64, buf []byte) error {
+func copyJobTo(f output, s *Vmcore, j copyJob, dataOff uint64, buf []byte) error {
 	var data []byte
 	if j.zero {
 		data = zeroRun[:j.n]
@@ -280,7 +280,7 @@ func copyJobTo(f output, s *source, j copyJob, dataOff uint64, buf []byte) error
 // its own of a second bitmap; the result does not depend on their number.
 // What it keeps grows with the page frames as the bitmaps do (32 KiB per
 // GiB), not with the pages.
-func dropZeroPages(ctx context.Context, s *source, dumped *pageset.Set, threads int, pr *progress) (*pageset.Set, uint64, error) {
+func dropZeroPages(ctx context.Context, s *Vmcore, dumped *pageset.Set, threads int, pr *progress) (*pageset.Set, uint64, error) {
 	total := dumped.Count()
 	// Progress counts the scan and then the copy; the copy's total is
 	// known only after the scan, so report the scan against twice its

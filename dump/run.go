@@ -160,7 +160,7 @@ func notSameFile(src *os.File, dst string) error {
 // classify leaves out the page frames level names (but zero pages, found
 // while copying) and counts them in sum. It also returns the address
 // space for reading kernel variables, or nil without VMCOREINFO.
-func classify(s *source, present *pageset.Set, level pageclass.Level, sum *Summary) (*pageset.Set, *pageclass.AddressSpace, error) {
+func classify(s *Vmcore, present *pageset.Set, level pageclass.Level, sum *Summary) (*pageset.Set, *pageclass.AddressSpace, error) {
 	needs := level&^pageclass.ExcludeZero != 0
 	if s.info == nil {
 		if needs {
@@ -197,7 +197,7 @@ func classify(s *source, present *pageset.Set, level pageclass.Level, sum *Summa
 }
 
 // writeKdump writes a kdump-compressed file.
-func writeKdump(ctx context.Context, f output, s *source, as *pageclass.AddressSpace, present, dumped *pageset.Set, opt Options, pr *progress) (dumpfile.Stats, error) {
+func writeKdump(ctx context.Context, f output, s *Vmcore, as *pageclass.AddressSpace, present, dumped *pageset.Set, opt Options, pr *progress) (dumpfile.Stats, error) {
 	notes, cpus := s.notes()
 	h := dumpfile.Header{
 		Utsname:     s.utsname(as),
@@ -229,7 +229,7 @@ func writeKdump(ctx context.Context, f output, s *source, as *pageclass.AddressS
 // has written.
 type ctxSource struct {
 	ctx context.Context
-	s   *source
+	s   *Vmcore
 }
 
 func (c ctxSource) ReleasePages(first, last uint64) { c.s.release(first, last) }

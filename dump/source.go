@@ -26,9 +26,9 @@ const (
 	directMapLow uint64 = 0xffff800000000000 // lowest direct-map base with 4-level paging
 )
 
-// source is an open ELF vmcore, the first kernel's memory it shows, and
+// Vmcore is an open ELF vmcore, the first kernel's memory it shows, and
 // the pages an Overlay adds.
-type source struct {
+type Vmcore struct {
 	path    string
 	size    int64
 	file    *os.File
@@ -65,7 +65,7 @@ type region struct {
 }
 
 // openSource opens path, maps it and reads its ELF headers and VMCOREINFO.
-func openSource(path string, ov Overlay, extra pageclass.Memory) (*source, error) {
+func openSource(path string, ov Overlay, extra pageclass.Memory) (*Vmcore, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -75,7 +75,7 @@ func openSource(path string, ov Overlay, extra pageclass.Memory) (*source, error
 		f.Close()
 		return nil, err
 	}
-	s := &source{path: path, size: st.Size(), file: f, overlay: ov, extra: extra}
+	s := &Vmcore{path: path, size: st.Size(), file: f, overlay: ov, extra: extra}
 	if !st.Mode().IsRegular() || s.size == 0 {
 		f.Close()
 		return nil, &SourceError{Path: path, Detail: "not a regular file with a size (want a vmcore file or /proc/vmcore)", Err: ErrSource}
@@ -119,7 +119,7 @@ func openSource(path string, ov Overlay, extra pageclass.Memory) (*source, error
 
 // physLimit is the size of the physical address space: 2^MAX_PHYSMEM_BITS
 // when VMCOREINFO says, else 2^52 (x86_64's architectural limit).
-func (s *source) physLimit() uint64 {
+func (s *Vmcore) physLimit() uint64 {
 	bits := int64(52)
 	if s.info != nil {
 		if n, ok := s.info.Number("MAX_PHYSMEM_BITS"); ok && n > pageShift && n < 52 {
@@ -176,7 +176,7 @@ func pageOffsetOf(loads []elfcore.Segment) uint64 {
 
 // addOverlay adds the overlay's page frames as regions, one per run of
 // consecutive page frames.
-func (s *source) addOverlay() error {
+func (s *Vmcore) addOverlay() error {
 	if len(s.overlay) == 0 {
 		return nil
 	}
@@ -206,7 +206,7 @@ func (s *source) addOverlay() error {
 	return nil
 }
 
-func (s *source) close() {
+func (s *Vmcore) close() {
 	if s.mapped != nil {
 		unix.Munmap(s.mapped)
 		s.mapped = nil
@@ -215,7 +215,7 @@ func (s *source) close() {
 }
 
 // maxPFN is one past the highest page frame any region touches.
-func (s *source) maxPFN() uint64 {
+func (s *Vmcore) maxPFN() uint64 {
 	var m uint64
 	for _, r := range s.regions {
 		m = max(m, (r.phys+r.size+pageSize-1)>>pageShift)
@@ -225,7 +225,7 @@ func (s *source) maxPFN() uint64 {
 
 // present is the set of page frames with contents: every page any region
 // touches, a partial page included (its missing bytes read as zeros).
-func (s *source) present() *pageset.Set {
+func (s *Vmcore) present() *pageset.Set {
 	b := pageset.New(s.maxPFN())
 	for _, r := range s.regions {
 		b.SetRange(r.phys>>pageShift, (r.phys+r.size+pageSize-1)>>pageShift)
@@ -236,7 +236,7 @@ func (s *source) present() *pageset.Set {
 // ReadPhys reads the first kernel's physical memory: overlay page frames
 // from Extra, everything else from SRC's PT_LOADs. It is what the
 // classifier reads struct pages and page tables through.
-func (s *source) ReadPhys(p []byte, phys uint64) (int, error) {
+func (s *Vmcore) ReadPhys(p []byte, phys uint64) (int, error) {
 	n, err := s.readPhys(p, phys)
 	if len(s.patch) > 0 {
 		lo, hi := max(phys, s.patchAt), min(phys+uint64(n), s.patchAt+uint64(len(s.patch)))
@@ -248,7 +248,7 @@ func (s *source) ReadPhys(p []byte, phys uint64) (int, error) {
 }
 
 // readPhys is ReadPhys without the patch.
-func (s *source) readPhys(p []byte, phys uint64) (int, error) {
+func (s *Vmcore) readPhys(p []byte, phys uint64) (int, error) {
 	if len(s.overlay) == 0 {
 		return s.elf.ReadPhys(p, phys)
 	}
@@ -279,7 +279,7 @@ func (s *source) readPhys(p []byte, phys uint64) (int, error) {
 
 // ReadPage fills buf with page frame pfn; bytes of the page no region has
 // read as zeros. It implements dumpfile.PageSource.
-func (s *source) ReadPage(pfn uint64, buf []byte) error {
+func (s *Vmcore) ReadPage(pfn uint64, buf []byte) error {
 	addr := pfn << pageShift
 	_, err := s.ReadPhys(buf, addr)
 	if err == nil || !errors.Is(err, elfcore.ErrNotInDump) {
@@ -305,7 +305,7 @@ func (s *source) ReadPage(pfn uint64, buf []byte) error {
 // stays) from the process's memory; reading them again would map them
 // again. The writers call it for page frames they are done with, so that
 // the pages of a saved vmcore do not add up in the RSS.
-func (s *source) release(first, last uint64) {
+func (s *Vmcore) release(first, last uint64) {
 	if !s.releasable {
 		return
 	}
@@ -326,7 +326,7 @@ func (s *source) release(first, last uint64) {
 
 // direct returns SRC's mapped bytes of [phys, phys+n) when they lie in
 // one PT_LOAD's file bytes and are not overlaid, or nil.
-func (s *source) direct(phys, n uint64) []byte {
+func (s *Vmcore) direct(phys, n uint64) []byte {
 	if s.mapped == nil {
 		return nil
 	}
@@ -353,7 +353,7 @@ func (s *source) direct(phys, n uint64) []byte {
 // utsname reads the kernel's struct new_utsname (init_uts_ns.name), as
 // makedumpfile does for the dump header, falling back on VMCOREINFO's
 // OSRELEASE.
-func (s *source) utsname(as *pageclass.AddressSpace) dumpfile.Utsname {
+func (s *Vmcore) utsname(as *pageclass.AddressSpace) dumpfile.Utsname {
 	u := dumpfile.Utsname{Sysname: "Linux", Machine: "x86_64"}
 	if s.info == nil {
 		return u
@@ -389,7 +389,7 @@ func (s *source) utsname(as *pageclass.AddressSpace) dumpfile.Utsname {
 
 // notes returns SRC's notes in ELF note layout, and how many are
 // NT_PRSTATUS (one per CPU that saved its registers).
-func (s *source) notes() ([]byte, int) {
+func (s *Vmcore) notes() ([]byte, int) {
 	var b []byte
 	cpus := 0
 	notes := s.elf.Notes
@@ -408,7 +408,7 @@ func (s *source) notes() ([]byte, int) {
 // addJumpedCPU gives a live kernel's dump the NT_PRSTATUS note of the CPU
 // that jumped (see JumpedCPU), reading the registers the jump saved through
 // as. It does nothing when SRC has NT_PRSTATUS notes of its own.
-func (s *source) addJumpedCPU(j *JumpedCPU, as *pageclass.AddressSpace) error {
+func (s *Vmcore) addJumpedCPU(j *JumpedCPU, as *pageclass.AddressSpace) error {
 	if slices.ContainsFunc(s.elf.Notes, elfcore.IsPrstatus) {
 		return nil
 	}

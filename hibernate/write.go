@@ -1,7 +1,6 @@
 package hibernate
 
 import (
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,7 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/kjump/kjump/elfcore"
+	"github.com/kjump/kjump/dump"
 	"github.com/kjump/kjump/extents"
 	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/internal/blockdev"
@@ -27,7 +26,6 @@ import (
 	"github.com/kjump/kjump/pageclass"
 	"github.com/kjump/kjump/pageset"
 	"github.com/kjump/kjump/physmem"
-	"github.com/kjump/kjump/vmcoreinfo"
 )
 
 // Progress is called after every step while pages are written or restored
@@ -257,12 +255,12 @@ func write(req Request, mailboxAddr uint64, root string, progress Progress, faul
 		h.Filesystems = append(h.Filesystems, fs)
 	}
 
-	vm, err := openVmcore("/proc/vmcore")
+	vm, err := dump.OpenVmcore("/proc/vmcore")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (the second kernel needs CONFIG_PROC_VMCORE and an ELF core header from kjump)", err)
 	}
-	defer vm.close()
-	runs, err := vm.runs()
+	defer vm.Close()
+	runs, err := vmcoreRuns(vm)
 	if err != nil {
 		return nil, err
 	}
@@ -369,80 +367,26 @@ func deviceSize(f *os.File) (int64, error) {
 	return f.Seek(0, 2)
 }
 
-// vmcore is the first kernel's memory as the second kernel's /proc/vmcore
-// shows it, mapped.
-type vmcore struct {
-	mapped []byte
-	elf    *elfcore.File
-}
-
-func openVmcore(path string) (*vmcore, error) {
-	f, err := os.Open(path)
+// vmcoreRuns lists what an image of the first kernel saves: every whole page
+// frame of its memory in the vmcore except free pages (by its struct pages),
+// with all-zero pages as zero runs. The memory is saved as it is while the
+// second kernel runs, including where the jump put the pages it moved out of
+// the region: the first kernel moves them back itself on the way back.
+func vmcoreRuns(v *dump.Vmcore) ([]image.Run, error) {
+	keep, err := v.Keep(pageclass.ExcludeFree, v.WholePages())
 	if err != nil {
-		return nil, fmt.Errorf("%w (the second kernel needs CONFIG_PROC_VMCORE and an ELF core header from kjump)", err)
+		return nil, fmt.Errorf("telling free pages: %w", err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	m, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return nil, fmt.Errorf("mapping %s: %w", path, err)
-	}
-	e, err := elfcore.NewFile(bytes.NewReader(m), st.Size())
-	if err != nil {
-		unix.Munmap(m)
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &vmcore{mapped: m, elf: e}, nil
-}
-
-func (v *vmcore) close() { unix.Munmap(v.mapped) }
-
-// page returns the first kernel's page frame pfn, or nil if no PT_LOAD has it.
-func (v *vmcore) pages(pfn, n uint64) []byte {
-	phys := pfn * image.PageSize
-	for _, l := range v.elf.Loads {
-		if phys >= l.Phys && phys+n*image.PageSize <= l.Phys+l.FileSize {
-			off := l.FileOff + (phys - l.Phys)
-			return v.mapped[off : off+n*image.PageSize]
+	buf := make([]byte, image.PageSize)
+	return buildRuns(keep, func(pfn uint64) []byte {
+		if p := v.Page(pfn); p != nil {
+			return p
 		}
-	}
-	return nil
-}
-
-// runs lists what an image of the first kernel saves: every page frame of its
-// memory except free pages (by its struct pages), with all-zero pages as zero
-// runs. The memory is saved as it is while the second kernel runs, including
-// where the jump put the pages it moved out of the region: the first kernel
-// moves them back itself on the way back.
-func (v *vmcore) runs() ([]image.Run, error) {
-	var maxPFN uint64
-	for _, l := range v.elf.Loads {
-		maxPFN = max(maxPFN, (l.Phys+l.FileSize)/image.PageSize)
-	}
-	present := pageset.New(maxPFN)
-	for _, l := range v.elf.Loads {
-		present.SetRange((l.Phys+image.PageSize-1)/image.PageSize, (l.Phys+l.FileSize)/image.PageSize)
-	}
-	text, ok := v.elf.VMCOREINFO()
-	if !ok {
-		return nil, fmt.Errorf("/proc/vmcore has no VMCOREINFO note: cannot tell free pages")
-	}
-	info, err := vmcoreinfo.Parse(text)
-	if err != nil {
-		return nil, err
-	}
-	cls, err := pageclass.New(info, v.elf, pageclass.Config{MaxPFN: maxPFN})
-	if err != nil {
-		return nil, err
-	}
-	keep, _, err := cls.Exclude(pageclass.Level(16), present)
-	if err != nil {
-		return nil, err
-	}
-	return buildRuns(keep, func(pfn uint64) []byte { return v.pages(pfn, 1) }), nil
+		if v.ReadPage(pfn, buf) != nil {
+			return nil
+		}
+		return buf
+	}), nil
 }
 
 // buildRuns turns the kept page frames into image runs, all-zero pages into
@@ -464,28 +408,20 @@ func buildRuns(keep *pageset.Set, page func(pfn uint64) []byte) []image.Run {
 	return runs
 }
 
-// pageSource feeds Write from the mapped vmcore.
+// pageSource feeds Write from the vmcore.
 type pageSource struct {
 	killMidway bool // kjump.test_fault=writer-killed-midway
-	vm         *vmcore
+	vm         *dump.Vmcore
 	done       uint64
 	total      uint64
 	progress   Progress
 }
 
 func (s *pageSource) ReadPages(pfn uint64, n int, buf []byte) error {
-	for i := 0; i < n; {
-		// One PT_LOAD may end inside the stretch: copy page by page then.
-		if p := s.vm.pages(pfn+uint64(i), uint64(n-i)); p != nil {
-			copy(buf[i*image.PageSize:], p)
-			break
+	for i := range uint64(n) {
+		if err := s.vm.ReadPage(pfn+i, buf[i*image.PageSize:(i+1)*image.PageSize]); err != nil {
+			return fmt.Errorf("page frame %#x of /proc/vmcore: %w", pfn+i, err)
 		}
-		p := s.vm.pages(pfn+uint64(i), 1)
-		if p == nil {
-			return fmt.Errorf("page frame %#x is not in /proc/vmcore", pfn+uint64(i))
-		}
-		copy(buf[i*image.PageSize:], p)
-		i++
 	}
 	s.done += uint64(n)
 	if s.killMidway && s.done >= s.total/2 {

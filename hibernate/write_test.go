@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kjump/kjump/dump"
 	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/pageclass"
 	"github.com/kjump/kjump/pageclass/pageclasstest"
@@ -116,12 +117,12 @@ func TestWriteFromVmcore(t *testing.T) {
 	k.WritePage(601, bytes.Repeat([]byte{0xa5}, image.PageSize))
 	path := filepath.Join(t.TempDir(), "vmcore")
 	writeFile(t, path, k.ELF(nil, true))
-	vm, err := openVmcore(path)
+	vm, err := dump.OpenVmcore(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer vm.close()
-	runs, err := vm.runs()
+	defer vm.Close()
+	runs, err := vmcoreRuns(vm)
 	if err != nil {
 		t.Fatal(err)
 	}
