@@ -18,7 +18,7 @@
 //     into a mailbox page (package mailbox), load K2 with the job
 //     "kjump hibernate-write --mailbox ADDR" (kjump.then=poweroff,
 //     kjump.onerror=back), sync and jump.
-//  2. K2 (Write, kjump hibernate-write): takes the request and marks the
+//  2. K2 (internal/hibernatewrite.Write, kjump hibernate-write): takes the request and marks the
 //     mailbox Working (the key leaves K1's memory before it is saved);
 //     fingerprints every device K1 has mounted; lists K1's page frames from
 //     /proc/vmcore, leaving out free pages (package pageclass) and recording

@@ -64,13 +64,3 @@ func outcome(r jump.Reply) (Report, error) {
 	}
 	return rep, fmt.Errorf("%w (state %v): see the second kernel's console", jump.ErrNoReply, m.State)
 }
-
-// failedMessage is the Failed state for err, with rep's other fields; the
-// reason always fits the page (mailbox.Fit).
-func failedMessage(seq uint64, err error, rep Report) mailbox.Message {
-	return mailbox.Fit(mailbox.Failed, seq, err.Error(), func(why string) []byte {
-		rep.Error = why
-		b, _ := json.Marshal(rep)
-		return b
-	})
-}

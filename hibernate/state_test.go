@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/internal/imagetest"
@@ -54,38 +53,6 @@ func TestOutcome(t *testing.T) {
 				t.Errorf("%v does not say %q", err, c.text)
 			}
 		})
-	}
-}
-
-func TestFailedMessage(t *testing.T) {
-	for _, why := range []string{
-		"short",
-		strings.Repeat("é", 5000),               // 2-byte runes, cut must not split one
-		strings.Repeat("\x00", 3000),            // each escapes to 6 bytes
-		strings.Repeat("日本\"<", 2000),           // 3-byte runes and escapes mixed
-		strings.Repeat("a", mailbox.MaxPayload), // fits as text, not as JSON
-	} {
-		m := failedMessage(9, errors.New(why), Report{})
-		if m.State != mailbox.Failed || m.Seq != 9 || len(m.Payload) > mailbox.MaxPayload {
-			t.Fatalf("state %v seq %d, %d bytes", m.State, m.Seq, len(m.Payload))
-		}
-		page := make([]byte, mailbox.Size)
-		if err := mailbox.Encode(page, m); err != nil {
-			t.Fatal(err)
-		}
-		var rep Report
-		if err := json.Unmarshal(m.Payload, &rep); err != nil {
-			t.Fatal(err)
-		}
-		if !utf8.ValidString(rep.Error) {
-			t.Errorf("reason cut inside a rune: %q…", rep.Error[len(rep.Error)-8:])
-		}
-		if why == "short" && rep.Error != why {
-			t.Errorf("a short reason was changed: %q", rep.Error)
-		}
-		if why != "short" && (!strings.HasSuffix(rep.Error, "…") || len(rep.Error) < 500) {
-			t.Errorf("a %d-byte reason became %d bytes ending %q", len(why), len(rep.Error), rep.Error[max(0, len(rep.Error)-10):])
-		}
 	}
 }
 

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kjump/kjump/hibernate"
 	"github.com/kjump/kjump/image"
+	"github.com/kjump/kjump/internal/hibernatewrite"
 	"github.com/kjump/kjump/internal/imagetest"
 	"github.com/kjump/kjump/lab/qemu"
 )
@@ -69,7 +69,7 @@ func snapshotRefuse(ctx context.Context, l *Lab) error {
 }
 
 func hibernateWriterCrash(ctx context.Context, l *Lab) error {
-	for _, fault := range []string{hibernate.FaultMidWrite, hibernate.FaultCommitted} {
+	for _, fault := range []string{hibernatewrite.FaultMidWrite, hibernatewrite.FaultCommitted} {
 		disks, err := l.hibernateDisks("writer-crash-" + fault)
 		if err != nil {
 			return err

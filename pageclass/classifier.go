@@ -229,7 +229,6 @@ func (c *Classifier) pfnOf(pfn, sp uint64) (uint64, bool) {
 	return head, true
 }
 
-
 // countRange counts the page frames of b in [start, end).
 func countRange(b *pageset.Set, start, end uint64) uint64 {
 	n := uint64(0)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kjump/kjump/hibernate"
+	"github.com/kjump/kjump/internal/hibernatewrite"
 	"github.com/kjump/kjump/internal/initmode"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/memmap"
@@ -150,7 +151,7 @@ Example (second kernel's command line):
 						return fmt.Errorf("--mailbox %q: %w", *addr, err)
 					}
 					start := time.Now()
-					st, err := hibernate.Write(a, "/", progressLines(stderr, "hibernate-write"))
+					st, err := hibernatewrite.Write(a, "/", progressLines(stderr, "hibernate-write"))
 					if err != nil {
 						return err
 					}

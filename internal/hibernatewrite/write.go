@@ -1,4 +1,9 @@
-package hibernate
+// Package hibernatewrite is the second kernel's half of kjump hibernate (kjump
+// hibernate-write): it takes the request from the mailbox, writes the first
+// kernel's memory from /proc/vmcore as an image, and leaves the states the
+// first kernel and the resume kernel read (package hibernate has the protocol,
+// the first kernel's half and the resume kernel's).
+package hibernatewrite
 
 import (
 	"encoding/hex"
@@ -16,6 +21,7 @@ import (
 
 	"github.com/kjump/kjump/dump"
 	"github.com/kjump/kjump/extents"
+	"github.com/kjump/kjump/hibernate"
 	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/internal/cmdline"
@@ -28,18 +34,14 @@ import (
 	"github.com/kjump/kjump/physmem"
 )
 
-// Progress is called after every step while pages are written or restored
-// (a chunk or a run): the caller throttles what it prints.
-type Progress func(done, total uint64)
-
 // Write is the second kernel's half (kjump hibernate-write): it takes the
 // request from the mailbox at mailboxAddr and writes the first kernel's memory
 // as an image, leaving the state in the mailbox (see outcome): Working before
 // it reads the memory, then Committed with the image's UUID, or Failed with
 // the reason. A failure after the image's first write revokes it. Init then
 // powers off, or on failure jumps back and the first kernel reports it.
-func Write(mailboxAddr uint64, root string, progress Progress) (*image.Stats, error) {
-	var req Request
+func Write(mailboxAddr uint64, root string, progress hibernate.Progress) (*image.Stats, error) {
+	var req hibernate.Request
 	box, m, err := mailbox.TakeRequest(physmem.Path, mailboxAddr, &req)
 	if err != nil {
 		return nil, err
@@ -47,7 +49,7 @@ func Write(mailboxAddr uint64, root string, progress Progress) (*image.Stats, er
 	defer box.Close()
 	if req.Park {
 		// A parked writer's first entry: say so; init jumps back.
-		payload, _ := json.Marshal(Report{Parked: true})
+		payload, _ := json.Marshal(hibernate.Report{Parked: true})
 		return nil, box.WriteChecked(mailbox.Message{State: mailbox.Done, Seq: m.Seq, Payload: payload})
 	}
 	if req.Report != 0 {
@@ -60,7 +62,7 @@ func Write(mailboxAddr uint64, root string, progress Progress) (*image.Stats, er
 	}
 	if req.Parked {
 		if err := freshView(root, req); err != nil {
-			return nil, errors.Join(err, box.WriteChecked(failedMessage(m.Seq, err, Report{CannotServe: true})))
+			return nil, errors.Join(err, box.WriteChecked(failedMessage(m.Seq, err, hibernate.Report{CannotServe: true})))
 		}
 	}
 	// Take the request (and any key) out of the first kernel's memory before
@@ -75,7 +77,7 @@ func Write(mailboxAddr uint64, root string, progress Progress) (*image.Stats, er
 		if fault == FaultCommitted {
 			killSelf("after the commit record")
 		}
-		rep := Report{Image: hex.EncodeToString(stats.Header.UUID[:]), Saved: stats.Header.Created}
+		rep := hibernate.Report{Image: hex.EncodeToString(stats.Header.UUID[:]), Saved: stats.Header.Created}
 		payload, _ := json.Marshal(rep)
 		werr = box.WriteChecked(mailbox.Message{State: mailbox.Committed, Seq: m.Seq, Payload: payload})
 		if werr != nil {
@@ -88,7 +90,7 @@ func Write(mailboxAddr uint64, root string, progress Progress) (*image.Stats, er
 		}
 	}
 	if werr != nil {
-		if err := box.WriteChecked(failedMessage(m.Seq, werr, Report{})); err != nil {
+		if err := box.WriteChecked(failedMessage(m.Seq, werr, hibernate.Report{})); err != nil {
 			return nil, errors.Join(werr, fmt.Errorf("and the first kernel cannot be told: %w", err))
 		}
 		return nil, werr
@@ -101,7 +103,7 @@ func Write(mailboxAddr uint64, root string, progress Progress) (*image.Stats, er
 // make sure the image is revoked, it powers off instead, leaving the image for
 // the next boot to resume: the first kernel never carries on beside a valid
 // image of itself.
-func hybridSleep(root string, req Request, box *mailbox.Box, seq uint64, rep Report) error {
+func hybridSleep(root string, req hibernate.Request, box *mailbox.Box, seq uint64, rep hibernate.Report) error {
 	powerOff := func(why error) {
 		fmt.Fprintf(os.Stderr, "hibernate-write: %v; powering off: the next boot resumes from the image\n", why)
 		unix.Sync()
@@ -131,7 +133,7 @@ func hybridSleep(root string, req Request, box *mailbox.Box, seq uint64, rep Rep
 // page cache of the disks (the first kernel wrote to them since), and it
 // checks it has every device the request names (a disk added since it booted
 // is not there: it cannot serve, and the first kernel loads a fresh writer).
-func freshView(root string, req Request) error {
+func freshView(root string, req hibernate.Request) error {
 	if err := os.WriteFile(filepath.Join(root, "proc/sys/vm/drop_caches"), []byte("3"), 0); err != nil {
 		return fmt.Errorf("dropping the parked writer's caches: %w", err)
 	}
@@ -191,7 +193,7 @@ func killSelf(when string) {
 
 // revokeDevice revokes the image the request's target holds (best effort, in
 // the second kernel: the first kernel revokes it again).
-func revokeDevice(root string, req Request) error {
+func revokeDevice(root string, req hibernate.Request) error {
 	node, err := blockdev.Node(root, req.Device)
 	if err != nil {
 		return err
@@ -206,12 +208,12 @@ func revokeDevice(root string, req Request) error {
 		if err != nil {
 			return err
 		}
-		return image.Revoke(newSection(f))
+		return image.Revoke(hibernate.NewSection(f))
 	}
 	return image.Revoke(dev)
 }
 
-func write(req Request, mailboxAddr uint64, root string, progress Progress, fault string) (*image.Stats, error) {
+func write(req hibernate.Request, mailboxAddr uint64, root string, progress hibernate.Progress, fault string) (*image.Stats, error) {
 	node, err := blockdev.Node(root, req.Device)
 	if err != nil {
 		return nil, err
@@ -276,14 +278,14 @@ func write(req Request, mailboxAddr uint64, root string, progress Progress, faul
 		if err != nil {
 			return nil, err
 		}
-		out = newSection(f)
+		out = hibernate.NewSection(f)
 	}
-	budget, err := MemoryBudget(root)
+	budget, err := hibernate.MemoryBudget(root)
 	if err != nil {
 		return nil, err
 	}
 	opt := image.WriteOptions{Workers: writeWorkers(budget, image.DefaultPagesPerChunk)}
-	if opt.Compression, err = ParseCompression(req.Compression); err != nil {
+	if opt.Compression, err = hibernate.ParseCompression(req.Compression); err != nil {
 		return nil, err
 	}
 	switch {
@@ -318,7 +320,7 @@ func write(req Request, mailboxAddr uint64, root string, progress Progress, faul
 	return &stats, nil
 }
 
-func fingerprintDevice(root string, m Mount) (image.Filesystem, error) {
+func fingerprintDevice(root string, m hibernate.Mount) (image.Filesystem, error) {
 	node, err := blockdev.Node(root, m.Device)
 	if err != nil {
 		return image.Filesystem{}, err
@@ -328,7 +330,7 @@ func fingerprintDevice(root string, m Mount) (image.Filesystem, error) {
 		return image.Filesystem{}, err
 	}
 	defer f.Close()
-	sum, detail, err := Fingerprint(f)
+	sum, detail, err := hibernate.Fingerprint(f)
 	if err != nil {
 		return image.Filesystem{}, fmt.Errorf("%s (%s): %w", node, m.Name, err)
 	}
@@ -350,21 +352,10 @@ type imageWriter interface {
 }
 
 func writerSize(w imageWriter) (int64, error) {
-	if s, ok := w.(*section); ok {
-		return s.size, nil
+	if s, ok := w.(*hibernate.Section); ok {
+		return s.Size(), nil
 	}
-	return deviceSize(w.(*os.File))
-}
-
-func deviceSize(f *os.File) (int64, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	if st.Mode().IsRegular() {
-		return st.Size(), nil
-	}
-	return f.Seek(0, 2)
+	return blockdev.Size(w.(*os.File).Name())
 }
 
 // vmcoreRuns lists what an image of the first kernel saves: every whole page
@@ -414,7 +405,7 @@ type pageSource struct {
 	vm         *dump.Vmcore
 	done       uint64
 	total      uint64
-	progress   Progress
+	progress   hibernate.Progress
 }
 
 func (s *pageSource) ReadPages(pfn uint64, n int, buf []byte) error {
@@ -431,4 +422,14 @@ func (s *pageSource) ReadPages(pfn uint64, n int, buf []byte) error {
 		s.progress(s.done, s.total)
 	}
 	return nil
+}
+
+// failedMessage is the Failed state for err, with rep's other fields; the
+// reason always fits the page (mailbox.Fit).
+func failedMessage(seq uint64, err error, rep hibernate.Report) mailbox.Message {
+	return mailbox.Fit(mailbox.Failed, seq, err.Error(), func(why string) []byte {
+		rep.Error = why
+		b, _ := json.Marshal(rep)
+		return b
+	})
 }
