@@ -41,6 +41,7 @@ import (
 // the reason. A failure after the image's first write revokes it. Init then
 // powers off, or on failure jumps back and the first kernel reports it.
 func Write(mailboxAddr uint64, root string, progress hibernate.Progress) (*image.Stats, error) {
+	start := time.Now()
 	var req hibernate.Request
 	box, m, err := mailbox.TakeRequest(physmem.Path, mailboxAddr, &req)
 	if err != nil {
@@ -86,7 +87,7 @@ func Write(mailboxAddr uint64, root string, progress hibernate.Progress) (*image
 			werr = hybridSleep(root, req, box, m.Seq, rep)
 		} else if req.Parked {
 			// A parked writer's init jumps back: end as asked here.
-			finish(req.Then, stats)
+			finish(req.Then, stats, time.Since(start))
 		}
 	}
 	if werr != nil {
@@ -153,12 +154,14 @@ func freshView(root string, req hibernate.Request) error {
 
 // finish ends a parked writer's hibernation as the request asked: power off
 // (the default) or reboot. It does not return.
-func finish(then initmode.Action, st *image.Stats) {
+func finish(then initmode.Action, st *image.Stats, took time.Duration) {
 	unix.Sync()
 	if then == "" {
 		then = initmode.PowerOff
 	}
-	fmt.Fprintf(os.Stderr, "hibernate-write: image %x: %d pages, %d zero pages, by the parked writer; %s\n", st.Header.UUID, st.Header.Pages, st.Header.ZeroPages, then)
+	// The line kjump hibernate-write prints when it returns, and why it does not.
+	fmt.Fprintf(os.Stderr, "hibernate-write: image %x: %d pages (%s) stored in %s, %d zero pages, in %.2fs; by the parked writer; %s\n",
+		st.Header.UUID, st.Header.Pages, memmap.FormatSize(st.RawBytes), memmap.FormatSize(st.StoredBytes), st.Header.ZeroPages, took.Seconds(), then)
 	if then == initmode.Reboot {
 		unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
 	}
