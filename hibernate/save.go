@@ -171,6 +171,7 @@ func Hibernate(o Options) (*Result, error) {
 	if err := readKey(&req, o.KeyFile, o.PassphraseFile); err != nil {
 		return nil, err
 	}
+	defer func() { clear(req.Key); clear(req.Passphrase) }() // after a fallback's second try too
 	dev, err := blockdev.Unused(o.Root, o.Target, mounts)
 	isFile := errors.Is(err, blockdev.ErrNotBlock) || errors.Is(err, fs.ErrNotExist)
 	if err != nil && !isFile {
@@ -336,8 +337,6 @@ func hibernate(o Options, req Request, dev string, file *extents.Map, region mem
 		return nil
 	}
 	r, err := jump.RunJob(job)
-	clear(req.Key)
-	clear(req.Passphrase)
 	if err != nil {
 		return nil, err
 	}
