@@ -105,12 +105,7 @@ func Write(mailboxAddr uint64, root string, progress hibernate.Progress) (*image
 // the next boot to resume: the first kernel never carries on beside a valid
 // image of itself.
 func hybridSleep(root string, req hibernate.Request, box *mailbox.Box, seq uint64, rep hibernate.Report) error {
-	powerOff := func(why error) {
-		fmt.Fprintf(os.Stderr, "hibernate-write: %v; powering off: the next boot resumes from the image\n", why)
-		unix.Sync()
-		unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
-		select {}
-	}
+	powerOff := func(why error) { end(initmode.PowerOff, fmt.Sprintf("%v; the next boot resumes from the image", why)) }
 	unix.Sync()
 	fmt.Fprintf(os.Stderr, "hibernate-write: image %s committed; suspending to RAM (hybrid sleep)\n", rep.Image)
 	if err := os.WriteFile(filepath.Join(root, "sys/power/state"), []byte("mem"), 0); err != nil {
@@ -155,13 +150,18 @@ func freshView(root string, req hibernate.Request) error {
 // finish ends a parked writer's hibernation as the request asked: power off
 // (the default) or reboot. It does not return.
 func finish(then initmode.Action, st *image.Stats, took time.Duration) {
-	unix.Sync()
 	if then == "" {
 		then = initmode.PowerOff
 	}
 	// The line kjump hibernate-write prints when it returns, and why it does not.
-	fmt.Fprintf(os.Stderr, "hibernate-write: image %x: %d pages (%s) stored in %s, %d zero pages, in %.2fs; by the parked writer; %s\n",
-		st.Header.UUID, st.Header.Pages, memmap.FormatSize(st.RawBytes), memmap.FormatSize(st.StoredBytes), st.Header.ZeroPages, took.Seconds(), then)
+	end(then, fmt.Sprintf("image %x: %d pages (%s) stored in %s, %d zero pages, in %.2fs; by the parked writer",
+		st.Header.UUID, st.Header.Pages, memmap.FormatSize(st.RawBytes), memmap.FormatSize(st.StoredBytes), st.Header.ZeroPages, took.Seconds()))
+}
+
+// end syncs, says why, and powers off or reboots. It does not return.
+func end(then initmode.Action, why string) {
+	unix.Sync()
+	fmt.Fprintf(os.Stderr, "hibernate-write: %s; %s\n", why, then)
 	if then == initmode.Reboot {
 		unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
 	}
