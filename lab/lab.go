@@ -254,6 +254,8 @@ func (l *Lab) Boot(ctx context.Context, g Guest) (*qemu.VM, error) {
 			return nil, err
 		}
 	}
+	// In use: the newest for pruneOld, in this run and in any other.
+	os.Chtimes(initrd, time.Now(), time.Now())
 	return qemu.Start(ctx, qemu.Config{
 		Kernel:    g.Kernel,
 		Initrd:    initrd,
