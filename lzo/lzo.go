@@ -1,9 +1,9 @@
 package lzo
 
 import (
-	"bytes"
 	"encoding/binary"
-	"math/bits"
+
+	"github.com/kjump/kjump/internal/prefix"
 )
 
 const (
@@ -84,7 +84,7 @@ func (e *encoder) matches(table *[1 << tableBits]uint32, base uint32, src []byte
 			cand--
 			ip--
 		}
-		m := minMatch + commonPrefix(src[cand+minMatch:], src[ip+minMatch:])
+		m := minMatch + prefix.Len(src[cand+minMatch:], src[ip+minMatch:])
 		e.literals(src[e.lit:ip])
 		e.match(ip-cand, m)
 		ip += m
@@ -94,28 +94,6 @@ func (e *encoder) matches(table *[1 << tableBits]uint32, base uint32, src []byte
 			table[hash(binary.LittleEndian.Uint32(src[ip-2:]))] = base + uint32(ip-2)
 		}
 	}
-}
-
-// commonPrefix returns how many leading bytes a and b share; b is not
-// longer than a.
-func commonPrefix(a, b []byte) int {
-	n := 0
-	// Long matches (runs of zeros, repeated structures) go 64 bytes at a
-	// time through bytes.Equal, which uses vector instructions.
-	for len(b)-n >= 64 && bytes.Equal(a[n:n+64], b[n:n+64]) {
-		n += 64
-	}
-	for len(b)-n >= 8 {
-		x := binary.LittleEndian.Uint64(a[n:]) ^ binary.LittleEndian.Uint64(b[n:])
-		if x != 0 {
-			return n + bits.TrailingZeros64(x)>>3
-		}
-		n += 8
-	}
-	for n < len(b) && a[n] == b[n] {
-		n++
-	}
-	return n
 }
 
 func hash(v uint32) uint32 { return (v * 2654435761) >> (32 - tableBits) }

@@ -3,6 +3,8 @@ package zpage
 import (
 	"encoding/binary"
 	"math/bits"
+
+	"github.com/kjump/kjump/internal/prefix"
 )
 
 const (
@@ -109,7 +111,7 @@ func (c *Compressor) lz(src []byte) {
 		for tries := maxChain; tries > 0 && cand >= 0 && i-int(cand) <= windowSize; tries-- {
 			j := int(cand)
 			if src[j+bestLen] == src[i+bestLen] || bestLen == 0 {
-				l := matchLen(src[j:j+limit], src[i:i+limit])
+				l := prefix.Len(src[j:j+limit], src[i:i+limit])
 				if l > bestLen {
 					bestLen, bestDist = l, i-j
 					if l >= min(niceMatch, limit) {
@@ -151,22 +153,6 @@ func (c *Compressor) lz(src []byte) {
 func hash3(b []byte) uint32 {
 	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16
 	return (v * 506832829) >> (32 - hashBits)
-}
-
-// matchLen returns how many leading bytes a and b share; len(a) == len(b).
-func matchLen(a, b []byte) int {
-	n := 0
-	for len(b)-n >= 8 {
-		x := binary.LittleEndian.Uint64(a[n:]) ^ binary.LittleEndian.Uint64(b[n:])
-		if x != 0 {
-			return n + bits.TrailingZeros64(x)>>3
-		}
-		n += 8
-	}
-	for n < len(b) && a[n] == b[n] {
-		n++
-	}
-	return n
 }
 
 func (c *Compressor) literal(b byte) {
