@@ -39,6 +39,8 @@ type LoadOptions struct {
 	// Region, if set, is the region to use (from ChooseRegion) instead of choosing.
 	Region *memmap.Region
 	Root   string // where /proc, /sys, /boot are; default "/"
+
+	park uint64 // the park page named on the command line (set by Load)
 }
 
 // Loaded is the outcome of Load.
@@ -49,6 +51,10 @@ type Loaded struct {
 	Region                memmap.Region
 	Plan                  *kexec.Plan
 	Warning               string // something the user should know, e.g. an unverifiable kernel
+	// Park is the park page the second kernel leaves its Parked record in
+	// (for kjump core), 0 when there is none; NoPark then says why.
+	Park   uint64
+	NoPark string
 }
 
 // ErrNoKexecJump means a kernel involved lacks CONFIG_KEXEC_JUMP.
@@ -151,6 +157,13 @@ func Load(o LoadOptions) (*Loaded, error) {
 		out.Region = *o.Region
 	} else if out.Region, err = chooseRegion(o, fw, iomem); err != nil {
 		return nil, err
+	}
+	if o.Root == "/" {
+		if err := offerPark(fw); err != nil {
+			out.NoPark = err.Error()
+		} else {
+			o.park, out.Park = ParkAddr, ParkAddr
+		}
 	}
 	cmdline, err := Cmdline(o)
 	if err != nil {
@@ -328,6 +341,9 @@ func Cmdline(o LoadOptions) (string, error) {
 		then = initmode.Back
 	}
 	parts = append(parts, "kjump.then="+string(then))
+	if o.park != 0 {
+		parts = append(parts, fmt.Sprintf("%s%#x", ParkParam, o.park))
+	}
 	if o.OnError != "" {
 		parts = append(parts, "kjump.onerror="+string(o.OnError))
 	}

@@ -117,6 +117,11 @@ Examples:
 					fmt.Fprintf(stdout, "  kernel   %#x\n", p.KernelAddr)
 					fmt.Fprintf(stdout, "  initrd   %#x, %s (%s)\n", p.InitrdAddr, memmap.FormatSize(uint64(l.InitrdSize)), l.InitrdFrom)
 					fmt.Fprintf(stdout, "  entry    %#x (purgatory)\n", p.Entry)
+					if l.Park != 0 {
+						fmt.Fprintf(stdout, "  park     %#x: the second kernel says there where it is when it jumps back ('kjump core')\n", l.Park)
+					} else if l.NoPark != "" {
+						fmt.Fprintf(stderr, "kjump load: warning: no park page (%s): 'kjump core' will not find this kernel\n", l.NoPark)
+					}
 					if p.CoreHeader != 0 {
 						fmt.Fprintf(stdout, "  vmcore   ELF core header at %#x: the second kernel sees this one as /proc/vmcore\n", p.CoreHeader)
 					}
@@ -167,7 +172,7 @@ Example:
 					if len(args) > 0 {
 						return errUsage
 					}
-					return kexec.Unload()
+					return jump.Unload()
 				}
 			},
 		},
@@ -281,6 +286,9 @@ Example (in the second kernel):
 						return err
 					}
 					d, err := jump.Back(e, func(loadedNow bool) error {
+						if err := jump.Park("/"); err != nil {
+							fmt.Fprintf(stderr, "kjump back: warning: %v: 'kjump core' in the first kernel will not find this kernel\n", err)
+						}
 						how := ""
 						if loadedNow {
 							how = " (jump-back helper loaded)"
