@@ -53,6 +53,13 @@ func Main(cfg Config) {
 			then = p.OnError
 		}
 		say("done: %d ok, %d failed; then %s", ok, failed, then)
+		if then == ShellBack {
+			say("starting a shell: 'kjump back' returns to the first kernel (and back here when it re-enters), 'exit' returns to it")
+			if err := runShell(); err != nil {
+				say("%v", err)
+			}
+			then = Back
+		}
 		if then != Back {
 			finish(say, then)
 		}
@@ -228,7 +235,17 @@ func shell(say func(string, ...any)) error {
 		return fmt.Errorf("no shell in this initramfs (add busybox: kjump lab builds it in)")
 	}
 	say("starting a shell (%s); exit it to power off", sh)
+	return runShell()
+}
+
+// runShell runs an interactive shell on the console until it exits.
+func runShell() error {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		return fmt.Errorf("no shell in this initramfs (add busybox: kjump lab builds it in)")
+	}
 	cmd := exec.Command(sh)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), "PS1=kjump-shell# ")
 	return reap().run(cmd)
 }

@@ -136,7 +136,7 @@ func Load(o LoadOptions) (*Loaded, error) {
 	// not be unpacked to read its config (which takes memory a system about
 	// to hibernate with 90 % in use does not have).
 	sameBuild := o.Kernel == "" && runningBuild(bz.Header.KernelVersion)
-	if (o.Then == "" || o.Then == initmode.Back || o.OnError == initmode.Back) && !sameBuild {
+	if (o.Then == "" || o.Then == initmode.Back || o.Then == initmode.ShellBack || o.OnError == initmode.Back || o.OnError == initmode.ShellBack) && !sameBuild {
 		out.Warning, err = checkCanJumpBack(bz, out.Kernel)
 		if err != nil {
 			return nil, err

@@ -314,3 +314,61 @@ func rangesString(rs []memmap.Range) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+func init() {
+	registry = append(registry, command{
+		name:    "shell",
+		summary: "jump to a second kernel whose console is a shell over this kernel's memory; 'kjump back' or exit returns",
+		usage:   "[load flags]",
+		help: `Loads a second kernel (like 'kjump load') whose job is an interactive shell on the
+console, jumps to it, and returns when you leave the shell: 'kjump back' in it
+returns to this kernel, and so does 'exit'. The second kernel is unloaded then.
+
+In the shell, this kernel's memory is /proc/vmcore (an ELF core with this
+kernel's VMCOREINFO), the kjump commands and busybox are there: 'kjump dump
+/proc/vmcore FILE' writes a dump, 'head -c 64 /proc/vmcore | hexdump -C' shows its
+ELF header, /dev/mem maps this kernel's pages. This kernel is frozen meanwhile,
+as in any kexec jump: nothing here changes under you. (The kexec-hibernation
+proposal: "the user could even do it via an interactive shell on the new
+kernel".)
+
+The shell is on the console of the second kernel's command line (this kernel's,
+by default: console=ttyS0 for a serial console). Give it a disk to write to with
+--append (the second kernel mounts nothing of this kernel's: use a spare disk).
+
+Needs what 'kjump load' needs (kjump doctor), busybox-static for the shell.
+
+Example:
+  $ kjump shell
+  shell: jumping to a second kernel: 'kjump back' or 'exit' returns
+  kjump-shell# kjump dump --level 31 /proc/vmcore /dev/vdb
+  kjump-shell# kjump back
+  shell: back from the second kernel after 41.20s`,
+		setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+			var o jump.LoadOptions
+			secondKernelFlags(fs, &o, "the second kernel's bzImage (default: the running kernel's)", "lowest physical address for the region")
+			fs.Var(listFlag{&o.Add}, "add", "put HOSTFILE[=PATH] into the second kernel's initramfs (repeatable)")
+			return func(args []string, stdout, stderr io.Writer) error {
+				if len(args) > 0 {
+					return errUsage
+				}
+				o.Then, o.OnError = initmode.ShellBack, initmode.ShellBack
+				l, err := jump.Load(o)
+				if err != nil {
+					return err
+				}
+				defer jump.Unload()
+				if l.Warning != "" {
+					fmt.Fprintf(stderr, "kjump shell: warning: %s\n", l.Warning)
+				}
+				fmt.Fprintf(stdout, "shell: jumping to a second kernel (%s, region %s): 'kjump back' or 'exit' returns\n", l.KernelRelease, l.Region)
+				d, err := kexec.Exec()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "shell: back from the second kernel after %.2fs\n", d.Seconds())
+				return nil
+			}
+		},
+	})
+}
