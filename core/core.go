@@ -87,19 +87,32 @@ func (k *Kernel) inRAM(phys, n uint64) error {
 }
 
 // ReadPhys fills p with the second kernel's memory at its physical address
-// phys.
+// phys. Pages that follow on in the same kind of memory (a run the jump left
+// in place, or moved into consecutive pages) are read at once.
 func (k *Kernel) ReadPhys(p []byte, phys uint64) (int, error) {
 	done := 0
 	for done < len(p) {
 		addr := phys + uint64(done)
 		page := addr &^ (kexec.PageSize - 1)
-		n := min(len(p)-done, int(page+kexec.PageSize-addr))
 		at, own := k.Where(page)
+		end := page + kexec.PageSize
+		for end < phys+uint64(len(p)) {
+			next, nown := k.Where(end)
+			if nown != own || next != at+(end-page) {
+				break
+			}
+			end += kexec.PageSize
+		}
+		n := min(len(p)-done, int(end-addr))
 		var err error
 		if own {
 			_, err = k.kcore.ReadPhys(p[done:done+n], at+addr-page)
 		} else {
-			_, err = k.mem.ReadPhys(p[done:done+n], at+addr-page)
+			var b []byte
+			if b, err = k.mem.Map(at, int(pageUp(addr-page+uint64(n)))); err == nil {
+				copy(p[done:done+n], b[addr-page:])
+				physmem.Unmap(b)
+			}
 		}
 		if err != nil {
 			return done, fmt.Errorf("the second kernel's page %#x, now at %#x: %w", page, at, err)
@@ -232,7 +245,11 @@ func (k *Kernel) Poke(phys uint64, data []byte, memPath string) error {
 		err := m.Fill(at, kexec.PageSize, func(dst []byte) { copy(dst[addr-page:], data[done:done+n]) })
 		if err != nil {
 			if own {
-				return fmt.Errorf("the second kernel's page %#x is now at %#x, %w (where the jump moved it, or a crashkernel= region): %v; poke pages that stay in a memmap=SIZE$ADDR region, or use a kernel without STRICT_DEVMEM", page, at, ErrOwnRAM, err)
+				where := fmt.Sprintf("stayed at %#x, in a region of this kernel's RAM (crashkernel=)", at)
+				if at != page {
+					where = fmt.Sprintf("was moved by the jump to %#x", at)
+				}
+				return fmt.Errorf("the second kernel's page %#x %s: %w, which /dev/mem does not write under STRICT_DEVMEM (%v); poke pages that stay in a memmap=SIZE$ADDR region, or use a kernel without STRICT_DEVMEM", page, where, ErrOwnRAM, err)
 			}
 			return err
 		}

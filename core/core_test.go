@@ -34,6 +34,7 @@ func fakeKernels(t *testing.T) (jump.Parked, string, string) {
 	le.PutUint64(list[24:], 4)         // done
 	copy(ram[0x12000:], "page 0x200000")
 	copy(ram[0x13000:], "page 0x201000")
+	copy(ram[0x13ffc:], "END1")
 	var kc bytes.Buffer
 	if _, err := elfcore.WriteCore(&kc, elfcore.CoreFile{Loads: []elfcore.Load{{Phys: 0, Size: uint64(len(ram)), Virt: po}}},
 		func(phys uint64, b []byte) error { copy(b, ram[phys:]); return nil }); err != nil {
@@ -92,6 +93,10 @@ func TestWrite(t *testing.T) {
 		if want := []byte(fmt.Sprintf("page %#x", phys)); !bytes.Equal(b, want) {
 			t.Errorf("the core's page %#x starts %q, want %q", phys, b, want)
 		}
+	}
+	end := make([]byte, 8)
+	if _, err := f.ReadPhys(end, 0x201ffc); err != nil || string(end) != "END1page" {
+		t.Errorf("across the moved and the staying page: %q, %v; want \"END1page\"", end, err)
 	}
 	if f.Loads[0].Virt != po+0x200000 {
 		t.Errorf("virtual address %#x, want the direct map's", f.Loads[0].Virt)

@@ -28,16 +28,34 @@ var patternPageRE = regexp.MustCompile(`(?m)^pattern: phys 0x([0-9a-f]+) index (
 // patternPage is a page of the second kernel's pattern process.
 type patternPage struct{ phys, index uint64 }
 
+// coreScenario runs the core check with the region reserved with
+// memmap=240M$16M (its free part stays in place while the second kernel
+// waits, outside the first kernel's RAM, so /dev/mem writes it: the poke
+// works), then with crashkernel=256M (the free part stays, but in the first
+// kernel's RAM) and with a region not reserved at boot (every page moved
+// into the first kernel's RAM): there the core is read through /proc/kcore
+// and STRICT_DEVMEM refuses the poke, naming the page.
 func coreScenario(ctx context.Context, l *Lab) error {
-	disk, err := l.disk("core", 512<<20)
+	for _, v := range []struct{ name, append string }{
+		{"memmap", hibernateAppend()},
+		{"crashkernel", "crashkernel=256M"},
+		{"unreserved", ""},
+	} {
+		if err := coreCheck(ctx, l, "core-"+v.name, v.append, v.name == "memmap"); err != nil {
+			return fmt.Errorf("region %s: %w", v.name, err)
+		}
+	}
+	return nil
+}
+
+func coreCheck(ctx context.Context, l *Lab, name, params string, pokeWorks bool) error {
+	disk, err := l.disk(name, 512<<20)
 	if err != nil {
 		return err
 	}
-	// The region reserved at boot (memmap=240M$16M): its free part stays in
-	// place while the second kernel waits, and /dev/mem may write it.
 	const job = "/lab/core.sh"
-	vm, err := l.Boot(ctx, Guest{Name: "core", Disks: []qemu.Disk{{Path: disk}},
-		Append: hibernateAppend() + ` kjump.run="` + job + `" kjump.then=shell`})
+	vm, err := l.Boot(ctx, Guest{Name: name, Disks: []qemu.Disk{{Path: disk}},
+		Append: params + ` kjump.run="` + job + `" kjump.then=shell`})
 	if err != nil {
 		return err
 	}
@@ -86,6 +104,21 @@ func coreScenario(ctx context.Context, l *Lab) error {
 		return fmt.Errorf("makedumpfile's log of the core is not the second kernel's:\n%s", tail(log, 20))
 	}
 
+	if !pokeWorks {
+		// Every page lies in the first kernel's own RAM: refused.
+		if err := vm.Send(fmt.Sprintf("printf KJPOKED! >/tmp/poke; kjump core --poke %#x --data /tmp/poke; echo core-poke: rc $((0+$?))\n", pages[0].phys)); err != nil {
+			return err
+		}
+		if _, line, err := vm.Expect(60*time.Second, `^core-poke: rc \d+`); err != nil {
+			return err
+		} else if line != "core-poke: rc 1" || !strings.Contains(vm.Console(), "in this kernel's own RAM") {
+			return fmt.Errorf("a poke into the first kernel's own RAM: %q, want it refused naming the page (log: %s)", line, vm.LogPath())
+		}
+		if err := vm.Send("kjump unload; exit\n"); err != nil {
+			return err
+		}
+		return powerOff(vm)
+	}
 	// A poke into a page that stayed in the region (above the kernel's
 	// segment, below the initrd's), seen by the process after re-entry.
 	target, err := pokeTarget(console, pages)
@@ -124,8 +157,8 @@ func coreScenario(ctx context.Context, l *Lab) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(tasks, "pattern") || !slices.Contains(tasks, "kjump") {
-		return fmt.Errorf("drgn 0.0.31 on the core: no pattern or kjump among the %d tasks: %v", len(tasks), tasks)
+	if !slices.Contains(tasks, "pattern") || !slices.Contains(tasks, "init") {
+		return fmt.Errorf("drgn 0.0.31 on the core: no pattern or init among the %d tasks: %v", len(tasks), tasks)
 	}
 	if !strings.Contains(dlog, "kjump-lab: in the second kernel") {
 		return fmt.Errorf("drgn 0.0.31's get_dmesg of the core is not the second kernel's log:\n%s", tail(dlog, 10))
@@ -134,8 +167,9 @@ func coreScenario(ctx context.Context, l *Lab) error {
 }
 
 // pokeTarget picks a pattern page that stayed in the region while the second
-// kernel waits: 64 MiB above the region's start (past the kernel's segment),
-// below the initrd's segment, as 'kjump load' reported them.
+// kernel waits: 32 MiB above the region's start (past the kernel's segment,
+// which covers its init_size, 14.4 MiB for the lab kernel), below the
+// initrd's segment, as 'kjump load' reported them.
 func pokeTarget(console string, pages []patternPage) (patternPage, error) {
 	m := regexp.MustCompile(`(?m)^\s*region\s+(\[\S+\])`).FindStringSubmatch(console)
 	if m == nil {
@@ -150,7 +184,7 @@ func pokeTarget(console string, pages []patternPage) (patternPage, error) {
 		return patternPage{}, fmt.Errorf("kjump load did not report the initrd's address")
 	}
 	initrd, _ := strconv.ParseUint(im[1], 16, 64)
-	free := memmap.Range{Start: rs[0].Start + 64<<20, Size: initrd - rs[0].Start - 64<<20}
+	free := memmap.Range{Start: rs[0].Start + 32<<20, Size: initrd - rs[0].Start - 32<<20}
 	for _, p := range pages {
 		if free.Contains(p.phys) {
 			return p, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -27,16 +28,17 @@ func init() {
 const hybridJob = "/lab/hibernate.sh --then suspend"
 
 // hybridSuspend boots a first kernel that hibernates with --then suspend and
-// waits until its second kernel has suspended to RAM.
-func (l *Lab) hybridSuspend(ctx context.Context, name string) (*qemu.VM, Guest, error) {
+// waits until its second kernel has suspended to RAM. extra goes on the
+// first kernel's command line; echo, if set, gets its console.
+func (l *Lab) hybridSuspend(ctx context.Context, name, extra string, echo io.Writer) (*qemu.VM, Guest, error) {
 	disks, err := l.hibernateDisks(name)
 	if err != nil {
 		return nil, Guest{}, err
 	}
 	g := Guest{Disks: disks}
 	sg := g
-	sg.Name, sg.S3 = name+"-sleep", true
-	sg.Append = hibernateAppend() + ` kjump.run="` + hybridJob + `"`
+	sg.Name, sg.S3, sg.Echo = name+"-sleep", true, echo
+	sg.Append = strings.TrimSpace(extra+" "+hibernateAppend()) + ` kjump.run="` + hybridJob + `"`
 	vm, err := l.Boot(ctx, sg)
 	if err != nil {
 		return nil, g, err
@@ -60,7 +62,7 @@ func (l *Lab) hybridSuspend(ctx context.Context, name string) (*qemu.VM, Guest, 
 }
 
 func hybridWake(ctx context.Context, l *Lab) error {
-	vm, g, err := l.hybridSuspend(ctx, "hybrid-wake")
+	vm, g, err := l.hybridSuspend(ctx, "hybrid-wake", "", nil)
 	if err != nil {
 		return err
 	}
@@ -84,7 +86,7 @@ func hybridWake(ctx context.Context, l *Lab) error {
 }
 
 func hybridPowerloss(ctx context.Context, l *Lab) error {
-	vm, g, err := l.hybridSuspend(ctx, "hybrid-powerloss")
+	vm, g, err := l.hybridSuspend(ctx, "hybrid-powerloss", "", nil)
 	if err != nil {
 		return err
 	}
