@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -162,6 +165,19 @@ func coreCheck(ctx context.Context, l *Lab, name, params string, pokeWorks bool)
 	}
 	if !strings.Contains(dlog, "kjump-lab: in the second kernel") {
 		return fmt.Errorf("drgn 0.0.31's get_dmesg of the core is not the second kernel's log:\n%s", tail(dlog, 10))
+	}
+	// Debian 12's own drgn 0.0.22 (python3-drgn) too: no -e, a script file;
+	// it warns on stderr that it found no kernel modules.
+	script := filepath.Join(l.LogDir, "drgn-tasks-log.py")
+	if err := os.WriteFile(script, []byte(drgnScript+"\n"), 0o644); err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, "drgn", "-c", disk, "-s", l.Kernel.Vmlinux, script).Output()
+	if err != nil {
+		return fmt.Errorf("Debian 12's drgn (python3-drgn) on the core: %w", err)
+	}
+	if !regexp.MustCompile(`(?m)^task pattern$`).Match(out) || !strings.Contains(string(out), "kjump-lab: in the second kernel") {
+		return fmt.Errorf("Debian 12's drgn on the core: no pattern task or no second kernel's line in its log:\n%s", tail(string(out), 10))
 	}
 	return nil
 }

@@ -162,7 +162,8 @@ Example:
 			name:    "unload",
 			summary: "unload the loaded kernel (kexec -u)",
 			usage:   "",
-			help: `Unloads the kexec image. A second kernel that was entered loses its state.
+			help: `Unloads the kexec image. A second kernel that was entered loses its state; the
+park page it left for 'kjump core' is emptied.
 
 Example:
   $ kjump unload`,
