@@ -26,17 +26,17 @@ var (
 // FormatError explains why data is not a bzImage kjump can load.
 type FormatError struct {
 	Err    error  // ErrNotBzImage, ErrTruncated or ErrUnsupported
-	Reason string // what is wrong with the data
-	Fix    string // what to do about it
+	Detail string // what is wrong with the data
+	Hint   string // what to do about it
 }
 
 func (e *FormatError) Error() string {
-	msg := e.Reason
+	msg := e.Detail
 	if e.Err != nil {
 		msg = e.Err.Error() + ": " + msg
 	}
-	if e.Fix != "" {
-		msg += "; " + e.Fix
+	if e.Hint != "" {
+		msg += "; " + e.Hint
 	}
 	return msg
 }
@@ -44,7 +44,7 @@ func (e *FormatError) Error() string {
 func (e *FormatError) Unwrap() error { return e.Err }
 
 func formatErr(kind error, fix, format string, args ...any) error {
-	return &FormatError{Err: kind, Reason: fmt.Sprintf(format, args...), Fix: fix}
+	return &FormatError{Err: kind, Detail: fmt.Sprintf(format, args...), Hint: fix}
 }
 
 const (

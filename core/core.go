@@ -23,7 +23,7 @@ var ErrOutside = errors.New("outside the second kernel's RAM")
 
 // Kernel is a parked second kernel, opened for reading and writing.
 type Kernel struct {
-	Parked jump.Parked
+	Note jump.BackNote
 	// Swap maps each of the second kernel's pages that the jump moved to
 	// where it is now (see the package documentation).
 	Swap  kexec.SwapMap
@@ -31,18 +31,18 @@ type Kernel struct {
 	mem   *physmem.Mem
 }
 
-// Open finds the parked second kernel: its record in the park page, the
+// Open finds the waiting second kernel: its note in the note page, the
 // first kernel's page list.
 func Open() (*Kernel, error) {
-	rec, err := jump.ReadParked()
+	rec, err := jump.ReadBackNote()
 	if err != nil {
 		return nil, err
 	}
 	return open(rec, physmem.KcorePath, physmem.Path)
 }
 
-func open(rec jump.Parked, kcorePath, memPath string) (*Kernel, error) {
-	k := &Kernel{Parked: rec}
+func open(rec jump.BackNote, kcorePath, memPath string) (*Kernel, error) {
+	k := &Kernel{Note: rec}
 	var err error
 	if k.kcore, err = physmem.OpenKcore(kcorePath); err != nil {
 		return nil, err
@@ -80,8 +80,8 @@ func (k *Kernel) Where(phys uint64) (uint64, bool) {
 // inRAM checks that [phys, phys+n) lies in the second kernel's RAM.
 func (k *Kernel) inRAM(phys, n uint64) error {
 	r := memmap.Range{Start: phys, Size: n}
-	if n == 0 || !slices.ContainsFunc(k.Parked.RAM, func(ram memmap.Range) bool { return ram.ContainsRange(r) }) {
-		return fmt.Errorf("%#x+%#x: %w (%s)", phys, n, ErrOutside, rangesString(k.Parked.RAM))
+	if n == 0 || !slices.ContainsFunc(k.Note.RAM, func(ram memmap.Range) bool { return ram.ContainsRange(r) }) {
+		return fmt.Errorf("%#x+%#x: %w (%s)", phys, n, ErrOutside, rangesString(k.Note.RAM))
 	}
 	return nil
 }
@@ -124,7 +124,7 @@ func (k *Kernel) ReadPhys(p []byte, phys uint64) (int, error) {
 
 // Vmcoreinfo reads the second kernel's VMCOREINFO note from its memory.
 func (k *Kernel) Vmcoreinfo() (elfcore.RawNote, error) {
-	v := k.Parked.Vmcoreinfo
+	v := k.Note.Vmcoreinfo
 	if v.Size == 0 || v.Size > 1<<20 {
 		return elfcore.RawNote{}, fmt.Errorf("the second kernel's VMCOREINFO note buffer is %d bytes", v.Size)
 	}
@@ -161,16 +161,16 @@ func (k *Kernel) Write(w io.Writer) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	c := elfcore.CoreFile{Notes: []elfcore.RawNote{note}, KernelText: k.Parked.KernelText}
-	res := Result{Release: k.Parked.Release, Vmcoreinfo: k.Parked.Vmcoreinfo.Phys}
-	for _, r := range k.Parked.RAM {
+	c := elfcore.CoreFile{Notes: []elfcore.RawNote{note}, KernelText: k.Note.KernelText}
+	res := Result{Release: k.Note.Release, Vmcoreinfo: k.Note.Vmcoreinfo.Phys}
+	for _, r := range k.Note.RAM {
 		start, end := pageUp(r.Start), (r.Start+r.Size)&^(kexec.PageSize-1)
 		if start >= end {
 			continue
 		}
 		l := elfcore.Load{Phys: start, Size: end - start}
-		if k.Parked.PageOffset != 0 {
-			l.Virt = k.Parked.PageOffset + start
+		if k.Note.PageOffset != 0 {
+			l.Virt = k.Note.PageOffset + start
 		}
 		c.Loads = append(c.Loads, l)
 		res.Pages += int((end - start) / kexec.PageSize)

@@ -22,7 +22,7 @@ const po = 0xffff888000000000
 // 0x200000 and 0x201000, now at 0x12000 and 0x13000); the third page,
 // 0x202000, stayed put (a file standing in for /dev/mem), and holds the
 // second kernel's VMCOREINFO note.
-func fakeKernels(t *testing.T) (jump.Parked, string, string) {
+func fakeKernels(t *testing.T) (jump.BackNote, string, string) {
 	t.Helper()
 	ram := make([]byte, 0x20000) // the first kernel's RAM, 0 to 0x20000
 	le := binary.LittleEndian
@@ -53,7 +53,7 @@ func fakeKernels(t *testing.T) (jump.Parked, string, string) {
 	if err := os.WriteFile(devmem, mem, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rec := jump.Parked{
+	rec := jump.BackNote{
 		Release:    "6.12.0-second",
 		Entry:      0x10000 + 0x1d0,
 		Vmcoreinfo: elfcore.Note{Phys: 0x202100, Size: 0x100},

@@ -18,8 +18,8 @@
 //     is.
 //
 // The second kernel tells the first where its VMCOREINFO note is and where
-// the first kernel's control page is: 'kjump back' leaves a record in the
-// park page (jump.Parked) before every jump back. From it, Write builds an
+// the first kernel's control page is: 'kjump back' leaves a note in the
+// note page (jump.BackNote) before every jump back. From it, Write builds an
 // ELF core of the second kernel's RAM with its own VMCOREINFO note, so crash,
 // makedumpfile and drgn open the second kernel with its vmlinux.
 //

@@ -9,8 +9,8 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/kjump/kjump/dumpfile"
 	"github.com/kjump/kjump/pageclass"
+	"github.com/kjump/kjump/pageset"
 )
 
 // splitRun is the number of consecutive left-out pages from which an ELF
@@ -49,7 +49,7 @@ type copyJob struct {
 // layoutELF turns SRC's regions into output segments and the copies that
 // fill them: each region is cut where at least splitRun consecutive pages
 // are left out. File offsets are relative to the start of the data.
-func layoutELF(regions []region, dumped *dumpfile.Bitmap) ([]outSeg, []copyJob) {
+func layoutELF(regions []region, dumped *pageset.Set) ([]outSeg, []copyJob) {
 	var segs []outSeg
 	var jobs []copyJob
 	var cursor uint64
@@ -102,7 +102,7 @@ func layoutELF(regions []region, dumped *dumpfile.Bitmap) ([]outSeg, []copyJob) 
 // writeELF writes an ELF core holding dumped's pages and returns how many
 // all-zero pages it left out (at level bit 1; it reads every page once
 // for that before writing, since the program headers come first).
-func writeELF(ctx context.Context, f output, s *source, dumped *dumpfile.Bitmap, opt Options, pr *progress) (uint64, error) {
+func writeELF(ctx context.Context, f output, s *Vmcore, dumped *pageset.Set, opt Options, pr *progress) (uint64, error) {
 	var zero uint64
 	if opt.Level&pageclass.ExcludeZero != 0 {
 		var err error
@@ -201,7 +201,7 @@ func writeELF(ctx context.Context, f output, s *source, dumped *dumpfile.Bitmap,
 
 // copyPages runs the copy jobs on threads goroutines. Each job writes its
 // own bytes at its own offset, so the file does not depend on threads.
-func copyPages(ctx context.Context, f output, s *source, jobs []copyJob, dataOff, total uint64, threads int, pr *progress) error {
+func copyPages(ctx context.Context, f output, s *Vmcore, jobs []copyJob, dataOff, total uint64, threads int, pr *progress) error {
 	var (
 		mu       sync.Mutex
 		next     int
@@ -245,7 +245,7 @@ func copyPages(ctx context.Context, f output, s *source, jobs []copyJob, dataOff
 	return firstErr
 }
 
-func copyJobTo(f output, s *source, j copyJob, dataOff uint64, buf []byte) error {
+func copyJobTo(f output, s *Vmcore, j copyJob, dataOff uint64, buf []byte) error {
 	var data []byte
 	if j.zero {
 		data = zeroRun[:j.n]
@@ -268,46 +268,69 @@ func copyJobTo(f output, s *source, j copyJob, dataOff uint64, buf []byte) error
 	if _, err := f.WriteAt(data, int64(dataOff+j.off)); err != nil {
 		return fmt.Errorf("writing %d bytes at %#x: %w", len(data), dataOff+j.off, err)
 	}
+	if !j.zero && j.n > 0 {
+		s.release(j.phys>>pageShift, (j.phys+j.n-1)>>pageShift)
+	}
 	return nil
 }
 
-// dropZeroPages returns dumped without its all-zero pages, and their
-// number. Threads scan disjoint shares; the result does not depend on
-// their number.
-func dropZeroPages(ctx context.Context, s *source, dumped *dumpfile.Bitmap, threads int, pr *progress) (*dumpfile.Bitmap, uint64, error) {
-	var pfns []uint64
-	for pfn, ok := dumped.Next(0); ok; pfn, ok = dumped.Next(pfn + 1) {
-		pfns = append(pfns, pfn)
-	}
-	total := uint64(len(pfns))
+// dropZeroPages clears the all-zero pages from dumped and returns it, and
+// their number. Threads scan shares of about equal page counts, cut at
+// multiples of 64 page frames so that each marks zero pages in words of
+// its own of a second bitmap; the result does not depend on their number.
+// What it keeps grows with the page frames as the bitmaps do (32 KiB per
+// GiB), not with the pages.
+func dropZeroPages(ctx context.Context, s *Vmcore, dumped *pageset.Set, threads int, pr *progress) (*pageset.Set, uint64, error) {
+	total := dumped.Count()
 	// Progress counts the scan and then the copy; the copy's total is
 	// known only after the scan, so report the scan against twice its
 	// size and let the copy continue from there.
 	pr.set(0, 2*total)
 	threads = max(threads, 1)
-	share := (len(pfns) + threads - 1) / threads
-	zeroOf := make([][]uint64, threads)
+	bounds := make([]uint64, threads+1)
+	for i := range bounds[1:] {
+		bounds[i+1] = dumped.Len()
+	}
+	per := (total + uint64(threads) - 1) / uint64(threads)
+	n, t := uint64(0), 1
+	for pfn, ok := dumped.Next(0); ok && t < threads; pfn, ok = dumped.Next(pfn + 1) {
+		if n++; n >= per*uint64(t) {
+			bounds[t] = min(pfn|63+1, dumped.Len())
+			t++
+			pfn = bounds[t-1] - 1
+		}
+	}
+	zeroPages := pageset.New(dumped.Len())
+	zeros := make([]uint64, threads)
 	errs := make([]error, threads)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var done uint64
 	for t := range threads {
-		lo, hi := min(t*share, len(pfns)), min((t+1)*share, len(pfns))
+		lo, hi := bounds[t], bounds[t+1]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			buf := make([]byte, pageSize)
-			for i, pfn := range pfns[lo:hi] {
-				if i%1024 == 0 {
+			seen, first := 0, lo
+			step := func(last uint64) {
+				s.release(first, last) // scanned; the copy maps the kept pages again
+				mu.Lock()
+				done += uint64(seen)
+				pr.set(done, 2*total)
+				mu.Unlock()
+				seen, first = 0, last+1
+			}
+			pfn, ok := dumped.Next(lo)
+			for ; ok && pfn < hi; pfn, ok = dumped.Next(pfn + 1) {
+				if seen == 1024 {
+					step(pfn - 1)
 					if err := ctx.Err(); err != nil {
 						errs[t] = err
 						return
 					}
-					mu.Lock()
-					done += uint64(min(1024, hi-lo-i))
-					pr.set(done, 2*total)
-					mu.Unlock()
 				}
+				seen++
 				page := s.direct(pfn<<pageShift, pageSize)
 				if page == nil {
 					if err := s.ReadPage(pfn, buf); err != nil {
@@ -317,8 +340,12 @@ func dropZeroPages(ctx context.Context, s *source, dumped *dumpfile.Bitmap, thre
 					page = buf
 				}
 				if pageclass.IsZero(page) {
-					zeroOf[t] = append(zeroOf[t], pfn)
+					zeroPages.Set(pfn)
+					zeros[t]++
 				}
+			}
+			if seen > 0 {
+				step(min(hi, dumped.Len()) - 1)
 			}
 		}()
 	}
@@ -328,14 +355,13 @@ func dropZeroPages(ctx context.Context, s *source, dumped *dumpfile.Bitmap, thre
 			return nil, 0, err
 		}
 	}
-	var n uint64
-	out := dumped
-	for _, zs := range zeroOf {
-		for _, pfn := range zs {
-			out.Clear(pfn)
-			n++
-		}
+	var zero uint64
+	for _, z := range zeros {
+		zero += z
+	}
+	for pfn, ok := zeroPages.Next(0); ok; pfn, ok = zeroPages.Next(pfn + 1) {
+		dumped.Clear(pfn)
 	}
 	pr.base = total
-	return out, n, nil
+	return dumped, zero, nil
 }

@@ -4,14 +4,14 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/kjump/kjump/dumpfile"
 	"github.com/kjump/kjump/elfcore"
+	"github.com/kjump/kjump/pageset"
 )
 
 func TestLayoutELF(t *testing.T) {
 	const p = pageSize
-	bits := func(n uint64, keep ...[2]uint64) *dumpfile.Bitmap {
-		b := dumpfile.NewBitmap(n)
+	bits := func(n uint64, keep ...[2]uint64) *pageset.Set {
+		b := pageset.New(n)
 		for _, r := range keep {
 			b.SetRange(r[0], r[1])
 		}
@@ -20,7 +20,7 @@ func TestLayoutELF(t *testing.T) {
 	tests := []struct {
 		name    string
 		regions []region
-		dumped  *dumpfile.Bitmap
+		dumped  *pageset.Set
 		segs    []outSeg
 		jobs    []copyJob
 	}{

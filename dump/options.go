@@ -18,9 +18,6 @@ var (
 	ErrSource = errors.New("unusable source")
 	// ErrOptions: an Options field out of range.
 	ErrOptions = errors.New("invalid dump options")
-	// ErrLZO: LZO was asked for; kjump reads LZO dumps but cannot write
-	// them.
-	ErrLZO = errors.New("kjump reads LZO-compressed dumps but cannot write them (there is no LZO1X compressor for Go); use zlib, which makedumpfile and crash both read")
 )
 
 // Format is the kind of file Run writes.
@@ -55,7 +52,7 @@ func ParseFormat(s string) (Format, error) {
 }
 
 // ParseCompression parses a compression name for a kdump-compressed
-// file: zlib, zstd, snappy or none. "lzo" gives ErrLZO.
+// file: zlib, lzo, zstd, snappy or none.
 func ParseCompression(s string) (dumpfile.Compression, error) {
 	switch strings.ToLower(s) {
 	case "zlib":
@@ -67,9 +64,9 @@ func ParseCompression(s string) (dumpfile.Compression, error) {
 	case "none":
 		return dumpfile.None, nil
 	case "lzo":
-		return 0, ErrLZO
+		return dumpfile.LZO, nil
 	}
-	return 0, fmt.Errorf("compression %q: want zlib, zstd, snappy or none: %w", s, ErrOptions)
+	return 0, fmt.Errorf("compression %q: want zlib, lzo, zstd, snappy or none: %w", s, ErrOptions)
 }
 
 // Overlay maps page frames of the dumped kernel that SRC does not hold to
@@ -91,8 +88,8 @@ type Options struct {
 	// Format is the output format.
 	Format Format
 	// Compression is the per-page compression of a Kdump file (ignored for
-	// ELF). crash 8.0.2 reads all of None, Zlib, Snappy and Zstd;
-	// makedumpfile 1.7.2 as Debian builds it only None and Zlib.
+	// ELF). crash 8.0.2 reads all of None, Zlib, LZO, Snappy and Zstd;
+	// makedumpfile 1.7.2 as Debian builds it only None, Zlib and LZO.
 	Compression dumpfile.Compression
 	// Threads is how many goroutines read and compress pages; 0 means
 	// runtime.NumCPU(). The output does not depend on it.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kjump/kjump/dumpfile"
 	"github.com/kjump/kjump/pageclass"
+	"github.com/kjump/kjump/pageset"
 )
 
 // Run copies the ELF vmcore src (/proc/vmcore, or a file) to dst in the
@@ -129,9 +130,7 @@ func checkOptions(opt *Options) error {
 	switch opt.Format {
 	case Kdump:
 		switch opt.Compression {
-		case dumpfile.None, dumpfile.Zlib, dumpfile.Snappy, dumpfile.Zstd:
-		case dumpfile.LZO:
-			return fmt.Errorf("dump: %w", ErrLZO)
+		case dumpfile.None, dumpfile.Zlib, dumpfile.LZO, dumpfile.Snappy, dumpfile.Zstd:
 		default:
 			return fmt.Errorf("dump: compression %v: %w", opt.Compression, ErrOptions)
 		}
@@ -161,7 +160,7 @@ func notSameFile(src *os.File, dst string) error {
 // classify leaves out the page frames level names (but zero pages, found
 // while copying) and counts them in sum. It also returns the address
 // space for reading kernel variables, or nil without VMCOREINFO.
-func classify(s *source, present *dumpfile.Bitmap, level pageclass.Level, sum *Summary) (*dumpfile.Bitmap, *pageclass.AddressSpace, error) {
+func classify(s *Vmcore, present *pageset.Set, level pageclass.Level, sum *Summary) (*pageset.Set, *pageclass.AddressSpace, error) {
 	needs := level&^pageclass.ExcludeZero != 0
 	if s.info == nil {
 		if needs {
@@ -198,7 +197,7 @@ func classify(s *source, present *dumpfile.Bitmap, level pageclass.Level, sum *S
 }
 
 // writeKdump writes a kdump-compressed file.
-func writeKdump(ctx context.Context, f output, s *source, as *pageclass.AddressSpace, present, dumped *dumpfile.Bitmap, opt Options, pr *progress) (dumpfile.Stats, error) {
+func writeKdump(ctx context.Context, f output, s *Vmcore, as *pageclass.AddressSpace, present, dumped *pageset.Set, opt Options, pr *progress) (dumpfile.Stats, error) {
 	notes, cpus := s.notes()
 	h := dumpfile.Header{
 		Utsname:     s.utsname(as),
@@ -226,10 +225,22 @@ func writeKdump(ctx context.Context, f output, s *source, as *pageclass.AddressS
 	})
 }
 
-// ctxSource stops Write when ctx is done.
+// ctxSource stops Write when ctx is done, and lets go of the pages it
+// has written.
 type ctxSource struct {
 	ctx context.Context
-	s   *source
+	s   *Vmcore
+}
+
+func (c ctxSource) ReleasePages(first, last uint64) { c.s.release(first, last) }
+
+// PageBytes reads a page in place when SRC's mapping has all of it (nil
+// once ctx is done, so that ReadPage reports why).
+func (c ctxSource) PageBytes(pfn uint64) []byte {
+	if c.ctx.Err() != nil {
+		return nil
+	}
+	return c.s.direct(pfn<<pageShift, pageSize)
 }
 
 func (c ctxSource) ReadPage(pfn uint64, buf []byte) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/kjump/kjump/dumpfile"
 	"github.com/kjump/kjump/elfcore"
 	"github.com/kjump/kjump/pageclass"
+	"github.com/kjump/kjump/pageset"
 	"github.com/kjump/kjump/vmcoreinfo"
 )
 
@@ -25,9 +26,9 @@ const (
 	directMapLow uint64 = 0xffff800000000000 // lowest direct-map base with 4-level paging
 )
 
-// source is an open ELF vmcore, the first kernel's memory it shows, and
+// Vmcore is an open ELF vmcore, the first kernel's memory it shows, and
 // the pages an Overlay adds.
-type source struct {
+type Vmcore struct {
 	path    string
 	size    int64
 	file    *os.File
@@ -35,6 +36,11 @@ type source struct {
 	elf     *elfcore.File
 	info    *vmcoreinfo.Info // nil without a VMCOREINFO note
 	infoErr error            // why info is nil
+
+	// releasable: pages of mapped can be dropped once read (a file's page
+	// cache pages count in the process's RSS; /proc/vmcore's do not, and
+	// it cannot map them again).
+	releasable bool
 
 	pageOffset uint64 // direct-map base from the PT_LOADs; 0 when unknown
 	regions    []region
@@ -59,7 +65,7 @@ type region struct {
 }
 
 // openSource opens path, maps it and reads its ELF headers and VMCOREINFO.
-func openSource(path string, ov Overlay, extra pageclass.Memory) (*source, error) {
+func openSource(path string, ov Overlay, extra pageclass.Memory) (*Vmcore, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -69,16 +75,18 @@ func openSource(path string, ov Overlay, extra pageclass.Memory) (*source, error
 		f.Close()
 		return nil, err
 	}
-	s := &source{path: path, size: st.Size(), file: f, overlay: ov, extra: extra}
+	s := &Vmcore{path: path, size: st.Size(), file: f, overlay: ov, extra: extra}
 	if !st.Mode().IsRegular() || s.size == 0 {
 		f.Close()
-		return nil, &SourceError{Path: path, Reason: "not a regular file with a size (want a vmcore file or /proc/vmcore)", Err: ErrSource}
+		return nil, &SourceError{Path: path, Detail: "not a regular file with a size (want a vmcore file or /proc/vmcore)", Err: ErrSource}
 	}
 	var r io.ReaderAt = f
 	if s.size > 0 && int64(int(s.size)) == s.size {
 		if m, err := unix.Mmap(int(f.Fd()), 0, int(s.size), unix.PROT_READ, unix.MAP_SHARED); err == nil {
 			s.mapped = m
 			r = bytes.NewReader(m)
+			var fs unix.Statfs_t
+			s.releasable = unix.Fstatfs(int(f.Fd()), &fs) == nil && fs.Type != unix.PROC_SUPER_MAGIC
 		}
 	}
 	s.elf, err = elfcore.NewFile(r, s.size)
@@ -104,14 +112,14 @@ func openSource(path string, ov Overlay, extra pageclass.Memory) (*source, error
 	}
 	if limit := s.physLimit(); s.maxPFN() > limit>>pageShift {
 		s.close()
-		return nil, &SourceError{Path: path, Reason: fmt.Sprintf("memory up to %#x, beyond the %#x bytes of physical address space", s.maxPFN()<<pageShift, limit), Err: ErrSource}
+		return nil, &SourceError{Path: path, Detail: fmt.Sprintf("memory up to %#x, beyond the %#x bytes of physical address space", s.maxPFN()<<pageShift, limit), Err: ErrSource}
 	}
 	return s, nil
 }
 
 // physLimit is the size of the physical address space: 2^MAX_PHYSMEM_BITS
 // when VMCOREINFO says, else 2^52 (x86_64's architectural limit).
-func (s *source) physLimit() uint64 {
+func (s *Vmcore) physLimit() uint64 {
 	bits := int64(52)
 	if s.info != nil {
 		if n, ok := s.info.Number("MAX_PHYSMEM_BITS"); ok && n > pageShift && n < 52 {
@@ -126,11 +134,11 @@ func (s *source) physLimit() uint64 {
 // elfcore.ErrKdumpCompressed) or ErrSource.
 type SourceError struct {
 	Path   string
-	Reason string
+	Detail string
 	Err    error
 }
 
-func (e *SourceError) Error() string { return e.Path + ": " + e.Reason }
+func (e *SourceError) Error() string { return e.Path + ": " + e.Detail }
 func (e *SourceError) Unwrap() error { return e.Err }
 
 // sourceError explains why SRC is not an ELF vmcore.
@@ -146,7 +154,7 @@ func sourceError(path string, err error) error {
 	case errors.Is(err, elfcore.ErrSegmentBeyondEOF), errors.Is(err, elfcore.ErrTruncated):
 		reason = "truncated, a partial copy of a vmcore? (" + reason + ")"
 	}
-	return &SourceError{Path: path, Reason: reason, Err: err}
+	return &SourceError{Path: path, Detail: reason, Err: err}
 }
 
 // pageOffsetOf returns the direct-map base the PT_LOADs agree on (p_vaddr -
@@ -168,7 +176,7 @@ func pageOffsetOf(loads []elfcore.Segment) uint64 {
 
 // addOverlay adds the overlay's page frames as regions, one per run of
 // consecutive page frames.
-func (s *source) addOverlay() error {
+func (s *Vmcore) addOverlay() error {
 	if len(s.overlay) == 0 {
 		return nil
 	}
@@ -198,7 +206,7 @@ func (s *source) addOverlay() error {
 	return nil
 }
 
-func (s *source) close() {
+func (s *Vmcore) close() {
 	if s.mapped != nil {
 		unix.Munmap(s.mapped)
 		s.mapped = nil
@@ -207,7 +215,7 @@ func (s *source) close() {
 }
 
 // maxPFN is one past the highest page frame any region touches.
-func (s *source) maxPFN() uint64 {
+func (s *Vmcore) maxPFN() uint64 {
 	var m uint64
 	for _, r := range s.regions {
 		m = max(m, (r.phys+r.size+pageSize-1)>>pageShift)
@@ -217,8 +225,8 @@ func (s *source) maxPFN() uint64 {
 
 // present is the set of page frames with contents: every page any region
 // touches, a partial page included (its missing bytes read as zeros).
-func (s *source) present() *dumpfile.Bitmap {
-	b := dumpfile.NewBitmap(s.maxPFN())
+func (s *Vmcore) present() *pageset.Set {
+	b := pageset.New(s.maxPFN())
 	for _, r := range s.regions {
 		b.SetRange(r.phys>>pageShift, (r.phys+r.size+pageSize-1)>>pageShift)
 	}
@@ -228,7 +236,7 @@ func (s *source) present() *dumpfile.Bitmap {
 // ReadPhys reads the first kernel's physical memory: overlay page frames
 // from Extra, everything else from SRC's PT_LOADs. It is what the
 // classifier reads struct pages and page tables through.
-func (s *source) ReadPhys(p []byte, phys uint64) (int, error) {
+func (s *Vmcore) ReadPhys(p []byte, phys uint64) (int, error) {
 	n, err := s.readPhys(p, phys)
 	if len(s.patch) > 0 {
 		lo, hi := max(phys, s.patchAt), min(phys+uint64(n), s.patchAt+uint64(len(s.patch)))
@@ -240,7 +248,7 @@ func (s *source) ReadPhys(p []byte, phys uint64) (int, error) {
 }
 
 // readPhys is ReadPhys without the patch.
-func (s *source) readPhys(p []byte, phys uint64) (int, error) {
+func (s *Vmcore) readPhys(p []byte, phys uint64) (int, error) {
 	if len(s.overlay) == 0 {
 		return s.elf.ReadPhys(p, phys)
 	}
@@ -271,7 +279,7 @@ func (s *source) readPhys(p []byte, phys uint64) (int, error) {
 
 // ReadPage fills buf with page frame pfn; bytes of the page no region has
 // read as zeros. It implements dumpfile.PageSource.
-func (s *source) ReadPage(pfn uint64, buf []byte) error {
+func (s *Vmcore) ReadPage(pfn uint64, buf []byte) error {
 	addr := pfn << pageShift
 	_, err := s.ReadPhys(buf, addr)
 	if err == nil || !errors.Is(err, elfcore.ErrNotInDump) {
@@ -292,9 +300,33 @@ func (s *source) ReadPage(pfn uint64, buf []byte) error {
 	return nil
 }
 
+// release drops the mapped pages of SRC that hold page frames first to
+// last (the pages inside that span: a file page shared with a neighbour
+// stays) from the process's memory; reading them again would map them
+// again. The writers call it for page frames they are done with, so that
+// the pages of a saved vmcore do not add up in the RSS.
+func (s *Vmcore) release(first, last uint64) {
+	if !s.releasable {
+		return
+	}
+	lo, hi := first<<pageShift, (last+1)<<pageShift
+	for _, l := range s.elf.Loads {
+		a, b := max(lo, l.Phys), min(hi, l.Phys+l.FileSize)
+		if a >= b {
+			continue
+		}
+		off, end := l.FileOff+(a-l.Phys), l.FileOff+(b-l.Phys)
+		off = (off + pageSize - 1) &^ (pageSize - 1)
+		end &^= pageSize - 1
+		if off < end && end <= uint64(len(s.mapped)) {
+			unix.Madvise(s.mapped[off:end], unix.MADV_DONTNEED)
+		}
+	}
+}
+
 // direct returns SRC's mapped bytes of [phys, phys+n) when they lie in
 // one PT_LOAD's file bytes and are not overlaid, or nil.
-func (s *source) direct(phys, n uint64) []byte {
+func (s *Vmcore) direct(phys, n uint64) []byte {
 	if s.mapped == nil {
 		return nil
 	}
@@ -321,7 +353,7 @@ func (s *source) direct(phys, n uint64) []byte {
 // utsname reads the kernel's struct new_utsname (init_uts_ns.name), as
 // makedumpfile does for the dump header, falling back on VMCOREINFO's
 // OSRELEASE.
-func (s *source) utsname(as *pageclass.AddressSpace) dumpfile.Utsname {
+func (s *Vmcore) utsname(as *pageclass.AddressSpace) dumpfile.Utsname {
 	u := dumpfile.Utsname{Sysname: "Linux", Machine: "x86_64"}
 	if s.info == nil {
 		return u
@@ -357,7 +389,7 @@ func (s *source) utsname(as *pageclass.AddressSpace) dumpfile.Utsname {
 
 // notes returns SRC's notes in ELF note layout, and how many are
 // NT_PRSTATUS (one per CPU that saved its registers).
-func (s *source) notes() ([]byte, int) {
+func (s *Vmcore) notes() ([]byte, int) {
 	var b []byte
 	cpus := 0
 	notes := s.elf.Notes
@@ -376,7 +408,7 @@ func (s *source) notes() ([]byte, int) {
 // addJumpedCPU gives a live kernel's dump the NT_PRSTATUS note of the CPU
 // that jumped (see JumpedCPU), reading the registers the jump saved through
 // as. It does nothing when SRC has NT_PRSTATUS notes of its own.
-func (s *source) addJumpedCPU(j *JumpedCPU, as *pageclass.AddressSpace) error {
+func (s *Vmcore) addJumpedCPU(j *JumpedCPU, as *pageclass.AddressSpace) error {
 	if slices.ContainsFunc(s.elf.Notes, elfcore.IsPrstatus) {
 		return nil
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+
+	"github.com/kjump/kjump/pageset"
 )
 
 // discardAt is an io.WriterAt that drops everything.
@@ -30,7 +32,7 @@ func BenchmarkWrite(b *testing.B) {
 		src[pfn] = make([]byte, PageSize)
 		fillPage(src[pfn], uint64(pfn), mixedKind(uint64(pfn)))
 	}
-	all := NewBitmap(maxPFN)
+	all := pageset.New(maxPFN)
 	all.SetRange(0, maxPFN)
 	threads := []int{1}
 	if n := runtime.NumCPU(); n > 1 {

@@ -11,6 +11,9 @@ import (
 	"github.com/klauspost/compress/snappy"
 	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
+
+	kjlzo "github.com/kjump/kjump/lzo"
+	"github.com/kjump/kjump/zpage"
 )
 
 // compressor turns one page into its stored form. Each writer goroutine has
@@ -28,17 +31,9 @@ func newCompressor(c Compression, blockSize int) (compressor, error) {
 	case None:
 		return noCompressor{}, nil
 	case Zlib:
-		z := &zlibCompressor{}
-		// makedumpfile uses Z_BEST_SPEED.
-		// Level 7: klauspost's BestSpeed compresses kernel pages ~5% worse than
-		// C zlib's level 1 (what makedumpfile -c uses); 7 is smaller than
-		// makedumpfile's output and, run in parallel, still faster.
-		w, err := zlib.NewWriterLevel(&z.buf, 7)
-		if err != nil {
-			return nil, err
-		}
-		z.w = w
-		return z, nil
+		// Package zpage, not klauspost/compress: see its documentation for
+		// why, and the README for what it bought.
+		return &zlibCompressor{}, nil
 	case Snappy:
 		return &snappyCompressor{out: make([]byte, snappy.MaxEncodedLen(blockSize))}, nil
 	case Zstd:
@@ -53,7 +48,7 @@ func newCompressor(c Compression, blockSize int) (compressor, error) {
 		}
 		return &zstdCompressor{enc: enc}, nil
 	case LZO:
-		return nil, fmt.Errorf("dumpfile: writing LZO: no LZO1X compressor in Go is available; write Zlib or Zstd instead: %w", ErrUnsupported)
+		return &lzoCompressor{out: make([]byte, 0, kjlzo.MaxLen(blockSize))}, nil
 	}
 	return nil, invalid("Header.Compression %v", c)
 }
@@ -62,21 +57,15 @@ type noCompressor struct{}
 
 func (noCompressor) compress([]byte) ([]byte, uint32, error) { return nil, 0, nil }
 
+// zlibCompressor writes a zlib stream per page with package zpage.
 type zlibCompressor struct {
-	buf bytes.Buffer
-	w   *zlib.Writer
+	c   zpage.Compressor
+	out []byte
 }
 
 func (z *zlibCompressor) compress(page []byte) ([]byte, uint32, error) {
-	z.buf.Reset()
-	z.w.Reset(&z.buf)
-	if _, err := z.w.Write(page); err != nil {
-		return nil, 0, err
-	}
-	if err := z.w.Close(); err != nil {
-		return nil, 0, err
-	}
-	return z.buf.Bytes(), FlagZlib, nil
+	z.out = z.c.Compress(z.out[:0], page)
+	return z.out, FlagZlib, nil
 }
 
 type snappyCompressor struct{ out []byte }
@@ -84,6 +73,18 @@ type snappyCompressor struct{ out []byte }
 func (s *snappyCompressor) compress(page []byte) ([]byte, uint32, error) {
 	// The raw Snappy block format (snappy_compress), not the framed one.
 	return snappy.Encode(s.out, page), FlagSnappy, nil
+}
+
+// lzoCompressor writes LZO1X with package lzo; makedumpfile -l uses
+// liblzo2's lzo1x_1_compress.
+type lzoCompressor struct {
+	c   kjlzo.Compressor
+	out []byte
+}
+
+func (l *lzoCompressor) compress(page []byte) ([]byte, uint32, error) {
+	l.out = l.c.Compress(l.out[:0], page)
+	return l.out, FlagLZO, nil
 }
 
 type zstdCompressor struct {

@@ -79,11 +79,13 @@
 // writes, and files makedumpfile writes are read here. Neither program
 // knows LZ4, and neither does this package.
 //
-// Write compresses with None, Zlib, Snappy or Zstd; Zstd or Zlib are the
-// choices for crash, Zlib for makedumpfile too. It cannot write LZO: there
-// is no LZO1X compressor in Go on the module proxy (github.com/rasky/go-lzo
-// is not served; github.com/anchore/go-lzo, which Open uses, only
-// decompresses). Open reads all five.
+// Write compresses with None, Zlib (package zpage, made for one page at a
+// time), LZO (package lzo, kjump's own LZO1X compressor), Snappy or Zstd;
+// Zlib and LZO are what both crash and makedumpfile read. Open reads all
+// five (LZO through github.com/anchore/go-lzo). A PageSource that maps its
+// pages can offer them in place (PageMapper) and be told when they are
+// written (PageReleaser), so that Write neither copies them nor keeps
+// them in memory.
 //
 // Not handled: makedumpfile's flattened format (makedumpfile -F, QEMU's
 // dump-guest-memory -z; Open says ErrFlattened: "makedumpfile -R"

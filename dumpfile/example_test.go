@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kjump/kjump/dumpfile"
+	"github.com/kjump/kjump/pageset"
 )
 
 // memory is a PageSource: a few pages of a pretend machine.
@@ -34,7 +35,7 @@ func Example() {
 		2: "", // all zero
 		3: strings.Repeat("and from page 3! ", 100),
 	}
-	present, dumped := dumpfile.NewBitmap(16), dumpfile.NewBitmap(16)
+	present, dumped := pageset.New(16), pageset.New(16)
 	present.SetRange(0, 8)
 	dumped.SetRange(1, 4)
 	h := dumpfile.Header{
@@ -84,18 +85,4 @@ func Example() {
 	// pfn 3: and from page 3!
 	// pfn 4: not in the dump
 	// verify: <nil>
-}
-
-func ExampleBitmap() {
-	b := dumpfile.NewBitmap(1 << 20) // 4 GiB of 4 KiB pages
-	b.SetRange(0x100, 0x200)
-	b.Set(0x1000)
-	fmt.Println(b.Count(), b.Test(0x1ff), b.Test(0x200))
-	for pfn, ok := b.Next(0x1ff); ok; pfn, ok = b.Next(pfn + 1) {
-		fmt.Printf("%#x ", pfn)
-	}
-	fmt.Println()
-	// Output:
-	// 257 true false
-	// 0x1ff 0x1000
 }

@@ -6,13 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kjump/kjump/pageset"
 	"github.com/klauspost/compress/zstd"
 )
 
 // goldenDump is a tiny dump whose every offset is worked out by hand in
 // TestGoldenLayout: page frames [0, 100) present, 1, 2, 3 and 50 dumped;
 // 1 and 50 are zero, 2 is text, 3 is random.
-func goldenDump(c Compression) (Header, *Bitmap, *Bitmap, synthSource) {
+func goldenDump(c Compression) (Header, *pageset.Set, *pageset.Set, synthSource) {
 	h := Header{
 		Utsname: Utsname{
 			Sysname: "Linux", Nodename: "golden", Release: "6.12.0",
@@ -26,9 +27,9 @@ func goldenDump(c Compression) (Header, *Bitmap, *Bitmap, synthSource) {
 		Compression: c,
 		VMCOREINFO:  []byte("OSRELEASE=6.12.0\n"), // 17 bytes
 	}
-	present := NewBitmap(100)
+	present := pageset.New(100)
 	present.SetRange(0, 100)
-	dumped := NewBitmap(100)
+	dumped := pageset.New(100)
 	for _, pfn := range []uint64{1, 2, 3, 50} {
 		dumped.Set(pfn)
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/kjump/kjump/pageset"
 )
 
 // smallDump is a dump with 1 KiB blocks, small enough to fuzz.
@@ -16,9 +18,9 @@ func smallDump(t testing.TB, c Compression) []byte {
 		Compression: c,
 		VMCOREINFO:  []byte("OSRELEASE=6.12.0\n"),
 	}
-	present := NewBitmap(12)
+	present := pageset.New(12)
 	present.SetRange(0, 12)
-	dumped := NewBitmap(12)
+	dumped := pageset.New(12)
 	for _, pfn := range []uint64{0, 1, 2, 3, 7} {
 		dumped.Set(pfn)
 	}
@@ -101,7 +103,7 @@ func FuzzWriteRead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, seed []byte, mask uint16, comp uint8) {
 		const maxPFN = 16
 		c := writeCompressions[int(comp)%len(writeCompressions)]
-		present, dumped := NewBitmap(maxPFN), NewBitmap(maxPFN)
+		present, dumped := pageset.New(maxPFN), pageset.New(maxPFN)
 		for pfn := range uint64(maxPFN) {
 			if mask&(1<<pfn) != 0 {
 				present.Set(pfn)

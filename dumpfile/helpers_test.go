@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kjump/kjump/pageset"
 )
 
 // memFile is an in-memory io.WriterAt and io.ReaderAt.
@@ -94,7 +96,7 @@ func mixedKind(pfn uint64) pageKind {
 // frame left out of the dump.
 type testDump struct {
 	h               Header
-	present, dumped *Bitmap
+	present, dumped *pageset.Set
 	src             synthSource
 }
 
@@ -112,10 +114,10 @@ func newTestDump(c Compression, maxPFN uint64) testDump {
 		Compression: c,
 		VMCOREINFO:  []byte("OSRELEASE=6.12.0-kjump\nPAGESIZE=4096\n"),
 	}
-	present := NewBitmap(maxPFN)
+	present := pageset.New(maxPFN)
 	present.SetRange(0, maxPFN/3)
 	present.SetRange(maxPFN/2, maxPFN)
-	dumped := NewBitmap(maxPFN)
+	dumped := pageset.New(maxPFN)
 	for pfn := range maxPFN {
 		if present.Test(pfn) && pfn%5 != 4 {
 			dumped.Set(pfn)

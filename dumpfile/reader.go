@@ -7,6 +7,8 @@ import (
 	"math"
 	"math/bits"
 	"time"
+
+	"github.com/kjump/kjump/pageset"
 )
 
 // maxHeaderVersion bounds the header versions Open accepts: later versions
@@ -48,12 +50,12 @@ type File struct {
 	Version int    // header_version
 	Status  uint32 // status: Flag* bits
 	Layout  Layout
-	Present *Bitmap // 1st bitmap: page frames that exist
-	Dumped  *Bitmap // 2nd bitmap: page frames whose contents are saved
+	Present *pageset.Set // 1st bitmap: page frames that exist
+	Dumped  *pageset.Set // 2nd bitmap: page frames whose contents are saved
 
 	r     io.ReaderAt
 	size  int64
-	ranks *rankIndex
+	ranks *pageset.Rank
 	first uint64 // Dumped page frames below StartPFN
 }
 
@@ -195,9 +197,9 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 				"split range [%#x, %#x) outside max_mapnr %#x", l.StartPFN, l.EndPFN, maxPFN)
 		}
 	}
-	f.ranks = newRankIndex(f.Dumped)
-	f.first = f.ranks.below(l.StartPFN)
-	l.Pages = f.ranks.below(l.EndPFN) - f.first
+	f.ranks = pageset.NewRank(f.Dumped)
+	f.first = f.ranks.Below(l.StartPFN)
+	l.Pages = f.ranks.Below(l.EndPFN) - f.first
 	l.DataOffset = l.DescOffset + int64(l.Pages)*pageDescSize
 	if l.DataOffset > size && rh.status&FlagIncomplete == 0 {
 		return nil, formatErr(ErrTruncated, "page_desc", l.DescOffset,
@@ -244,8 +246,8 @@ func metaRange(off int64, n uint64, size int64, field string, fieldOff int64) (i
 }
 
 // readBitmap reads a bitmap of n page frames at off.
-func readBitmap(r io.ReaderAt, size, off int64, n uint64, field string) (*Bitmap, error) {
-	b := NewBitmap(n)
+func readBitmap(r io.ReaderAt, size, off int64, n uint64, field string) (*pageset.Set, error) {
+	b := pageset.New(n)
 	total := int64((n + 7) / 8)
 	const chunk = 1 << 20
 	buf := make([]byte, min(total, chunk))
@@ -254,7 +256,7 @@ func readBitmap(r io.ReaderAt, size, off int64, n uint64, field string) (*Bitmap
 		if err := readFull(r, c, off+done, field); err != nil {
 			return nil, err
 		}
-		b.fillBytes(c, uint64(done))
+		b.FillBytes(c, uint64(done))
 		done += int64(len(c))
 	}
 	return b, nil
@@ -280,7 +282,7 @@ func (f *File) PageDesc(pfn uint64) (PageDesc, error) {
 	if !f.Has(pfn) {
 		return PageDesc{}, &PageError{PFN: pfn, Err: ErrNotDumped}
 	}
-	i := f.ranks.below(pfn) - f.first
+	i := f.ranks.Below(pfn) - f.first
 	return f.pageDescAt(i)
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"testing"
+
+	"github.com/kjump/kjump/pageset"
 )
 
 // goldenBytes writes goldenDump(c); see TestGoldenLayout for its offsets.
@@ -253,9 +255,9 @@ func TestSplitFile(t *testing.T) {
 	// frames. Make one from a dump of pfns 10..19 by setting bits outside
 	// that range and the split fields.
 	const maxPFN = 64
-	present := NewBitmap(maxPFN)
+	present := pageset.New(maxPFN)
 	present.SetRange(0, maxPFN)
-	dumped := NewBitmap(maxPFN)
+	dumped := pageset.New(maxPFN)
 	dumped.SetRange(10, 20)
 	src := synthSource{bs: PageSize, kind: func(uint64) pageKind { return kindText }}
 	var m memFile

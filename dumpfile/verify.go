@@ -38,7 +38,7 @@ func (f *File) Verify() error {
 			add(err)
 		}
 	}
-	if pfn, ok := f.Dumped.firstNotIn(f.Present); ok {
+	if pfn, ok := f.Dumped.FirstNotIn(f.Present); ok {
 		add(formatErr(ErrCorrupt, "2nd bitmap", l.Bitmap2Offset, "page frame %#x is dumped but not in the 1st bitmap", pfn))
 	}
 	subEnd := (1 + int64(l.SubHeaderBlocks)) * bs

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/kjump/kjump/pageset"
 )
 
 // PageSource supplies the contents of page frames to Write.
@@ -17,6 +19,23 @@ type PageSource interface {
 	// page frame pfn. When Options.Threads is not 1 it is called from
 	// several goroutines at once, each with its own buf.
 	ReadPage(pfn uint64, buf []byte) error
+}
+
+// PageReleaser may be implemented by a PageSource that holds memory for the
+// pages it reads (a mapped file). Write calls ReleasePages(first, last)
+// after it has read page frames first to last (all it reads of that span)
+// and reads none of them again, so such a source can let the memory go and
+// a dump's memory use does not grow with the dumped machine's.
+type PageReleaser interface {
+	ReleasePages(first, last uint64)
+}
+
+// PageMapper may be implemented by a PageSource that holds its pages in
+// memory (a mapped file): PageBytes returns page frame pfn's block, which
+// Write reads in place instead of copying it, or nil to have Write call
+// ReadPage. The bytes must stay valid until ReleasePages covers them.
+type PageMapper interface {
+	PageBytes(pfn uint64) []byte
 }
 
 // Options tune Write. The zero value is ready to use.
@@ -57,7 +76,7 @@ const batchPages = 128
 // records where each compressed page lands, comes before the pages.
 //
 // Errors from src come back as a *PageError naming the page frame.
-func Write(w io.WriterAt, h Header, present, dumped *Bitmap, src PageSource, opt Options) (Stats, error) {
+func Write(w io.WriterAt, h Header, present, dumped *pageset.Set, src PageSource, opt Options) (Stats, error) {
 	p, err := plan(&h, present, dumped)
 	if err != nil {
 		return Stats{}, err
@@ -104,7 +123,7 @@ type writePlan struct {
 }
 
 // plan checks h and the bitmaps and lays the file out.
-func plan(h *Header, present, dumped *Bitmap) (*writePlan, error) {
+func plan(h *Header, present, dumped *pageset.Set) (*writePlan, error) {
 	if present == nil || dumped == nil {
 		return nil, invalid("nil bitmap")
 	}
@@ -141,7 +160,7 @@ func plan(h *Header, present, dumped *Bitmap) (*writePlan, error) {
 	if pfn, ok := dumped.Next(maxPFN); ok {
 		return nil, invalid("dumped has page frame %#x, at or past MaxPFN %#x", pfn, maxPFN)
 	}
-	if pfn, ok := dumped.firstNotIn(present); ok {
+	if pfn, ok := dumped.FirstNotIn(present); ok {
 		return nil, invalid("page frame %#x is in dumped but not in present", pfn)
 	}
 	notes, vmOff, vmSize, err := notesWithVMCOREINFO(h.Notes, h.VMCOREINFO)
@@ -207,12 +226,12 @@ func plan(h *Header, present, dumped *Bitmap) (*writePlan, error) {
 }
 
 // writeBitmap writes the on-disk form of b, n bytes long, at off.
-func writeBitmap(w io.WriterAt, b *Bitmap, off int64, n int) error {
+func writeBitmap(w io.WriterAt, b *pageset.Set, off int64, n int) error {
 	const chunk = 1 << 20
 	buf := make([]byte, min(n, chunk))
 	for done := 0; done < n; {
 		c := buf[:min(n-done, chunk)]
-		b.putBytes(c, uint64(done))
+		b.PutBytes(c, uint64(done))
 		if _, err := w.WriteAt(c, off+int64(done)); err != nil {
 			return err
 		}
@@ -236,7 +255,7 @@ type pageWriter struct {
 	w         io.WriterAt
 	src       PageSource
 	blockSize int
-	dumped    *Bitmap
+	dumped    *pageset.Set
 	maxPFN    uint64
 	descOff   int64
 	total     uint64
@@ -377,9 +396,18 @@ func (pw *pageWriter) fill(b *batch, c compressor, page []byte) error {
 	b.sizes = b.sizes[:0]
 	b.flags = b.flags[:0]
 	b.data = b.data[:0]
+	mapper, _ := pw.src.(PageMapper)
+	buf := page
 	for _, pfn := range b.pfns {
-		if err := pw.src.ReadPage(pfn, page); err != nil {
-			return &PageError{PFN: pfn, Err: err}
+		page = nil
+		if mapper != nil {
+			page = mapper.PageBytes(pfn)
+		}
+		if len(page) != len(buf) {
+			page = buf
+			if err := pw.src.ReadPage(pfn, page); err != nil {
+				return &PageError{PFN: pfn, Err: err}
+			}
 		}
 		if bytes.Equal(page, pw.zero) {
 			b.sizes = append(b.sizes, 0)
@@ -396,6 +424,9 @@ func (pw *pageWriter) fill(b *batch, c compressor, page []byte) error {
 		b.data = append(b.data, out...)
 		b.sizes = append(b.sizes, uint32(len(out)))
 		b.flags = append(b.flags, flag)
+	}
+	if r, ok := pw.src.(PageReleaser); ok && len(b.pfns) > 0 {
+		r.ReleasePages(b.pfns[0], b.pfns[len(b.pfns)-1])
 	}
 	return nil
 }

@@ -7,9 +7,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/kjump/kjump/pageset"
 )
 
-var writeCompressions = []Compression{None, Zlib, Snappy, Zstd}
+var writeCompressions = []Compression{None, Zlib, LZO, Snappy, Zstd}
 
 func TestRoundTrip(t *testing.T) {
 	const maxPFN = 3000
@@ -90,7 +92,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-func equalBitmaps(t *testing.T, name string, got, want *Bitmap) {
+func equalBitmaps(t *testing.T, name string, got, want *pageset.Set) {
 	t.Helper()
 	if got.Len() != want.Len() {
 		t.Errorf("%s.Len() = %d, want %d", name, got.Len(), want.Len())
@@ -213,7 +215,7 @@ func TestEmptyDump(t *testing.T) {
 		var m memFile
 		var calls []uint64
 		h := Header{NrCPUs: 1, MaxPFN: maxPFN}
-		st, err := Write(&m, h, NewBitmap(maxPFN), NewBitmap(maxPFN), synthSource{}, Options{
+		st, err := Write(&m, h, pageset.New(maxPFN), pageset.New(maxPFN), synthSource{}, Options{
 			Progress: func(done, total uint64) { calls = append(calls, done, total) },
 		})
 		if err != nil {
@@ -233,30 +235,29 @@ func TestEmptyDump(t *testing.T) {
 }
 
 func TestWriteInvalid(t *testing.T) {
-	ok := func() (Header, *Bitmap, *Bitmap) {
+	ok := func() (Header, *pageset.Set, *pageset.Set) {
 		h, p, d, _ := goldenDump(Zlib)
 		return h, p, d
 	}
 	for _, tc := range []struct {
 		name   string
-		mutate func(h *Header, present, dumped **Bitmap)
+		mutate func(h *Header, present, dumped **pageset.Set)
 		want   error
 	}{
-		{"LZO", func(h *Header, _, _ **Bitmap) { h.Compression = LZO }, ErrUnsupported},
-		{"unknown compression", func(h *Header, _, _ **Bitmap) { h.Compression = 7 }, ErrInvalid},
-		{"no CPUs", func(h *Header, _, _ **Bitmap) { h.NrCPUs = 0 }, ErrInvalid},
-		{"negative dump level", func(h *Header, _, _ **Bitmap) { h.DumpLevel = -1 }, ErrInvalid},
-		{"block size 1000", func(h *Header, _, _ **Bitmap) { h.BlockSize = 1000 }, ErrInvalid},
-		{"block size 512", func(h *Header, _, _ **Bitmap) { h.BlockSize = 512 }, ErrInvalid},
-		{"long release", func(h *Header, _, _ **Bitmap) { h.Utsname.Release = strings.Repeat("x", 65) }, ErrInvalid},
-		{"NUL in machine", func(h *Header, _, _ **Bitmap) { h.Utsname.Machine = "x86\x0064" }, ErrInvalid},
-		{"nil present", func(_ *Header, p, _ **Bitmap) { *p = nil }, ErrInvalid},
-		{"nil dumped", func(_ *Header, _, d **Bitmap) { *d = nil }, ErrInvalid},
-		{"dumped not present", func(_ *Header, p, _ **Bitmap) { (*p).Clear(2) }, ErrInvalid},
-		{"present past MaxPFN", func(h *Header, _, _ **Bitmap) { h.MaxPFN = 60 }, ErrInvalid},
-		{"dumped past MaxPFN", func(_ *Header, _, d **Bitmap) { *d = NewBitmap(200); (*d).Set(150) }, ErrInvalid},
-		{"malformed notes", func(h *Header, _, _ **Bitmap) { h.Notes = []byte{1, 2, 3} }, ErrInvalid},
-		{"other VMCOREINFO in notes", func(h *Header, _, _ **Bitmap) {
+		{"unknown compression", func(h *Header, _, _ **pageset.Set) { h.Compression = 7 }, ErrInvalid},
+		{"no CPUs", func(h *Header, _, _ **pageset.Set) { h.NrCPUs = 0 }, ErrInvalid},
+		{"negative dump level", func(h *Header, _, _ **pageset.Set) { h.DumpLevel = -1 }, ErrInvalid},
+		{"block size 1000", func(h *Header, _, _ **pageset.Set) { h.BlockSize = 1000 }, ErrInvalid},
+		{"block size 512", func(h *Header, _, _ **pageset.Set) { h.BlockSize = 512 }, ErrInvalid},
+		{"long release", func(h *Header, _, _ **pageset.Set) { h.Utsname.Release = strings.Repeat("x", 65) }, ErrInvalid},
+		{"NUL in machine", func(h *Header, _, _ **pageset.Set) { h.Utsname.Machine = "x86\x0064" }, ErrInvalid},
+		{"nil present", func(_ *Header, p, _ **pageset.Set) { *p = nil }, ErrInvalid},
+		{"nil dumped", func(_ *Header, _, d **pageset.Set) { *d = nil }, ErrInvalid},
+		{"dumped not present", func(_ *Header, p, _ **pageset.Set) { (*p).Clear(2) }, ErrInvalid},
+		{"present past MaxPFN", func(h *Header, _, _ **pageset.Set) { h.MaxPFN = 60 }, ErrInvalid},
+		{"dumped past MaxPFN", func(_ *Header, _, d **pageset.Set) { *d = pageset.New(200); (*d).Set(150) }, ErrInvalid},
+		{"malformed notes", func(h *Header, _, _ **pageset.Set) { h.Notes = []byte{1, 2, 3} }, ErrInvalid},
+		{"other VMCOREINFO in notes", func(h *Header, _, _ **pageset.Set) {
 			h.Notes = appendNote(nil, "VMCOREINFO", 0, []byte("OSRELEASE=5.0\n"))
 		}, ErrInvalid},
 	} {

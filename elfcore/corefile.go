@@ -29,10 +29,10 @@ type CoreFile struct {
 func WriteCore(w io.Writer, c CoreFile, read func(phys uint64, buf []byte) error) (int64, error) {
 	for i, l := range c.Loads {
 		if l.Phys%pageSize != 0 || l.Size%pageSize != 0 || l.Size == 0 {
-			return 0, &HeaderError{Field: "Loads", Index: i, Reason: fmt.Sprintf("range %#x+%#x is not whole pages", l.Phys, l.Size)}
+			return 0, &HeaderError{Field: "Loads", Index: i, Detail: fmt.Sprintf("range %#x+%#x is not whole pages", l.Phys, l.Size)}
 		}
 		if i > 0 && l.Phys < c.Loads[i-1].Phys+c.Loads[i-1].Size {
-			return 0, &HeaderError{Field: "Loads", Index: i, Reason: "ranges not sorted or overlapping"}
+			return 0, &HeaderError{Field: "Loads", Index: i, Detail: "ranges not sorted or overlapping"}
 		}
 	}
 	var notes []byte
@@ -44,7 +44,7 @@ func WriteCore(w io.Writer, c CoreFile, read func(phys uint64, buf []byte) error
 		phnum++
 	}
 	if phnum > maxPhnum {
-		return 0, &HeaderError{Field: "Loads", Index: -1, Reason: fmt.Sprintf("%d ranges, at most %d", len(c.Loads), maxPhnum-2)}
+		return 0, &HeaderError{Field: "Loads", Index: -1, Detail: fmt.Sprintf("%d ranges, at most %d", len(c.Loads), maxPhnum-2)}
 	}
 	notesOff := uint64(ehdrSize + phnum*phdrSize)
 	dataOff := pageUp(notesOff + uint64(len(notes)))
@@ -79,7 +79,7 @@ func WriteCore(w io.Writer, c CoreFile, read func(phys uint64, buf []byte) error
 			}
 		}
 		if i < 0 {
-			return 0, &HeaderError{Field: "KernelText", Index: -1, Reason: fmt.Sprintf("%#x+%#x lies in no range", kt.Phys, kt.Size)}
+			return 0, &HeaderError{Field: "KernelText", Index: -1, Detail: fmt.Sprintf("%#x+%#x lies in no range", kt.Phys, kt.Size)}
 		}
 		load(*kt, offs[i]+kt.Phys-c.Loads[i].Phys)
 	}

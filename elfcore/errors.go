@@ -47,19 +47,19 @@ var (
 // sentinel errors above; Off is the file offset of the offending structure
 // (from ParseNotes: the offset in its input; -1 when there is none); Hint, when set, tells the user what to do instead.
 type FormatError struct {
-	Kind   error
-	Off    int64
+	Err    error
+	Offset int64
 	Detail string
 	Hint   string
 }
 
 func (e *FormatError) Error() string {
-	s := "elfcore: " + e.Kind.Error()
+	s := "elfcore: " + e.Err.Error()
 	if e.Detail != "" {
 		s += ": " + e.Detail
 	}
-	if e.Off >= 0 {
-		s += fmt.Sprintf(" (at offset %#x)", e.Off)
+	if e.Offset >= 0 {
+		s += fmt.Sprintf(" (at offset %#x)", e.Offset)
 	}
 	if e.Hint != "" {
 		s += "; " + e.Hint
@@ -70,14 +70,14 @@ func (e *FormatError) Error() string {
 // Unwrap returns the sentinel, and ErrNotELF for the two non-ELF dump
 // formats so that errors.Is(err, ErrNotELF) holds for them as well.
 func (e *FormatError) Unwrap() []error {
-	if e.Kind == ErrKdumpCompressed || e.Kind == ErrFlattened {
-		return []error{e.Kind, ErrNotELF}
+	if e.Err == ErrKdumpCompressed || e.Err == ErrFlattened {
+		return []error{e.Err, ErrNotELF}
 	}
-	return []error{e.Kind}
+	return []error{e.Err}
 }
 
 func formatErr(kind error, off int64, format string, args ...any) *FormatError {
-	return &FormatError{Kind: kind, Off: off, Detail: fmt.Sprintf(format, args...)}
+	return &FormatError{Err: kind, Offset: off, Detail: fmt.Sprintf(format, args...)}
 }
 
 // AddrError reports a physical address that no PT_LOAD segment covers.
@@ -98,14 +98,14 @@ func (e *AddrError) Unwrap() error { return ErrNotInDump }
 type HeaderError struct {
 	Field  string
 	Index  int
-	Reason string
+	Detail string
 }
 
 func (e *HeaderError) Error() string {
 	if e.Index >= 0 {
-		return fmt.Sprintf("elfcore: invalid header: %s[%d]: %s", e.Field, e.Index, e.Reason)
+		return fmt.Sprintf("elfcore: invalid header: %s[%d]: %s", e.Field, e.Index, e.Detail)
 	}
-	return fmt.Sprintf("elfcore: invalid header: %s: %s", e.Field, e.Reason)
+	return fmt.Sprintf("elfcore: invalid header: %s: %s", e.Field, e.Detail)
 }
 
 // Unwrap returns ErrInvalidHeader.

@@ -135,8 +135,8 @@ func NewFile(r io.ReaderAt, size int64) (*File, error) {
 			notes, err := ParseNotes(buf)
 			if err != nil {
 				var fe *FormatError
-				if errors.As(err, &fe) && fe.Off >= 0 {
-					fe.Off += int64(p.Off)
+				if errors.As(err, &fe) && fe.Offset >= 0 {
+					fe.Offset += int64(p.Off)
 					fe.Detail = fmt.Sprintf("PT_NOTE %d: %s", i, fe.Detail)
 				}
 				return nil, err
@@ -155,8 +155,8 @@ func checkInFile(i int, phOff int64, what string, p elf.Prog64, size int64) erro
 			hint = "p_offset equals p_paddr: is this an ELF core header (elfcorehdr), which points into memory, rather than a dump?"
 		}
 		return &FormatError{
-			Kind:   ErrSegmentBeyondEOF,
-			Off:    phOff,
+			Err:    ErrSegmentBeyondEOF,
+			Offset: phOff,
 			Detail: fmt.Sprintf("%s %d: file bytes %#x+%#x, file is %#x bytes", what, i, p.Off, p.Filesz, size),
 			Hint:   hint,
 		}
@@ -267,11 +267,11 @@ func readHeaders(r io.ReaderAt, size int64) (elf.Header64, []elf.Prog64, error) 
 func notELF(head []byte) error {
 	switch {
 	case bytes.HasPrefix(head, []byte("KDUMP   ")), bytes.HasPrefix(head, []byte("DISKDUMP")):
-		return &FormatError{Kind: ErrKdumpCompressed, Off: 0,
+		return &FormatError{Err: ErrKdumpCompressed, Offset: 0,
 			Detail: fmt.Sprintf("magic %q: this is a kdump-compressed dump, not an ELF core", head[:8]),
 			Hint:   "is this a kdump-compressed file? read it with a kdump-compressed (diskdump) reader, or write an ELF dump in the first place (makedumpfile -E)"}
 	case bytes.HasPrefix(head, []byte("makedumpfile")):
-		return &FormatError{Kind: ErrFlattened, Off: 0,
+		return &FormatError{Err: ErrFlattened, Offset: 0,
 			Detail: "magic \"makedumpfile\": this is makedumpfile's flattened format, not an ELF core",
 			Hint:   "rearrange it into a regular dump first: makedumpfile -R OUT < FILE"}
 	case len(head) == 0:

@@ -130,7 +130,7 @@ func (h Header) Marshal() ([]byte, error) {
 
 func (h Header) validate() error {
 	bad := func(field string, i int, format string, args ...any) error {
-		return &HeaderError{Field: field, Index: i, Reason: fmt.Sprintf(format, args...)}
+		return &HeaderError{Field: field, Index: i, Detail: fmt.Sprintf(format, args...)}
 	}
 	if len(h.Notes) == 0 {
 		return bad("Notes", -1, "no note buffers; the second kernel refuses a core header without notes (list the VMCOREINFO note)")

@@ -51,9 +51,9 @@ func DropCache(path string) error {
 		return fmt.Errorf("extents: counting cached pages of %s: %w", path, err)
 	}
 	if cached > 0 {
-		return &Error{Path: path, Kind: ErrStillCached,
-			Cause: fmt.Sprintf("%d pages of file %s are still in the page cache after POSIX_FADV_DONTNEED (a process maps or locks them, or wrote them again)", cached, path),
-			Fix:   "stop the processes that map the file (fuser " + path + ") and call DropCache again, or read the file with O_DIRECT"}
+		return &Error{Path: path, Err: ErrStillCached,
+			Detail: fmt.Sprintf("%d pages of file %s are still in the page cache after POSIX_FADV_DONTNEED (a process maps or locks them, or wrote them again)", cached, path),
+			Hint:   "stop the processes that map the file (fuser " + path + ") and call DropCache again, or read the file with O_DIRECT"}
 	}
 	return nil
 }

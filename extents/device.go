@@ -27,13 +27,13 @@ const (
 func checkDevice(sys string, major, minor uint32, path string) error {
 	dev := formatDevice(major, minor)
 	refuse := func(what string, err error) error {
-		return &Error{Path: path, Kind: ErrNotOneDevice, Err: err,
-			Cause: fmt.Sprintf("file %s is on device %s, %s", path, dev, what),
-			Fix:   "put the file on a filesystem on a plain disk or partition (ext4, xfs), or give a raw device"}
+		return &Error{Path: path, Err: ErrNotOneDevice, Cause: err,
+			Detail: fmt.Sprintf("file %s is on device %s, %s", path, dev, what),
+			Hint:   "put the file on a filesystem on a plain disk or partition (ext4, xfs), or give a raw device"}
 	}
 	if _, err := os.Stat(filepath.Join(sys, "dev/block")); err != nil {
-		return &Error{Path: path, Kind: ErrNotOneDevice, Err: err,
-			Cause: fmt.Sprintf("cannot tell what device %s holding file %s is", dev, path), Fix: "mount sysfs on /sys"}
+		return &Error{Path: path, Err: ErrNotOneDevice, Cause: err,
+			Detail: fmt.Sprintf("cannot tell what device %s holding file %s is", dev, path), Hint: "mount sysfs on /sys"}
 	}
 	dir, err := filepath.EvalSymlinks(filepath.Join(sys, "dev/block", dev))
 	if errors.Is(err, fs.ErrNotExist) {

@@ -1,13 +1,17 @@
 package extents
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/kjump/kjump/internal/errs"
+)
 
 // Sentinel errors: callers branch with errors.Is; users read the *Error text,
 // which names the cause and the fix.
 var (
 	// ErrNotSupported: the filesystem cannot say where the file's data is on
 	// disk (tmpfs has no disk, NFS is remote, some filesystems lack FIEMAP).
-	ErrNotSupported = errors.New("the filesystem cannot map the file to disk blocks")
+	ErrNotSupported = errs.NotSupported("the filesystem cannot map the file to disk blocks")
 	// ErrNotOneDevice: the filesystem can map the file, but its offsets are not
 	// offsets on one plain block device the other kernel can open (btrfs,
 	// device-mapper, loop, md RAID, overlayfs, XFS realtime files).
@@ -38,27 +42,27 @@ var (
 // file, Fix what to do about it. It matches Kind (a sentinel) and Err (the
 // underlying error, if any) with errors.Is.
 type Error struct {
-	Path  string
-	Cause string
-	Fix   string
-	Kind  error
-	Err   error
+	Path   string
+	Detail string
+	Hint   string
+	Err    error
+	Cause  error
 }
 
 func (e *Error) Error() string {
-	s := "extents: " + e.Cause
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
+	s := "extents: " + e.Detail
+	if e.Cause != nil {
+		s += ": " + e.Cause.Error()
 	}
-	if e.Fix != "" {
-		s += "; " + e.Fix
+	if e.Hint != "" {
+		s += "; " + e.Hint
 	}
 	return s
 }
 
 func (e *Error) Unwrap() []error {
-	if e.Err == nil {
-		return []error{e.Kind}
+	if e.Cause == nil {
+		return []error{e.Err}
 	}
-	return []error{e.Kind, e.Err}
+	return []error{e.Err, e.Cause}
 }

@@ -60,12 +60,12 @@ func checkExtent(path string, r rawExtent) error {
 	where := fmt.Sprintf("file %s at [%#x, %#x)", path, r.Logical, r.Logical+r.Length)
 	for _, c := range refusals {
 		if r.Flags&c.flag != 0 {
-			return &Error{Path: path, Cause: where + " " + c.cause, Fix: c.fix, Kind: c.kind}
+			return &Error{Path: path, Detail: where + " " + c.cause, Hint: c.fix, Err: c.kind}
 		}
 	}
 	if unknown := r.Flags &^ knownFlags; unknown != 0 {
-		return &Error{Path: path, Cause: fmt.Sprintf("%s has FIEMAP extent flags %#x, which this program does not know", where, unknown),
-			Fix: "update kjump, or use a raw device", Kind: ErrUnsafeExtent}
+		return &Error{Path: path, Detail: fmt.Sprintf("%s has FIEMAP extent flags %#x, which this program does not know", where, unknown),
+			Hint: "update kjump, or use a raw device", Err: ErrUnsafeExtent}
 	}
 	return nil
 }
@@ -87,11 +87,11 @@ func buildExtents(path string, raw []rawExtent, size uint64) ([]Extent, error) {
 		}
 		switch {
 		case r.Length == 0 || r.Physical > 1<<63-1 || r.Length > 1<<63-1-r.Physical || r.Length > 1<<63-1-r.Logical:
-			return nil, &Error{Path: path, Cause: fmt.Sprintf("file %s: FIEMAP returned a bad extent (logical %#x, physical %#x, length %#x)", path, r.Logical, r.Physical, r.Length),
-				Fix: "check the filesystem (fsck)", Kind: ErrInvalidMap}
+			return nil, &Error{Path: path, Detail: fmt.Sprintf("file %s: FIEMAP returned a bad extent (logical %#x, physical %#x, length %#x)", path, r.Logical, r.Physical, r.Length),
+				Hint: "check the filesystem (fsck)", Err: ErrInvalidMap}
 		case r.Logical < next:
-			return nil, &Error{Path: path, Cause: fmt.Sprintf("file %s: FIEMAP returned overlapping extents at %#x", path, r.Logical),
-				Fix: "check the filesystem (fsck)", Kind: ErrInvalidMap}
+			return nil, &Error{Path: path, Detail: fmt.Sprintf("file %s: FIEMAP returned overlapping extents at %#x", path, r.Logical),
+				Hint: "check the filesystem (fsck)", Err: ErrInvalidMap}
 		case r.Logical > next:
 			return nil, holeError(path, next, r.Logical)
 		}
@@ -110,6 +110,6 @@ func buildExtents(path string, raw []rawExtent, size uint64) ([]Extent, error) {
 }
 
 func holeError(path string, from, to uint64) error {
-	return &Error{Path: path, Cause: fmt.Sprintf("file %s has no blocks at [%#x, %#x) (a hole)", path, from, to),
-		Fix: "run Prepare, which writes every block, and do not truncate or punch the file afterwards", Kind: ErrHole}
+	return &Error{Path: path, Detail: fmt.Sprintf("file %s has no blocks at [%#x, %#x) (a hole)", path, from, to),
+		Hint: "run Prepare, which writes every block, and do not truncate or punch the file afterwards", Err: ErrHole}
 }

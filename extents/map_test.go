@@ -107,7 +107,7 @@ func TestBuildExtents(t *testing.T) {
 					t.Fatalf("buildExtents = %v, %v; want nil, %v containing %q", got, err, tt.wantErr, tt.msg)
 				}
 				var e *Error
-				if !errors.As(err, &e) || e.Path != path || e.Fix == "" {
+				if !errors.As(err, &e) || e.Path != path || e.Hint == "" {
 					t.Fatalf("error %#v is not an *Error with the path and a fix", err)
 				}
 				return
@@ -158,7 +158,7 @@ func TestDiff(t *testing.T) {
 }
 
 func TestErrorMessage(t *testing.T) {
-	e := &Error{Path: "/x", Cause: "file /x is on tmpfs, which has no disk blocks", Fix: "put it on a disk filesystem or give a raw device", Kind: ErrNotSupported}
+	e := &Error{Path: "/x", Detail: "file /x is on tmpfs, which has no disk blocks", Hint: "put it on a disk filesystem or give a raw device", Err: ErrNotSupported}
 	want := "extents: file /x is on tmpfs, which has no disk blocks; put it on a disk filesystem or give a raw device"
 	if e.Error() != want {
 		t.Errorf("Error() = %q, want %q", e.Error(), want)

@@ -80,15 +80,15 @@ func inspect(f *os.File, path string) (where, error) {
 	}
 	magic := int64(sfs.Type)
 	if r, ok := refusedFS[magic]; ok {
-		return where{}, &Error{Path: path, Kind: r.kind, Cause: fmt.Sprintf("file %s is on %s, %s", path, r.name, r.cause), Fix: r.fix}
+		return where{}, &Error{Path: path, Err: r.kind, Detail: fmt.Sprintf("file %s is on %s, %s", path, r.name, r.cause), Hint: r.fix}
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return where{}, fmt.Errorf("extents: stat %s: %w", path, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return where{}, &Error{Path: path, Kind: ErrNotSupported, Cause: fmt.Sprintf("%s is not a regular file", path),
-			Fix: "give a regular file; a block device needs no map: hand the device itself to the other kernel"}
+		return where{}, &Error{Path: path, Err: ErrNotSupported, Detail: fmt.Sprintf("%s is not a regular file", path),
+			Hint: "give a regular file; a block device needs no map: hand the device itself to the other kernel"}
 	}
 	major, minor := unix.Major(st.Dev), unix.Minor(st.Dev)
 	if err := checkDevice("/sys", major, minor, path); err != nil {
@@ -98,9 +98,9 @@ func inspect(f *os.File, path string) (where, error) {
 		if rt, err := xfsRealtime(fd); err != nil {
 			return where{}, fmt.Errorf("extents: FS_IOC_FSGETXATTR on %s: %w", path, err)
 		} else if rt {
-			return where{}, &Error{Path: path, Kind: ErrNotOneDevice,
-				Cause: fmt.Sprintf("file %s is an XFS realtime file, whose blocks are on the realtime device, not on %s", path, formatDevice(major, minor)),
-				Fix:   "clear the realtime flag (xfs_io -c 'chattr -r') on the file or its directory before creating it"}
+			return where{}, &Error{Path: path, Err: ErrNotOneDevice,
+				Detail: fmt.Sprintf("file %s is an XFS realtime file, whose blocks are on the realtime device, not on %s", path, formatDevice(major, minor)),
+				Hint:   "clear the realtime flag (xfs_io -c 'chattr -r') on the file or its directory before creating it"}
 		}
 	}
 	if magic == unix.EXT4_SUPER_MAGIC {
@@ -117,9 +117,9 @@ func inspect(f *os.File, path string) (where, error) {
 // fiemapError explains a failed FS_IOC_FIEMAP.
 func fiemapError(path string, magic int64, err error) error {
 	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOTTY) {
-		return &Error{Path: path, Kind: ErrNotSupported, Err: err,
-			Cause: fmt.Sprintf("file %s is on %s, which cannot report where a file's blocks are (FIEMAP)", path, fsName(magic)),
-			Fix:   "put it on ext4 or xfs, or give a raw device"}
+		return &Error{Path: path, Err: ErrNotSupported, Cause: err,
+			Detail: fmt.Sprintf("file %s is on %s, which cannot report where a file's blocks are (FIEMAP)", path, fsName(magic)),
+			Hint:   "put it on ext4 or xfs, or give a raw device"}
 	}
 	return fmt.Errorf("extents: FIEMAP on %s: %w", path, err)
 }
@@ -132,8 +132,8 @@ const fsJournalDataFl = 0x00004000
 // (see journalsData).
 func checkDataJournal(fd int, path, dev string) error {
 	refuse := func(how, fix string) error {
-		return &Error{Path: path, Kind: ErrUnsafeExtent, Fix: fix,
-			Cause: fmt.Sprintf("file %s has its data journaled (%s): a journal checkpoint after the jump back could write old data over what the other kernel wrote", path, how)}
+		return &Error{Path: path, Err: ErrUnsafeExtent, Hint: fix,
+			Detail: fmt.Sprintf("file %s has its data journaled (%s): a journal checkpoint after the jump back could write old data over what the other kernel wrote", path, how)}
 	}
 	flags, err := unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS)
 	if err != nil {
@@ -185,9 +185,9 @@ func mapFile(f *os.File, path string, w where) (*Map, error) {
 // created is removed again if it fails.
 func Prepare(path string, size int64) (m *Map, err error) {
 	if size <= 0 || size%PageSize != 0 {
-		return nil, &Error{Path: path, Kind: ErrSize,
-			Cause: fmt.Sprintf("size %d for file %s is not a positive multiple of %d", size, path, PageSize),
-			Fix:   fmt.Sprintf("round the size up to a multiple of %d", PageSize)}
+		return nil, &Error{Path: path, Err: ErrSize,
+			Detail: fmt.Sprintf("size %d for file %s is not a positive multiple of %d", size, path, PageSize),
+			Hint:   fmt.Sprintf("round the size up to a multiple of %d", PageSize)}
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err == nil {
@@ -238,12 +238,12 @@ func Prepare(path string, size int64) (m *Map, err error) {
 func fill(f *os.File, path string, size int64) error {
 	explain := func(err error) error {
 		if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
-			return &Error{Path: path, Kind: ErrNoSpace, Err: err,
-				Cause: fmt.Sprintf("no room for %d bytes in file %s", size, path), Fix: "free space on that filesystem or ask for a smaller file"}
+			return &Error{Path: path, Err: ErrNoSpace, Cause: err,
+				Detail: fmt.Sprintf("no room for %d bytes in file %s", size, path), Hint: "free space on that filesystem or ask for a smaller file"}
 		}
 		if errors.Is(err, unix.EFBIG) {
-			return &Error{Path: path, Kind: ErrSize, Err: err,
-				Cause: fmt.Sprintf("file %s cannot grow to %d bytes on its filesystem", path, size), Fix: "ask for a smaller file"}
+			return &Error{Path: path, Err: ErrSize, Cause: err,
+				Detail: fmt.Sprintf("file %s cannot grow to %d bytes on its filesystem", path, size), Hint: "ask for a smaller file"}
 		}
 		return fmt.Errorf("extents: %w", err)
 	}
@@ -292,8 +292,8 @@ func (m *Map) Verify(path string) error {
 		return fmt.Errorf("extents: fsync %s: %w", path, err)
 	}
 	changed := func(what string) error {
-		return &Error{Path: path, Kind: ErrChanged, Cause: fmt.Sprintf("file %s changed since it was mapped: %s", path, what),
-			Fix: "run Prepare again and hand the new map to the other kernel; do not truncate, defragment, reflink or snapshot the file in between"}
+		return &Error{Path: path, Err: ErrChanged, Detail: fmt.Sprintf("file %s changed since it was mapped: %s", path, what),
+			Hint: "run Prepare again and hand the new map to the other kernel; do not truncate, defragment, reflink or snapshot the file in between"}
 	}
 	if w.device != m.Device || w.size != m.Size {
 		return changed(diff(m, &Map{Device: w.device, Size: w.size}))

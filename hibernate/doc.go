@@ -18,7 +18,7 @@
 //     into a mailbox page (package mailbox), load K2 with the job
 //     "kjump hibernate-write --mailbox ADDR" (kjump.then=poweroff,
 //     kjump.onerror=back), sync and jump.
-//  2. K2 (Write, kjump hibernate-write): takes the request and marks the
+//  2. K2 (internal/hibernatewrite.Write, kjump hibernate-write): takes the request and marks the
 //     mailbox Working (the key leaves K1's memory before it is saved);
 //     fingerprints every device K1 has mounted; lists K1's page frames from
 //     /proc/vmcore, leaving out free pages (package pageclass) and recording
@@ -57,6 +57,26 @@
 //     committing), Failed (K2's reason) — and K1 revokes the image on the
 //     target (its header becomes the begin marker: ErrIncomplete), removes a
 //     file target, and fails saying which.
+//
+// # A parked writer
+//
+// Prepare (kjump hibernate --prepare) loads K2 into a region reserved with
+// memmap=SIZE$ADDR, with the job "hibernate-write --mailbox PARK" where PARK
+// is the region's park page (kexec.ParkPage: its last page, in no kexec
+// segment and in neither kernel's RAM, so both reach it through /dev/mem and
+// no process has to keep it), and jumps in once with Request.Park: K2 boots,
+// answers Done (Report.Parked) and its init jumps back. K1 records the parked
+// kernel under /run (jump.Parked) and leaves it loaded. Hibernate then writes
+// its request into the park page and re-enters K2 (no load, no boot), with
+// Request.Parked and Request.Report: a fresh page of K1's memory where K2 and
+// R leave the states (the park page is not saved in the image, so the states
+// R must find restored live there). K2 first drops its caches and looks up
+// every device of the request; one it does not have (a disk added after it
+// booted) makes it answer Failed with Report.CannotServe, and Hibernate
+// unloads it and loads a fresh writer. Otherwise it writes as above and ends
+// with Request.Then itself (its init's action is to jump back). After a
+// resume K1 unloads it: its memory was the resume kernel's since. Hybrid
+// sleep always uses a fresh writer.
 //
 // # Memory budget
 //

@@ -84,15 +84,20 @@ func writeLocator(path string, size int64) (*extents.Map, error) {
 	return m, f.Sync()
 }
 
-// section is the image part of an image file: [imageOffset, Size) of the file.
-type section struct {
+// Section is the image part of an image file: [imageOffset, Size) of the
+// file, read and written through its extents on the raw device.
+type Section struct {
 	f    *extents.File
 	size int64
 }
 
-func newSection(f *extents.File) *section { return &section{f: f, size: f.Size() - imageOffset} }
+// NewSection is the image part of the image file f.
+func NewSection(f *extents.File) *Section { return &Section{f: f, size: f.Size() - imageOffset} }
 
-func (s *section) ReadAt(p []byte, off int64) (int, error) {
+// Size is the image part's size in bytes.
+func (s *Section) Size() int64 { return s.size }
+
+func (s *Section) ReadAt(p []byte, off int64) (int, error) {
 	if off >= s.size {
 		return 0, io.EOF
 	}
@@ -106,18 +111,18 @@ func (s *section) ReadAt(p []byte, off int64) (int, error) {
 	return s.f.ReadAt(p, off+imageOffset)
 }
 
-func (s *section) WriteAt(p []byte, off int64) (int, error) {
+func (s *Section) WriteAt(p []byte, off int64) (int, error) {
 	if off < 0 || off+int64(len(p)) > s.size {
 		return 0, fmt.Errorf("image file: write of %d bytes at %d is beyond its %d bytes (preallocate more with --size)", len(p), off, s.size)
 	}
 	return s.f.WriteAt(p, off+imageOffset)
 }
 
-func (s *section) Sync() error { return s.f.Sync() }
+func (s *Section) Sync() error { return s.f.Sync() }
 
 // openImageFile opens the image file whose locator is at offset on the device
 // dev (the resume kernel's view).
-func openImageFile(dev *os.File, devNum string, offset int64) (*section, error) {
+func openImageFile(dev *os.File, devNum string, offset int64) (*Section, error) {
 	b := make([]byte, imageOffset)
 	if _, err := dev.ReadAt(b, offset); err != nil {
 		return nil, fmt.Errorf("reading the locator at %d of %s: %w", offset, dev.Name(), err)
@@ -133,7 +138,7 @@ func openImageFile(dev *os.File, devNum string, offset int64) (*section, error) 
 	if err != nil {
 		return nil, err
 	}
-	return newSection(f), nil
+	return NewSection(f), nil
 }
 
 // ImagePart returns where the image is in r (size bytes): after the locator

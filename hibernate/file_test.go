@@ -84,7 +84,7 @@ func TestSection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newSection(f)
+	s := NewSection(f)
 	if s.size != 2*4096 {
 		t.Fatalf("section of %d bytes, want 8192", s.size)
 	}

@@ -13,11 +13,15 @@ import (
 	"github.com/kjump/kjump/doctor"
 	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/internal/blockdev"
+	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/jump"
-	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
 	"github.com/kjump/kjump/physmem"
 )
+
+// Progress is called after every step while pages are written or restored
+// (a chunk or a run): the caller throttles what it prints.
+type Progress func(done, total uint64)
 
 // ResumeOptions say where the image is and how to open it.
 type ResumeOptions struct {
@@ -343,4 +347,15 @@ func restore(mem *physmem.Mem, im *image.Image, progress Progress) error {
 		report(uint64(len(data)) / image.PageSize)
 		return nil
 	})
+}
+
+func deviceSize(f *os.File) (int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if st.Mode().IsRegular() {
+		return st.Size(), nil
+	}
+	return f.Seek(0, 2)
 }

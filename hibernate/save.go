@@ -15,11 +15,11 @@ import (
 	"github.com/kjump/kjump/doctor"
 	"github.com/kjump/kjump/extents"
 	"github.com/kjump/kjump/image"
-	"github.com/kjump/kjump/initmode"
 	"github.com/kjump/kjump/internal/blockdev"
+	"github.com/kjump/kjump/internal/initmode"
+	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kexec"
-	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
 )
 
@@ -39,6 +39,20 @@ type Request struct {
 	// Suspend: hybrid sleep. Once the image is committed the second kernel
 	// suspends to RAM; on wake it revokes the image and jumps back.
 	Suspend bool `json:"suspend,omitempty"`
+	// Park: the writer's first entry (kjump hibernate --prepare): it only
+	// answers that it is parked, and init jumps back.
+	Park bool `json:"park,omitempty"`
+	// Parked: the request re-enters a parked writer, which trusts nothing it
+	// saw before (it drops its caches and looks the devices up again), says
+	// when it cannot serve the request (Report.CannotServe), and ends with
+	// Then itself (its init's action is to jump back).
+	Parked bool            `json:"parked,omitempty"`
+	Then   initmode.Action `json:"then,omitempty"`
+	// Report, if set, is the mailbox page (in the first kernel's memory, so
+	// in the image) where the writer and the resume kernel leave the states;
+	// else the request's own page. A parked writer's request page (the park
+	// page) is not saved in the image.
+	Report uint64 `json:"report,omitempty"`
 }
 
 // Report is what the resume kernel leaves in the mailbox for the resumed
@@ -54,6 +68,11 @@ type Report struct {
 	// Woke: hybrid sleep woke from suspend to RAM; the second kernel revoked
 	// the image and jumped back (Resumed is the wake-up).
 	Woke bool `json:"woke,omitempty"`
+	// Parked: a writer's answer to Request.Park.
+	Parked bool `json:"parked,omitempty"`
+	// CannotServe: a parked writer cannot do this request (a device it does
+	// not have); nothing was written, and a fresh writer may.
+	CannotServe bool `json:"cannot_serve,omitempty"`
 }
 
 // Suspend, as Options.Then, is hybrid sleep: the second kernel writes the image,
@@ -152,6 +171,7 @@ func Hibernate(o Options) (*Result, error) {
 	if err := readKey(&req, o.KeyFile, o.PassphraseFile); err != nil {
 		return nil, err
 	}
+	defer func() { clear(req.Key); clear(req.Passphrase) }() // after a fallback's second try too
 	dev, err := blockdev.Unused(o.Root, o.Target, mounts)
 	isFile := errors.Is(err, blockdev.ErrNotBlock) || errors.Is(err, fs.ErrNotExist)
 	if err != nil && !isFile {
@@ -170,29 +190,29 @@ func Hibernate(o Options) (*Result, error) {
 		return nil, fmt.Errorf("%w: --size %s is too small: an image of this system needs up to %s (the memory in use, uncompressed, plus metadata); leave --size out to preallocate that", ErrTarget, memmap.FormatSize(o.FileSize), memmap.FormatSize(uint64(need)))
 	}
 
-	lo := o.Load
-	lo.Root = o.Root
-	kernel := lo.Kernel
-	if kernel == "" {
-		kernel = filepath.Join(o.Root, "boot", "vmlinuz-"+sys.Release)
-	}
-	data, err := os.ReadFile(kernel)
+	bz, lo, err := writerKernel(o, sys)
 	if err != nil {
-		return nil, fmt.Errorf("the resume kernel: %w", err)
+		return nil, err
 	}
-	bz, err := bootparam.Parse(data)
+	parked, err := jump.ReadParked(o.Root)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", kernel, err)
+		return nil, err
 	}
-	if lo.Min == 0 && lo.Max == 0 {
-		// The resume kernel runs from its preferred address: ask for a region there.
-		lo.Min = bz.Header.PrefAddress
+	if parked != nil && parked.Command != writeCommand {
+		return nil, fmt.Errorf("%w: a second kernel is parked for %q; unload it first (kjump unload)", kexec.ErrLoaded, parked.Command)
 	}
-	if rep := doctor.Run(o.Root); !rep.Ready {
-		return nil, fmt.Errorf("%w: kjump doctor finds missing: %s (run kjump doctor for how to fix each)", jump.ErrNoKexecJump, strings.Join(rep.Problems(), ", "))
+	if parked != nil && o.Then == Suspend {
+		// Hybrid sleep needs the writer's init to jump back after the wake:
+		// a fresh one.
+		logf("hibernate: unloading the parked writer: hybrid sleep loads a fresh one")
+		kexec.Unload()
+		jump.ClearParked(o.Root)
+		parked = nil
 	}
-	region, err := jump.ChooseRegion(lo)
-	if err != nil {
+	var region memmap.Region
+	if parked != nil {
+		region = memmap.Region{Range: parked.Region, Reserved: true}
+	} else if region, err = jump.ChooseRegion(lo); err != nil {
 		return nil, err
 	}
 	if err := CheckResumeRegion(bz, region.Range); err != nil {
@@ -214,7 +234,13 @@ func Hibernate(o Options) (*Result, error) {
 		}
 		dev = file.Device
 	}
-	res, err := hibernate(o, req, dev, file, region, lo)
+	res, err := hibernate(o, req, dev, file, region, lo, parked)
+	if errors.Is(err, ErrCannotServe) {
+		logf("hibernate: %v; loading a fresh writer", err)
+		if region, err = jump.ChooseRegion(lo); err == nil {
+			res, err = hibernate(o, req, dev, file, region, lo, nil)
+		}
+	}
 	if err != nil && file != nil {
 		// Revoked already when anything was written; the file goes too.
 		os.Remove(o.Target)
@@ -222,10 +248,42 @@ func Hibernate(o Options) (*Result, error) {
 	return res, err
 }
 
+// writeCommand is the second kernel's half (hibernate-write).
+const writeCommand = "hibernate-write"
+
+// writerKernel reads the writer's kernel (also the resume kernel) and checks
+// this kernel can jump: the load options for the writer, whose region starts
+// at the resume kernel's preferred address unless the caller chose.
+func writerKernel(o Options, sys System) (*bootparam.BzImage, jump.LoadOptions, error) {
+	lo := o.Load
+	lo.Root = o.Root
+	kernel := lo.Kernel
+	if kernel == "" {
+		kernel = filepath.Join(o.Root, "boot", "vmlinuz-"+sys.Release)
+	}
+	data, err := os.ReadFile(kernel)
+	if err != nil {
+		return nil, lo, fmt.Errorf("the resume kernel: %w", err)
+	}
+	bz, err := bootparam.Parse(data)
+	if err != nil {
+		return nil, lo, fmt.Errorf("%s: %w", kernel, err)
+	}
+	if lo.Min == 0 && lo.Max == 0 {
+		// The resume kernel runs from its preferred address: ask for a region there.
+		lo.Min = bz.Header.PrefAddress
+	}
+	if rep := doctor.Run(o.Root); !rep.Ready {
+		return nil, lo, fmt.Errorf("%w: kjump doctor finds missing: %s (run kjump doctor for how to fix each)", jump.ErrNoKexecJump, strings.Join(rep.Problems(), ", "))
+	}
+	return bz, lo, nil
+}
+
 // hibernate is Hibernate from the mailbox on: the job in the second kernel,
 // and its outcome.
-func hibernate(o Options, req Request, dev string, file *extents.Map, region memmap.Region, lo jump.LoadOptions) (*Result, error) {
+func hibernate(o Options, req Request, dev string, file *extents.Map, region memmap.Region, lo jump.LoadOptions, parked *jump.Parked) (*Result, error) {
 	req.Device, req.File, req.Suspend = dev, file, o.Then == Suspend
+	req.Parked, req.Then = parked != nil, o.Then
 	from := o.Target
 	if node, err := blockdev.Node(o.Root, dev); err == nil {
 		from = node
@@ -238,33 +296,64 @@ func hibernate(o Options, req Request, dev string, file *extents.Map, region mem
 		// The writer suspends itself; once it woke and revoked the image, back.
 		then = initmode.Back
 	}
-	r, err := jump.RunJob(jump.Job{
-		Command: "hibernate-write",
+	job := jump.Job{
+		Command: writeCommand,
 		Request: req,
 		Then:    then,
 		OnError: initmode.Back,
 		Region:  region,
 		Load:    lo,
-		Before: func(*mailbox.Box) error {
-			if file != nil {
-				// Nothing may have moved the file's blocks since they were found.
-				if err := file.Verify(o.Target); err != nil {
-					return err
-				}
+	}
+	var report *mailbox.Box
+	if parked != nil {
+		var avoid [][2]uint64
+		for _, r := range jump.Swapped(region) {
+			avoid = append(avoid, [2]uint64{r.Start, r.Size})
+		}
+		var err error
+		if report, err = mailbox.Open(avoid); err != nil {
+			return nil, err
+		}
+		defer report.Close()
+		req.Report = report.Phys
+		job.Request = req
+		job.Reenter, job.Mailbox = true, parked.Mailbox
+	}
+	job.Before = func(*mailbox.Box) error {
+		if file != nil {
+			// Nothing may have moved the file's blocks since they were found.
+			if err := file.Verify(o.Target); err != nil {
+				return err
 			}
-			if o.Log != nil {
-				fmt.Fprintf(o.Log, "hibernate: to resume, boot this kernel with '%s' and run 'kjump resume --from %s'\n", ResumeCommandLine(region.Range), from)
-				fmt.Fprintf(o.Log, "hibernate: jumping to a second kernel to write the image to %s\n", o.Target)
+		}
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, "hibernate: to resume, boot this kernel with '%s' and run 'kjump resume --from %s'\n", ResumeCommandLine(region.Range), from)
+			how := "a second kernel"
+			if parked != nil {
+				how = "the parked writer kernel"
 			}
-			return nil
-		},
-	})
-	clear(req.Key)
-	clear(req.Passphrase)
+			fmt.Fprintf(o.Log, "hibernate: jumping to %s to write the image to %s\n", how, o.Target)
+		}
+		return nil
+	}
+	r, err := jump.RunJob(job)
 	if err != nil {
 		return nil, err
 	}
+	if report != nil {
+		// The states are in the report page; the park page has the request.
+		r.Message, r.ReadErr = report.Read()
+	}
 	rep, err := outcome(r)
+	if parked != nil && (err == nil || errors.Is(err, ErrCannotServe)) {
+		// Resumed: the parked writer's memory was the resume kernel's since,
+		// so it is gone. Cannot serve: the caller loads a fresh one.
+		kexec.Unload()
+		jump.ClearParked(o.Root)
+	}
+	if errors.Is(err, ErrCannotServe) {
+		return nil, err // nothing was written
+	}
 	if err == nil {
 		if file != nil {
 			// The second kernel and the resume kernel wrote the file raw.

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/jump"
-	"github.com/kjump/kjump/mailbox"
 )
 
 // The states of a hibernation, as the other kernels leave them in the mailbox
@@ -31,6 +31,7 @@ var (
 	ErrWriterDied  = errors.New("the second kernel stopped while writing the image (it crashed or was killed); the system carries on")
 	ErrNotResumed  = errors.New("the image was written, but the second kernel came back instead of powering off; the system carries on")
 	ErrNoReport    = errors.New("the resume kernel left no report")
+	ErrCannotServe = errors.New("the parked writer cannot serve this hibernation")
 	ErrInvalidThen = errors.New("a hibernation ends in poweroff, reboot or suspend (hybrid sleep)")
 )
 
@@ -53,19 +54,13 @@ func outcome(r jump.Reply) (Report, error) {
 	case mailbox.Committed:
 		return rep, fmt.Errorf("%w (image %s)", ErrNotResumed, rep.Image)
 	case mailbox.Failed:
+		if perr == nil && rep.CannotServe {
+			return rep, fmt.Errorf("%w: %s", ErrCannotServe, rep.Error)
+		}
 		if perr != nil || rep.Error == "" {
 			return rep, fmt.Errorf("%w: the second kernel failed and its reason does not decode (%v)", ErrNotSaved, perr)
 		}
 		return rep, fmt.Errorf("%w: in the second kernel: %s", ErrNotSaved, rep.Error)
 	}
 	return rep, fmt.Errorf("%w (state %v): see the second kernel's console", jump.ErrNoReply, m.State)
-}
-
-// failedMessage is the Failed state for err; the reason always fits the page
-// (mailbox.Fit).
-func failedMessage(seq uint64, err error) mailbox.Message {
-	return mailbox.Fit(mailbox.Failed, seq, err.Error(), func(why string) []byte {
-		b, _ := json.Marshal(Report{Error: why})
-		return b
-	})
 }

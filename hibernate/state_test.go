@@ -9,13 +9,12 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/kjump/kjump/image"
-	"github.com/kjump/kjump/initmode"
 	"github.com/kjump/kjump/internal/imagetest"
+	"github.com/kjump/kjump/internal/initmode"
+	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/jump"
-	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
 )
 
@@ -35,6 +34,7 @@ func TestOutcome(t *testing.T) {
 		{"writer died", mailbox.Message{State: mailbox.Working, Seq: seq}, nil, ErrWriterDied, ""},
 		{"came back after committing", mailbox.Message{State: mailbox.Committed, Seq: seq, Payload: js(Report{Image: "c0ffee"})}, nil, ErrNotResumed, "c0ffee"},
 		{"failed", mailbox.Message{State: mailbox.Failed, Seq: seq, Payload: js(Report{Error: "disk full"})}, nil, ErrNotSaved, "disk full"},
+		{"a parked writer cannot serve", mailbox.Message{State: mailbox.Failed, Seq: seq, Payload: js(Report{Error: "no block device 8:16", CannotServe: true})}, nil, ErrCannotServe, "8:16"},
 		{"failed without a reason", mailbox.Message{State: mailbox.Failed, Seq: seq, Payload: []byte("x")}, nil, ErrNotSaved, ""},
 		{"request never taken", mailbox.Message{State: mailbox.Request, Seq: seq}, nil, jump.ErrNoReply, ""},
 		{"another request's reply", mailbox.Message{State: mailbox.Done, Seq: seq + 1, Payload: js(Report{})}, nil, jump.ErrNoReply, ""},
@@ -53,38 +53,6 @@ func TestOutcome(t *testing.T) {
 				t.Errorf("%v does not say %q", err, c.text)
 			}
 		})
-	}
-}
-
-func TestFailedMessage(t *testing.T) {
-	for _, why := range []string{
-		"short",
-		strings.Repeat("é", 5000),               // 2-byte runes, cut must not split one
-		strings.Repeat("\x00", 3000),            // each escapes to 6 bytes
-		strings.Repeat("日本\"<", 2000),           // 3-byte runes and escapes mixed
-		strings.Repeat("a", mailbox.MaxPayload), // fits as text, not as JSON
-	} {
-		m := failedMessage(9, errors.New(why))
-		if m.State != mailbox.Failed || m.Seq != 9 || len(m.Payload) > mailbox.MaxPayload {
-			t.Fatalf("state %v seq %d, %d bytes", m.State, m.Seq, len(m.Payload))
-		}
-		page := make([]byte, mailbox.Size)
-		if err := mailbox.Encode(page, m); err != nil {
-			t.Fatal(err)
-		}
-		var rep Report
-		if err := json.Unmarshal(m.Payload, &rep); err != nil {
-			t.Fatal(err)
-		}
-		if !utf8.ValidString(rep.Error) {
-			t.Errorf("reason cut inside a rune: %q…", rep.Error[len(rep.Error)-8:])
-		}
-		if why == "short" && rep.Error != why {
-			t.Errorf("a short reason was changed: %q", rep.Error)
-		}
-		if why != "short" && (!strings.HasSuffix(rep.Error, "…") || len(rep.Error) < 500) {
-			t.Errorf("a %d-byte reason became %d bytes ending %q", len(why), len(rep.Error), rep.Error[max(0, len(rep.Error)-10):])
-		}
 	}
 }
 

@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/kjump/kjump/internal/imagetest"
 	"testing"
+
+	"github.com/kjump/kjump/internal/imagetest"
 )
 
 // FuzzOpen feeds arbitrary bytes to Open, Verify, Pages, Inspect and

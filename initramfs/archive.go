@@ -2,13 +2,14 @@ package initramfs
 
 import (
 	"fmt"
-	"github.com/kjump/kjump/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/kjump/kjump/internal/atomicfile"
 
 	"github.com/klauspost/compress/gzip"
 

@@ -25,12 +25,12 @@ var ErrNotStatic = errors.New("initramfs: not a static x86-64 ELF executable")
 type BinaryError struct {
 	Role   string // "kjump" or "busybox"
 	Path   string // the host file
-	Reason string // what is wrong with it
-	Fix    string // what to do instead
+	Detail string // what is wrong with it
+	Hint   string // what to do instead
 }
 
 func (e *BinaryError) Error() string {
-	return fmt.Sprintf("initramfs: %s binary %s %s: %s", e.Role, e.Path, e.Reason, e.Fix)
+	return fmt.Sprintf("initramfs: %s binary %s %s: %s", e.Role, e.Path, e.Detail, e.Hint)
 }
 
 // Is reports whether target is ErrNotStatic.
@@ -134,7 +134,7 @@ func readStatic(role, path, fix string) ([]byte, error) {
 		return nil, fmt.Errorf("initramfs: %s binary: %w", role, err)
 	}
 	if reason := checkStatic(bytes.NewReader(data)); reason != "" {
-		return nil, &BinaryError{Role: role, Path: path, Reason: reason, Fix: fix}
+		return nil, &BinaryError{Role: role, Path: path, Detail: reason, Hint: fix}
 	}
 	return data, nil
 }

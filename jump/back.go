@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kjump/kjump/internal/purgatory"
 	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/physmem"
-	"github.com/kjump/kjump/purgatory"
 )
 
 // stateFile records that this kernel loaded its jump-back helper, and for which

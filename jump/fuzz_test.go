@@ -1,11 +1,12 @@
 package jump
 
 import (
-	"github.com/kjump/kjump/internal/cmdline"
 	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/kjump/kjump/internal/cmdline"
 )
 
 // FuzzCmdline feeds arbitrary first-kernel command lines (what /proc/cmdline

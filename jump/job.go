@@ -8,10 +8,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/kjump/kjump/initmode"
+	"github.com/kjump/kjump/internal/initmode"
+	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/kexec"
-	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
+	"github.com/kjump/kjump/physmem"
 )
 
 // Job is work for a second kernel, the one protocol every kjump command that
@@ -39,6 +40,15 @@ type Job struct {
 	// Before, if set, runs after the load and right before the sync and the
 	// jump: an error stops the job with nothing changed but the load.
 	Before func(box *mailbox.Box) error
+	// Mailbox, if set, is the physical address of the mailbox page to use
+	// instead of a page of this process: a region's park page
+	// (kexec.ParkPage), which a parked second kernel keeps reading.
+	Mailbox uint64
+	// Keep leaves the second kernel loaded after the job (parking it).
+	Keep bool
+	// Reenter runs the job in the second kernel already loaded (a parked
+	// one, whose command reads Mailbox), instead of loading one.
+	Reenter bool
 }
 
 // Reply is the mailbox as the job left it.
@@ -64,11 +74,17 @@ func (r Reply) Answer() (mailbox.Message, error) {
 // RunJob runs j (see Job) and returns the mailbox as the jump left it. An
 // error means the jump did not happen.
 func RunJob(j Job) (Reply, error) {
-	var avoid [][2]uint64
-	for _, r := range Swapped(j.Region) {
-		avoid = append(avoid, [2]uint64{r.Start, r.Size})
+	var box *mailbox.Box
+	var err error
+	if j.Mailbox != 0 {
+		box, err = mailbox.Attach(physmem.Path, j.Mailbox)
+	} else {
+		var avoid [][2]uint64
+		for _, r := range Swapped(j.Region) {
+			avoid = append(avoid, [2]uint64{r.Start, r.Size})
+		}
+		box, err = mailbox.Open(avoid)
 	}
-	box, err := mailbox.Open(avoid)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -83,15 +99,19 @@ func RunJob(j Job) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	lo := j.Load
-	region := j.Region
-	lo.Region = &region
-	lo.Run = []string{fmt.Sprintf("%s --mailbox %#x", j.Command, box.Phys)}
-	lo.Then, lo.OnError = j.Then, j.OnError
-	if _, err := Load(lo); err != nil {
-		return Reply{}, err
+	if !j.Reenter {
+		lo := j.Load
+		region := j.Region
+		lo.Region = &region
+		lo.Run = []string{fmt.Sprintf("%s --mailbox %#x", j.Command, box.Phys)}
+		lo.Then, lo.OnError = j.Then, j.OnError
+		if _, err := Load(lo); err != nil {
+			return Reply{}, err
+		}
+		if !j.Keep {
+			defer kexec.Unload()
+		}
 	}
-	defer kexec.Unload()
 	if j.Before != nil {
 		if err := j.Before(box); err != nil {
 			return Reply{}, err

@@ -13,9 +13,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kjump/kjump/bootparam"
-	"github.com/kjump/kjump/initmode"
 	"github.com/kjump/kjump/initramfs"
 	"github.com/kjump/kjump/internal/cmdline"
+	"github.com/kjump/kjump/internal/errs"
+	"github.com/kjump/kjump/internal/initmode"
 	"github.com/kjump/kjump/kconfig"
 	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/memmap"
@@ -40,7 +41,7 @@ type LoadOptions struct {
 	Region *memmap.Region
 	Root   string // where /proc, /sys, /boot are; default "/"
 
-	park uint64 // the park page named on the command line (set by Load)
+	note uint64 // the note page named on the command line (set by Load)
 }
 
 // Loaded is the outcome of Load.
@@ -51,14 +52,14 @@ type Loaded struct {
 	Region                memmap.Region
 	Plan                  *kexec.Plan
 	Warning               string // something the user should know, e.g. an unverifiable kernel
-	// Park is the park page the second kernel leaves its Parked record in
-	// (for kjump core), 0 when there is none; NoPark then says why.
-	Park   uint64
-	NoPark string
+	// Note is the note page the second kernel leaves its BackNote in (for
+	// kjump core), 0 when there is none; NoNote then says why.
+	Note   uint64
+	NoNote string
 }
 
 // ErrNoKexecJump means a kernel involved lacks CONFIG_KEXEC_JUMP.
-var ErrNoKexecJump = errors.New("kexec jump is not possible")
+var ErrNoKexecJump = errs.NotSupported("kexec jump is not possible")
 
 // checkCanJumpBack refuses a second kernel that could not jump back (the first
 // kernel would be lost), reading its config from the image (CONFIG_IKCONFIG) or from
@@ -159,10 +160,10 @@ func Load(o LoadOptions) (*Loaded, error) {
 		return nil, err
 	}
 	if o.Root == "/" {
-		if err := offerPark(fw); err != nil {
-			out.NoPark = err.Error()
+		if err := offerNote(fw); err != nil {
+			out.NoNote = err.Error()
 		} else {
-			o.park, out.Park = ParkAddr, ParkAddr
+			o.note, out.Note = NotePage, NotePage
 		}
 	}
 	cmdline, err := Cmdline(o)
@@ -341,8 +342,8 @@ func Cmdline(o LoadOptions) (string, error) {
 		then = initmode.Back
 	}
 	parts = append(parts, "kjump.then="+string(then))
-	if o.park != 0 {
-		parts = append(parts, fmt.Sprintf("%s%#x", ParkParam, o.park))
+	if o.note != 0 {
+		parts = append(parts, fmt.Sprintf("%s%#x", NoteParam, o.note))
 	}
 	if o.OnError != "" {
 		parts = append(parts, "kjump.onerror="+string(o.OnError))

@@ -4,199 +4,79 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
+	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
-	"github.com/kjump/kjump/elfcore"
-	"github.com/kjump/kjump/initmode"
-	"github.com/kjump/kjump/kexec"
-	"github.com/kjump/kjump/mailbox"
+	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/memmap"
 	"github.com/kjump/kjump/physmem"
 )
 
-// ParkAddr is the park page: a page of the first kernel's low memory, right
-// above the second kernel's low range, through which a parked second kernel
-// tells the first where it is (see Parked). Linux (since 5.13) keeps the
-// whole first MiB out of its page allocator, so nothing of the first
-// kernel's lives there; /dev/mem maps it in both kernels (the first MiB is
-// exempt from STRICT_DEVMEM's rule for mappings; in the second kernel it is
-// not RAM at all), and no jump swaps it.
-const ParkAddr = kexec.LowStart + kexec.LowSize
-
-// ParkParam names the park page on the second kernel's command line.
-const ParkParam = "kjump.park="
-
-// Parked is what a second kernel leaves in the park page (a mailbox message
-// in state Done, the JSON payload) each time it jumps back: what the first
-// kernel needs to read it while it waits (kjump core).
+// Parked describes a second kernel left loaded and booted, waiting for jobs
+// in its region's park page (kexec.ParkPage): re-entering it takes a fraction
+// of a second where loading and booting one takes seconds. kjump hibernate
+// --prepare parks a hibernation writer.
 type Parked struct {
-	Release string `json:"release"`
-	// Entry is the first kernel's re-entry point (kexec_jump_back_entry=):
-	// the first kernel's control page, whose page list says where the jump
-	// moved each page of the second kernel (kexec.ReadSwapMap).
-	Entry uint64 `json:"entry"`
-	// Vmcoreinfo is the second kernel's VMCOREINFO note buffer
-	// (/sys/kernel/vmcoreinfo), at its physical address in the second
-	// kernel's memory.
-	Vmcoreinfo elfcore.Note `json:"vmcoreinfo"`
-	// RAM is the second kernel's System RAM.
-	RAM []memmap.Range `json:"ram"`
-	// PageOffset and KernelText are its direct-map base and kernel image
-	// mapping, from its /proc/kcore (0 and nil when it has none).
-	PageOffset uint64        `json:"page_offset,omitempty"`
-	KernelText *elfcore.Load `json:"kernel_text,omitempty"`
-	Time       time.Time     `json:"time"`
+	Command string       `json:"command"` // its job's kjump subcommand
+	Region  memmap.Range `json:"region"`
+	Mailbox uint64       `json:"mailbox"` // the park page
+	Kernel  string       `json:"kernel"`  // its bzImage
+	Since   time.Time    `json:"since"`
 }
 
-// ErrNotParked means there is no parked second kernel the first can read.
-var ErrNotParked = errors.New("no parked second kernel")
+// parkedFile is where the first kernel keeps the parked kernel's description
+// (under /run: it is about this boot only).
+const parkedFile = "run/kjump/parked.json"
 
-// offerPark puts an empty request into the park page (first kernel, before a
-// load), so that a record found there later is this second kernel's. It
-// fails when the firmware map does not call the page RAM (then it may be
-// the firmware's) or the page cannot be mapped.
-func offerPark(fw memmap.Map) error {
-	ok := false
-	for _, r := range fw.RAM() {
-		if r.ContainsRange(memmap.Range{Start: ParkAddr, Size: mailbox.Size}) {
-			ok = true
-		}
+// ReadParked returns the parked second kernel, or nil when there is none: no
+// description, nothing loaded, or a park page that holds no mailbox (another
+// image was loaded since).
+func ReadParked(root string) (*Parked, error) {
+	b, err := os.ReadFile(filepath.Join(root, parkedFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
 	}
-	if !ok {
-		return fmt.Errorf("the park page %#x is not RAM in the firmware's memory map", ParkAddr)
+	var p Parked
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("%s: %w", parkedFile, err)
 	}
-	box, err := mailbox.Attach(physmem.Path, ParkAddr)
+	if l, err := os.ReadFile(filepath.Join(root, "sys/kernel/kexec_loaded")); err != nil || strings.TrimSpace(string(l)) != "1" {
+		return nil, nil
+	}
+	box, err := mailbox.Attach(filepath.Join(root, strings.TrimPrefix(physmem.Path, "/")), p.Mailbox)
 	if err != nil {
-		return err
+		return nil, nil
 	}
 	defer box.Close()
-	return box.WriteChecked(mailbox.Message{State: mailbox.Request, Seq: uint64(time.Now().UnixNano())})
+	if _, err := box.Read(); err != nil {
+		return nil, nil
+	}
+	return &p, nil
 }
 
-// Park leaves this (second) kernel's Parked record in the park page its
-// command line names (kjump.park=), answering the loader's request; it does
-// nothing without kjump.park= (a kernel kjump did not load). 'kjump back'
-// calls it before every jump back.
-func Park(root string) error {
-	b, err := os.ReadFile(filepath.Join(root, "proc", "cmdline"))
+// Save records p as this boot's parked kernel.
+func (p *Parked) Save(root string) error {
+	b, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
-	p, err := initmode.ParseCmdline(string(b))
-	if err != nil {
+	path := filepath.Join(root, parkedFile)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	v, ok := p.Other["park"]
-	if !ok {
+	return os.WriteFile(path, b, 0o644)
+}
+
+// ClearParked forgets the parked kernel (the caller unloads it).
+func ClearParked(root string) error {
+	err := os.Remove(filepath.Join(root, parkedFile))
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	addr, err := strconv.ParseUint(v, 0, 64)
-	if err != nil {
-		return fmt.Errorf("%s%s: %w", ParkParam, v, err)
-	}
-	rec := Parked{Time: time.Now().UTC()}
-	if rec.Entry, err = Entry(root); err != nil {
-		return err
-	}
-	if rec.Vmcoreinfo, err = elfcore.ReadVmcoreinfoNote(root); err != nil {
-		return err
-	}
-	iomem, err := memmap.ReadIomem(root)
-	if err != nil {
-		return err
-	}
-	rec.RAM = memmap.IomemRAM(iomem).RAM()
-	if kcore, err := os.Open(filepath.Join(root, "proc", "kcore")); err == nil {
-		rec.PageOffset, _ = elfcore.PageOffset(kcore)
-		if kt, err := elfcore.KernelText(kcore); err == nil {
-			rec.KernelText = &kt
-		}
-		kcore.Close()
-	}
-	var u unix.Utsname
-	if unix.Uname(&u) == nil {
-		rec.Release = unix.ByteSliceToString(u.Release[:])
-	}
-	payload, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	box, err := mailbox.Attach(physmem.Path, addr)
-	if err != nil {
-		return err
-	}
-	defer box.Close()
-	m, err := box.Read()
-	if err != nil || (m.State != mailbox.Request && m.State != mailbox.Done) {
-		return fmt.Errorf("the park page %#x holds no request from kjump load (%v, state %v): left alone", addr, err, m.State)
-	}
-	return box.WriteChecked(mailbox.Message{State: mailbox.Done, Seq: m.Seq, Payload: payload})
-}
-
-// ReadParked reads the parked second kernel's record from the park page
-// (first kernel, after a jump back).
-func ReadParked() (Parked, error) {
-	loaded, err := kexec.Loaded()
-	if err != nil {
-		return Parked{}, err
-	}
-	if !loaded {
-		return Parked{}, fmt.Errorf("%w: no kernel is loaded ('kjump load', 'kjump exec', and in it 'kjump back')", ErrNotParked)
-	}
-	box, err := mailbox.Attach(physmem.Path, ParkAddr)
-	if err != nil {
-		return Parked{}, fmt.Errorf("%w: %v", ErrNotParked, err)
-	}
-	defer box.Close()
-	m, err := box.Read()
-	switch {
-	case err != nil:
-		return Parked{}, fmt.Errorf("%w: the park page %#x: %v (was the kernel loaded by 'kjump load'?)", ErrNotParked, ParkAddr, err)
-	case m.State == mailbox.Request:
-		return Parked{}, fmt.Errorf("%w: the loaded kernel has not jumped back with 'kjump back' yet (run 'kjump exec')", ErrNotParked)
-	case m.State != mailbox.Done:
-		return Parked{}, fmt.Errorf("%w: the park page %#x is in state %v", ErrNotParked, ParkAddr, m.State)
-	}
-	var rec Parked
-	if err := json.Unmarshal(m.Payload, &rec); err != nil {
-		return Parked{}, fmt.Errorf("%w: the park page's record: %v", ErrNotParked, err)
-	}
-	return rec, nil
-}
-
-// clearPark empties the park page (first kernel, after an unload), so no
-// record outlives its kernel.
-func clearPark() error {
-	box, err := mailbox.Attach(physmem.Path, ParkAddr)
-	if err != nil {
-		return err
-	}
-	defer box.Close()
-	return box.WriteChecked(mailbox.Message{State: mailbox.Empty})
-}
-
-// Unload unloads the loaded kernel and empties the park page.
-func Unload() error {
-	if err := kexec.Unload(); err != nil {
-		return err
-	}
-	if m, err := readParkState(); err == nil && m != mailbox.Empty {
-		return clearPark()
-	}
-	return nil
-}
-
-func readParkState() (mailbox.State, error) {
-	box, err := mailbox.Attach(physmem.Path, ParkAddr)
-	if err != nil {
-		return 0, err
-	}
-	defer box.Close()
-	m, err := box.Read()
-	return m.State, err
+	return err
 }

@@ -54,11 +54,11 @@ var ErrNoConfig = errors.New("kernel config not found")
 type SyntaxError struct {
 	Line   int    // 1-based
 	Text   string // the offending line, trimmed
-	Reason string
+	Detail string
 }
 
 func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("kconfig: line %d: %s: %q", e.Line, e.Reason, e.Text)
+	return fmt.Sprintf("kconfig: line %d: %s: %q", e.Line, e.Detail, e.Text)
 }
 
 // Is reports whether target is ErrSyntax.
@@ -75,7 +75,7 @@ func parse(r io.Reader, fn func(line int, o Option) error) error {
 		n++
 		o, ok, err := parseLine(sc.Text())
 		if err != nil {
-			return &SyntaxError{Line: n, Text: strings.TrimSpace(sc.Text()), Reason: err.Error()}
+			return &SyntaxError{Line: n, Text: strings.TrimSpace(sc.Text()), Detail: err.Error()}
 		}
 		if !ok {
 			continue
@@ -161,7 +161,7 @@ func ParseFragment(r io.Reader) (Fragment, error) {
 	seen := map[string]int{}
 	err := parse(r, func(line int, o Option) error {
 		if prev, dup := seen[o.Name]; dup {
-			return &SyntaxError{Line: line, Text: prefix + o.Name, Reason: fmt.Sprintf("symbol already set on line %d", prev)}
+			return &SyntaxError{Line: line, Text: prefix + o.Name, Detail: fmt.Sprintf("symbol already set on line %d", prev)}
 		}
 		seen[o.Name] = line
 		f = append(f, o)

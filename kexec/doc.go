@@ -88,9 +88,10 @@
 //	top + 64 KiB                  boot_params (the zero page)
 //	top + 68 KiB                  the command line, NUL-terminated
 //	top + 128 KiB                 the ELF core header, if Linux.CoreHeader is set
+//	region end − 4 KiB            the park page ([ParkPage]): in no segment
 //	region end
 //
-// Segments cover the whole region and the low range, zero-filled where there
+// Segments cover the whole region but its park page, and the low range, zero-filled where there
 // is no data, so every page the second kernel can touch is swapped with the
 // first kernel's at each jump and swapped back on return — which is also what
 // keeps the second kernel's state across re-entries. A region reserved at the

@@ -63,7 +63,7 @@ func ExamplePlanLinux() {
 	// kernel               [0x10000000-0x117fffff]
 	// free                 [0x11800000-0x1fefdfff]
 	// initrd               [0x1fefe000-0x1fefffff]
-	// purgatory+boot data  [0x1ff00000-0x1fffffff]
+	// purgatory+boot data  [0x1ff00000-0x1fffefff]
 	// entry 0x1ff00000, kernel 0x10000000, initrd 0x1fefe000
 	// RAM: [[0x20000-0x5ffff] [0x10000000-0x1fefffff]]
 	// console=ttyS0 nokaslr iomem=relaxed memmap=exactmap memmap=256K@128K memmap=255M@256M kjump.gate=0x1ff001d0 kexec_jump_back_entry=0x0000000000000000

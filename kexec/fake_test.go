@@ -98,7 +98,7 @@ func labKernel(t testing.TB) (*bootparam.BzImage, string) {
 }
 
 // fakeRoot writes files (path relative to the root → contents) under a new
-// temporary directory and makes it the package's root for the test.
+// temporary directory and returns it, the root to explain errors under.
 func fakeRoot(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -111,8 +111,5 @@ func fakeRoot(t *testing.T, files map[string]string) string {
 			t.Fatal(err)
 		}
 	}
-	old := root
-	root = dir
-	t.Cleanup(func() { root = old })
 	return dir
 }

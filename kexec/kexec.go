@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kjump/kjump/internal/errs"
 	"github.com/kjump/kjump/internal/sys"
 	"github.com/kjump/kjump/memmap"
 )
@@ -23,7 +24,11 @@ const MaxSegments = 16
 
 // Sentinel errors: callers branch with errors.Is, users read the LoadError text.
 var (
-	ErrNotSupported = errors.New("kexec is not supported by this kernel")
+	// ErrNotSupported is the root of every "this kernel or system can't"
+	// error of kjump's packages (kexec's own, jump.ErrNoKexecJump, extents'
+	// ErrNotSupported, physmem's missing /dev/mem): errors.Is matches them all.
+	ErrNotSupported = errs.ErrNotSupported
+	errNoKexec      = errs.NotSupported("kexec is not supported by this kernel")
 	ErrNotPermitted = errors.New("kexec is not permitted")
 	ErrTooLarge     = errors.New("the image is too large for this machine")
 	ErrBadSegments  = errors.New("invalid kexec segments")
@@ -57,20 +62,17 @@ type LoadError struct {
 	Segments []Segment
 	Flags    Flags
 	Errno    unix.Errno
-	Cause    string // the likely cause and the fix, in words
+	Detail   string // the likely cause and the fix, in words
 	sentinel error
 }
 
 func (e *LoadError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "kexec_load(entry %#x, %d segments, flags %#x): %v: %s", e.Entry, len(e.Segments), uint64(e.Flags), e.Errno, e.Cause)
+	fmt.Fprintf(&b, "kexec_load(entry %#x, %d segments, flags %#x): %v: %s", e.Entry, len(e.Segments), uint64(e.Flags), e.Errno, e.Detail)
 	return b.String()
 }
 
 func (e *LoadError) Unwrap() []error { return []error{e.sentinel, e.Errno} }
-
-// root is where /proc and /sys are read to explain errors (tests change it).
-var root = "/"
 
 // Validate checks segments the way the kernel will (sanity_check_segment_list in
 // kernel/kexec_core.c), so that a refusal is explained before the syscall.
@@ -115,16 +117,18 @@ func Load(entry uint64, segs []Segment, flags Flags) error {
 	}
 	errno, _ := err.(unix.Errno)
 	le := &LoadError{Entry: entry, Segments: segs, Flags: flags, Errno: errno}
-	le.sentinel, le.Cause = explain(errno, segs)
+	le.sentinel, le.Detail = explain("/", errno, segs)
 	return le
 }
 
-func explain(errno unix.Errno, segs []Segment) (error, string) {
+// explain names the sentinel and the likely cause of a kexec_load errno,
+// reading the running kernel's state under root (/proc, /sys).
+func explain(root string, errno unix.Errno, segs []Segment) (error, string) {
 	switch errno {
 	case unix.ENOSYS:
-		return ErrNotSupported, "the kernel has no kexec_load (build it with CONFIG_KEXEC=y; kjump doctor checks this)"
+		return errNoKexec, "the kernel has no kexec_load (build it with CONFIG_KEXEC=y; kjump doctor checks this)"
 	case unix.EPERM:
-		return ErrNotPermitted, permissionCause()
+		return ErrNotPermitted, permissionCause(root)
 	case unix.EBUSY:
 		return ErrBusy, "another kexec operation is in progress; try again"
 	case unix.ENOMEM:
@@ -132,18 +136,18 @@ func explain(errno unix.Errno, segs []Segment) (error, string) {
 	case unix.EADDRNOTAVAIL:
 		return ErrBadSegments, "a segment is not page aligned or lies beyond the memory kexec can reach"
 	case unix.EINVAL:
-		if err := Validate(segs, kernelRAM()); errors.Is(err, ErrTooLarge) {
+		if err := Validate(segs, kernelRAM(root)); errors.Is(err, ErrTooLarge) {
 			return ErrTooLarge, err.Error()
 		} else if err != nil {
 			return ErrBadSegments, err.Error()
 		}
 		return ErrBadSegments, "the kernel refused the segments (overlapping, more data than memory, or over half of RAM) or the flags (is CONFIG_KEXEC_JUMP set? a preserve-context load needs it)"
 	}
-	return ErrNotSupported, "unexpected error"
+	return errNoKexec, "unexpected error"
 }
 
 // permissionCause says why kexec is not permitted on this machine.
-func permissionCause() string {
+func permissionCause(root string) string {
 	if b, err := os.ReadFile(filepath.Join(root, "proc/sys/kernel/kexec_load_disabled")); err == nil && strings.TrimSpace(string(b)) == "1" {
 		return "kexec is disabled (kernel.kexec_load_disabled=1, which stays set until reboot)"
 	}
@@ -157,7 +161,7 @@ func permissionCause() string {
 }
 
 // kernelRAM is the RAM the kernel manages (MemTotal), the base of its half-of-RAM limit.
-func kernelRAM() uint64 {
+func kernelRAM(root string) uint64 {
 	b, err := os.ReadFile(filepath.Join(root, "proc/meminfo"))
 	if err != nil {
 		return 0
@@ -173,10 +177,12 @@ func kernelRAM() uint64 {
 }
 
 // Loaded reports whether a kexec image is loaded (/sys/kernel/kexec_loaded).
-func Loaded() (bool, error) {
+func Loaded() (bool, error) { return loaded("/") }
+
+func loaded(root string) (bool, error) {
 	b, err := os.ReadFile(filepath.Join(root, "sys/kernel/kexec_loaded"))
 	if err != nil {
-		return false, fmt.Errorf("%w: %v", ErrNotSupported, err)
+		return false, fmt.Errorf("%w: %v", errNoKexec, err)
 	}
 	return strings.TrimSpace(string(b)) == "1", nil
 }
@@ -186,7 +192,7 @@ func Unload() error {
 	if err := sys.KexecLoad(0, nil, sys.KexecArchX8664); err != nil {
 		errno, _ := err.(unix.Errno)
 		le := &LoadError{Errno: errno}
-		le.sentinel, le.Cause = explain(errno, nil)
+		le.sentinel, le.Detail = explain("/", errno, nil)
 		return le
 	}
 	return nil
@@ -194,8 +200,11 @@ func Unload() error {
 
 // Exec jumps to the loaded image. For a preserve-context image it returns when the
 // image jumps back, with the time spent away; for any other image it does not return.
-func Exec() (time.Duration, error) {
-	loaded, err := Loaded()
+func Exec() (time.Duration, error) { return execUnder("/") }
+
+// execUnder is Exec reading the kernel's state under root.
+func execUnder(root string) (time.Duration, error) {
+	loaded, err := loaded(root)
 	if err != nil {
 		return 0, err
 	}
@@ -208,7 +217,7 @@ func Exec() (time.Duration, error) {
 	if err := sys.KexecExec(); err != nil {
 		switch err {
 		case unix.EPERM:
-			return 0, fmt.Errorf("%w: %s", ErrNotPermitted, permissionCause())
+			return 0, fmt.Errorf("%w: %s", ErrNotPermitted, permissionCause(root))
 		case unix.EBUSY:
 			return 0, fmt.Errorf("%w: a process could not be frozen or a device refused to suspend (see dmesg)", ErrBusy)
 		}

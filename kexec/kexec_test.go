@@ -96,8 +96,8 @@ func TestPermissionCause(t *testing.T) {
 		{"nothing to read", nil, "needs root"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fakeRoot(t, tc.files)
-			if got := permissionCause(); !strings.Contains(got, tc.says) {
+			root := fakeRoot(t, tc.files)
+			if got := permissionCause(root); !strings.Contains(got, tc.says) {
 				t.Errorf("%q does not say %q", got, tc.says)
 			}
 		})
@@ -114,13 +114,12 @@ func TestKernelRAM(t *testing.T) {
 		{"MemFree:          900000 kB\n", 0},
 		{"", 0},
 	} {
-		fakeRoot(t, map[string]string{"proc/meminfo": tc.meminfo})
-		if got := kernelRAM(); got != tc.want {
+		root := fakeRoot(t, map[string]string{"proc/meminfo": tc.meminfo})
+		if got := kernelRAM(root); got != tc.want {
 			t.Errorf("%q: %d, want %d", tc.meminfo, got, tc.want)
 		}
 	}
-	fakeRoot(t, nil)
-	if got := kernelRAM(); got != 0 {
+	if got := kernelRAM(fakeRoot(t, nil)); got != 0 {
 		t.Errorf("no /proc/meminfo: %d, want 0", got)
 	}
 }
@@ -149,9 +148,9 @@ func TestExplain(t *testing.T) {
 		{"EINVAL without meminfo", unix.EINVAL, big, nil, ErrBadSegments, "CONFIG_KEXEC_JUMP"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fakeRoot(t, tc.files)
-			sentinel, cause := explain(tc.errno, tc.segs)
-			if sentinel != tc.want {
+			root := fakeRoot(t, tc.files)
+			sentinel, cause := explain(root, tc.errno, tc.segs)
+			if !errors.Is(sentinel, tc.want) {
 				t.Errorf("sentinel %v, want %v", sentinel, tc.want)
 			}
 			if !strings.Contains(cause, tc.says) {
@@ -164,19 +163,19 @@ func TestExplain(t *testing.T) {
 // TestExplainEINVALOverlap: when the kernel says EINVAL and Validate finds
 // overlapping segments (not a size problem), the sentinel must say so.
 func TestExplainEINVALOverlap(t *testing.T) {
-	fakeRoot(t, map[string]string{"proc/meminfo": "MemTotal:        1048576 kB\n"})
+	root := fakeRoot(t, map[string]string{"proc/meminfo": "MemTotal:        1048576 kB\n"})
 	overlap := []Segment{seg(0x10000000, 0x2000, 0), seg(0x10001000, 0x1000, 0)}
-	sentinel, cause := explain(unix.EINVAL, overlap)
+	sentinel, cause := explain(root, unix.EINVAL, overlap)
 	if sentinel != ErrBadSegments {
 		t.Errorf("sentinel %v for %q, want %v", sentinel, cause, ErrBadSegments)
 	}
 }
 
 func TestLoadError(t *testing.T) {
-	fakeRoot(t, map[string]string{"proc/sys/kernel/kexec_load_disabled": "1"})
+	root := fakeRoot(t, map[string]string{"proc/sys/kernel/kexec_load_disabled": "1"})
 	segs := []Segment{seg(0x10000000, 0x1000, 10), seg(0x20000000, 0x1000, 0)}
 	le := &LoadError{Entry: 0x1ff00000, Segments: segs, Flags: PreserveContext, Errno: unix.EPERM}
-	le.sentinel, le.Cause = explain(le.Errno, segs)
+	le.sentinel, le.Detail = explain(root, le.Errno, segs)
 	var err error = le
 
 	if !errors.Is(err, ErrNotPermitted) {
@@ -219,14 +218,12 @@ func TestLoaded(t *testing.T) {
 		content string
 		want    bool
 	}{{"1\n", true}, {"0\n", false}, {"0", false}} {
-		fakeRoot(t, map[string]string{"sys/kernel/kexec_loaded": tc.content})
-		got, err := Loaded()
+		got, err := loaded(fakeRoot(t, map[string]string{"sys/kernel/kexec_loaded": tc.content}))
 		if err != nil || got != tc.want {
 			t.Errorf("%q: %v, %v; want %v", tc.content, got, err, tc.want)
 		}
 	}
-	fakeRoot(t, nil)
-	if _, err := Loaded(); !errors.Is(err, ErrNotSupported) {
+	if _, err := loaded(fakeRoot(t, nil)); !errors.Is(err, ErrNotSupported) {
 		t.Errorf("no /sys/kernel/kexec_loaded: %v, want ErrNotSupported", err)
 	}
 }
@@ -238,13 +235,11 @@ func TestExecNotLoaded(t *testing.T) {
 	if b, err := os.ReadFile("/sys/kernel/kexec_loaded"); err == nil && strings.TrimSpace(string(b)) != "0" {
 		t.Skip("this machine has a kexec image loaded; not calling Exec")
 	}
-	fakeRoot(t, map[string]string{"sys/kernel/kexec_loaded": "0\n"})
-	d, err := Exec()
+	d, err := execUnder(fakeRoot(t, map[string]string{"sys/kernel/kexec_loaded": "0\n"}))
 	if !errors.Is(err, ErrNotLoaded) || d != 0 {
 		t.Fatalf("Exec with nothing loaded: %v, %v; want ErrNotLoaded", d, err)
 	}
-	fakeRoot(t, nil)
-	if _, err := Exec(); !errors.Is(err, ErrNotSupported) {
+	if _, err := execUnder(fakeRoot(t, nil)); !errors.Is(err, ErrNotSupported) {
 		t.Fatalf("Exec without /sys/kernel/kexec_loaded: %v; want ErrNotSupported", err)
 	}
 }

@@ -7,8 +7,8 @@ import (
 
 	"github.com/kjump/kjump/bootparam"
 	"github.com/kjump/kjump/internal/cmdline"
+	"github.com/kjump/kjump/internal/purgatory"
 	"github.com/kjump/kjump/memmap"
-	"github.com/kjump/kjump/purgatory"
 )
 
 // Layout constants of a second kernel's region (see doc.go).
@@ -26,7 +26,18 @@ const (
 	bootParamsOffset = 64 << 10 // within the top area
 	cmdlineOffset    = bootParamsOffset + bootparam.ZeroPageSize
 	coreHeaderOffset = 128 << 10
+	// parkOffset is the region's last page, kept out of every segment: the
+	// park page (ParkPage).
+	parkOffset = TopSize - PageSize
 )
+
+// ParkPage is the physical address of region r's park page: its last page,
+// outside the second kernel's RAM and outside every segment, so the jump never
+// swaps it and both kernels see the same page through /dev/mem. In a region
+// reserved at boot (memmap=SIZE$ADDR) it is not the first kernel's RAM
+// either, so STRICT_DEVMEM lets the first kernel map it: a parked second
+// kernel's mailbox, which outlives the process that loaded it.
+func ParkPage(r memmap.Range) uint64 { return r.End() - PageSize }
 
 // ErrRegionTooSmall means the kernel, initrd and working RAM do not fit the region.
 var ErrRegionTooSmall = errors.New("region too small for the second kernel")
@@ -108,7 +119,7 @@ func PlanLinux(l Linux) (*Plan, error) {
 		fmt.Sprintf("%s%#x", purgatory.GateParam, p.Gate),
 	}
 	if len(l.CoreHeader) > 0 {
-		if len(l.CoreHeader) > TopSize-coreHeaderOffset {
+		if len(l.CoreHeader) > parkOffset-coreHeaderOffset {
 			return nil, fmt.Errorf("%w: ELF core header of %d bytes does not fit", ErrBadSegments, len(l.CoreHeader))
 		}
 		p.CoreHeader = top + coreHeaderOffset
@@ -194,7 +205,7 @@ func PlanLinux(l Linux) (*Plan, error) {
 	if len(l.Initrd) > 0 {
 		p.add("initrd", memmap.Range{Start: p.InitrdAddr, Size: initrdMem}, l.Initrd)
 	}
-	p.add("purgatory+boot data", memmap.Range{Start: top, Size: TopSize}, topData)
+	p.add("purgatory+boot data", memmap.Range{Start: top, Size: parkOffset}, topData)
 	return p, nil
 }
 

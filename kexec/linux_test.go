@@ -12,8 +12,8 @@ import (
 
 	"github.com/kjump/kjump/bootparam"
 	"github.com/kjump/kjump/internal/cmdline"
+	"github.com/kjump/kjump/internal/purgatory"
 	"github.com/kjump/kjump/memmap"
-	"github.com/kjump/kjump/purgatory"
 )
 
 // zeroPage is what the tests read back from a boot_params page; offsets from
@@ -153,15 +153,28 @@ func checkPlan(t testing.TB, l Linux, p *Plan) {
 		if k := p.Segments[1]; k.Name != "kernel" || k.Mem.Size < l.Kernel.MemSize() {
 			t.Errorf("kernel segment %v does not cover its init_size %d (the decompressor moves itself there)", k, l.Kernel.MemSize())
 		}
-	} else if want := []memmap.Range{{Start: LowStart, Size: LowSize}, r}; fmt.Sprint(covered) != fmt.Sprint(want) {
-		t.Errorf("segments cover %v, want exactly %v", covered, want)
+	} else if want := []memmap.Range{{Start: LowStart, Size: LowSize}, {Start: r.Start, Size: r.Size - PageSize}}; fmt.Sprint(covered) != fmt.Sprint(want) {
+		t.Errorf("segments cover %v, want exactly %v (the region but its park page)", covered, want)
+	}
+	// The park page: in no segment (the jump never swaps it), not the second
+	// kernel's RAM.
+	park := memmap.Range{Start: ParkPage(r), Size: PageSize}
+	for _, s := range p.Segments {
+		if s.Mem.Overlaps(park) {
+			t.Errorf("segment %v covers the park page %v", s, park)
+		}
+	}
+	for _, ram := range p.RAM {
+		if ram.Overlaps(park) {
+			t.Errorf("the second kernel's RAM %v holds the park page %v", ram, park)
+		}
 	}
 	if len(p.Segments) == 0 {
 		t.Fatal("no segments")
 	}
 	last := p.Segments[len(p.Segments)-1]
-	if last.Mem.Start != p.Entry || last.Mem.Size != TopSize {
-		t.Fatalf("last segment %v, want the purgatory's 1 MiB at the entry %#x", last, p.Entry)
+	if last.Mem.Start != p.Entry || last.Mem.Size != TopSize-PageSize {
+		t.Fatalf("last segment %v, want the purgatory's 1 MiB but the park page at the entry %#x", last, p.Entry)
 	}
 
 	// The kernel at the region start, the initrd just below the top.

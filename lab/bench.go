@@ -2,22 +2,20 @@ package lab
 
 import (
 	"bufio"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-
 	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/kjump/kjump/dump"
-	"github.com/kjump/kjump/dumpfile"
 	"github.com/kjump/kjump/elfcore"
 	"github.com/kjump/kjump/lab/qemu"
 )
@@ -147,24 +145,127 @@ func benchJump(ctx context.Context, l *Lab, w io.Writer) error {
 }
 
 func benchDump(ctx context.Context, l *Lab, w io.Writer) error {
-	img, err := l.disk("bench-dump-vmcore", 1200<<20)
+	img, read, mapped, err := benchVmcore(ctx, l)
 	if err != nil {
 		return err
+	}
+	f, err := elfcore.Open(img)
+	if err != nil {
+		return fmt.Errorf("the copied vmcore: %w", err)
+	}
+	var mem, end uint64
+	for _, s := range f.Loads {
+		mem += s.FileSize
+		end = max(end, s.FileOff+s.FileSize)
+	}
+	f.Close()
+	mb := float64(mem) / 1e6
+
+	what := "the vmcore of a 1 GiB guest with 512 MiB in use"
+	if read == 0 {
+		what = img
+	}
+	fmt.Fprintf(w, "%s (Linux %s): %.0f MB of memory; this host, %d CPUs\n\n", what, l.Kernel.Release, mb, runtime.NumCPU())
+	if read > 0 && mapped > 0 {
+		fmt.Fprintf(w, "/proc/vmcore in the second kernel (QEMU TCG): read() %.0f MB/s, mmap (kjump dump -d 0) %.0f MB/s\n\n", mb/read, mb/mapped)
+	}
+	// Warm the page cache, so that every run reads the vmcore from memory.
+	if g, err := os.Open(img); err == nil {
+		io.Copy(io.Discard, io.NewSectionReader(g, 0, int64(end)))
+		g.Close()
+	}
+	dir := l.LogDir
+	runs := benchDumpRuns
+	fmt.Fprintf(w, "dump -d 31, %d runs of each tool, each a process of its own, taking turns: median wall seconds (min–max),\n", runs)
+	fmt.Fprintf(w, "MB/s of the median, median CPU seconds (user + system; less disturbed by other load than wall time), output, largest peak RSS\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "tool\tseconds\tmin–max\tMB/s\tCPU s\toutput\tpeak RSS\t\n")
+	row := func(name string, r dumpRuns) {
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f–%.3f\t%.0f\t%.3f\t%.2f MB\t%.1f MiB\t\n", name, r.median(), r.secs[0], r.secs[len(r.secs)-1], mb/r.median(), r.cpu[len(r.cpu)/2], float64(r.size)/1e6, float64(r.maxRSS)/1024)
+	}
+	// Round robin: run i of every tool, then run i+1, so that a busy moment
+	// of a shared machine falls on all tools alike.
+	tools := benchDumpTools(l.ropt.Kjump)
+	results := make([]dumpRuns, len(tools))
+	outs := make([]string, len(tools))
+	for i := range tools {
+		outs[i] = filepath.Join(dir, fmt.Sprintf("bench-dump-out-%d", i))
+		defer os.Remove(outs[i])
+	}
+	for range runs {
+		for i, t := range tools {
+			args := append(append([]string(nil), t.args...), img, outs[i])
+			if err := results[i].measure(ctx, t.prog, args, outs[i]); err != nil {
+				return err
+			}
+		}
+	}
+	var lzoOut string
+	for i, t := range tools {
+		sort.Float64s(results[i].secs)
+		sort.Float64s(results[i].cpu)
+		row(t.name, results[i])
+		if t.name == "kjump lzo, 1 thread" {
+			lzoOut = outs[i]
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Both Debian readers open kjump's LZO file: makedumpfile prints the log
+	// the vmcore holds, crash --minimal the same log.
+	want, err := dumpDmesg(img)
+	if err != nil {
+		return err
+	}
+	got, err := dumpDmesg(lzoOut)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("makedumpfile --dump-dmesg of kjump's LZO file: %d bytes, the vmcore's log is %d", len(got), len(want))
+	}
+	out, err := crash(l.Kernel.Vmlinux, lzoOut, "log\nquit\n")
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(out, "Linux version "+l.Kernel.Release) {
+		return fmt.Errorf("crash --minimal log of kjump's LZO file lacks the banner:\n%s", tail(out, 30))
+	}
+	fmt.Fprintf(w, "\nkjump's LZO file: makedumpfile --dump-dmesg prints the vmcore's log (%d bytes); crash --minimal's log has the banner\n", len(want))
+	return nil
+}
+
+// benchDumpRuns is how many times benchDump runs each tool.
+const benchDumpRuns = 5
+
+// benchVmcore boots a guest whose second kernel times /proc/vmcore and copies
+// it to a disk, and returns that disk (an ELF vmcore followed by zeros) and the
+// guest's read() and mmap times. With $KJUMP_TEST_VMCORE set, it returns that
+// file instead and no times.
+func benchVmcore(ctx context.Context, l *Lab) (img string, read, mapped float64, err error) {
+	if p := os.Getenv("KJUMP_TEST_VMCORE"); p != "" {
+		fmt.Fprintf(l.progress, "bench dump: the vmcore is $KJUMP_TEST_VMCORE (%s); no guest\n", p)
+		return p, 0, 0, nil
+	}
+	img, err = l.disk("bench-dump-vmcore", 1200<<20)
+	if err != nil {
+		return "", 0, 0, err
 	}
 	vm, err := l.Boot(ctx, Guest{Name: "bench-dump", Append: "kjump.run=/lab/bench-dump.sh", Disks: []qemu.Disk{{Path: img}}})
 	if err != nil {
-		return err
+		return "", 0, 0, err
 	}
 	defer vm.Kill()
 	if _, _, err := vm.Expect(600*time.Second, `bench: copied`); err != nil {
-		return err
+		return "", 0, 0, err
 	}
 	if err := vm.Wait(60 * time.Second); err != nil {
-		return err
+		return "", 0, 0, err
 	}
 	m, err := readMarks(vm.LogPath())
 	if err != nil {
-		return err
+		return "", 0, 0, err
 	}
 	span := func(a, b string) float64 {
 		t0, e1 := m.at(a, 1, 0)
@@ -174,74 +275,77 @@ func benchDump(ctx context.Context, l *Lab, w io.Writer) error {
 		}
 		return t1 - t0
 	}
-	read, mapped := span("bench: read start", "bench: read done"), span("bench: mmap start", "bench: mmap done")
-	f, err := elfcore.Open(img)
-	if err != nil {
-		return fmt.Errorf("the copied vmcore: %w", err)
-	}
-	var mem uint64
-	for _, s := range f.Loads {
-		mem += s.FileSize
-	}
-	f.Close()
-	mb := float64(mem) / 1e6
+	return img, span("bench: read start", "bench: read done"), span("bench: mmap start", "bench: mmap done"), nil
+}
 
-	fmt.Fprintf(w, "the vmcore of a 1 GiB guest (Linux %s) with 512 MiB in use: %.0f MB of memory; this host, %d CPUs\n\n", l.Kernel.Release, mb, runtime.NumCPU())
-	fmt.Fprintf(w, "/proc/vmcore in the second kernel (QEMU TCG): read() %.0f MB/s, mmap (kjump dump -d 0) %.0f MB/s\n\n", mb/read, mb/mapped)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "dump -d 31\t  seconds\t  MB/s\t  output\n")
-	row := func(name string, secs float64, size int64) {
-		fmt.Fprintf(tw, "%s\t%9.2f\t%6.0f\t%6.2f MB\n", name, secs, mb/secs, float64(size)/1e6)
+// benchTool is a row of benchDump: a program and its arguments before SRC DST.
+type benchTool struct {
+	name string
+	prog string
+	args []string
+}
+
+func benchDumpTools(kjump string) []benchTool {
+	all := strconv.Itoa(runtime.NumCPU())
+	tools := []benchTool{
+		{"makedumpfile -c (zlib)", "makedumpfile", []string{"-d", "31", "-c"}},
+		{"makedumpfile -l (lzo)", "makedumpfile", []string{"-d", "31", "-l"}},
 	}
-	dir := l.LogDir
-	// best runs f three times and returns the shortest time: a run of a few
-	// tenths of a second is noisy on a shared machine.
-	best := func(f func() error) (float64, error) {
-		min := 0.0
-		for i := 0; i < 3; i++ {
-			start := time.Now()
-			if err := f(); err != nil {
-				return 0, err
+	for _, c := range []string{"zlib", "lzo", "zstd", "snappy"} {
+		for _, n := range []string{"1", all} {
+			name := fmt.Sprintf("kjump %s, %s thread", c, n)
+			if n != "1" {
+				name += "s"
 			}
-			if d := time.Since(start).Seconds(); i == 0 || d < min {
-				min = d
-			}
-		}
-		return min, nil
-	}
-	fmt.Fprintf(tw, "(each the best of 3 runs)\t\t\t\n")
-	for _, mdf := range []struct{ name, flag string }{{"makedumpfile -c (zlib)", "-c"}, {"makedumpfile -l (lzo)", "-l"}} {
-		out := filepath.Join(dir, "bench-makedumpfile"+mdf.flag)
-		secs, err := best(func() error {
-			os.Remove(out)
-			if b, err := exec.CommandContext(ctx, "makedumpfile", "-d", "31", mdf.flag, img, out).CombinedOutput(); err != nil {
-				return fmt.Errorf("makedumpfile: %v\n%s", err, b)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		st, _ := os.Stat(out)
-		row(mdf.name, secs, st.Size())
-		os.Remove(out)
-	}
-	for _, c := range []dumpfile.Compression{dumpfile.Zlib, dumpfile.Zstd, dumpfile.Snappy} {
-		for _, threads := range []int{1, runtime.NumCPU()} {
-			opt := dump.DefaultOptions()
-			opt.Compression, opt.Threads = c, threads
-			out := filepath.Join(dir, "bench-kjump.kdump")
-			var sum dump.Summary
-			secs, err := best(func() (err error) {
-				sum, err = dump.RunContext(ctx, img, out, opt)
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			row(fmt.Sprintf("kjump %s, %d thread(s)", c, threads), secs, sum.OutputBytes)
-			os.Remove(out)
+			tools = append(tools, benchTool{name, kjump, []string{"dump", "--compress", c, "--threads", n}})
 		}
 	}
-	return tw.Flush()
+	return tools
+}
+
+// dumpRuns are the runs of one tool: seconds and CPU seconds (sorted once
+// all runs are in), the output's size and the largest peak RSS (KiB).
+type dumpRuns struct {
+	secs   []float64
+	cpu    []float64 // user + system seconds
+	size   int64
+	maxRSS int64
+}
+
+func (r dumpRuns) median() float64 { return r.secs[len(r.secs)/2] }
+
+// measure runs prog once, writing out anew, and adds the run to r. It runs
+// prog under /usr/bin/time for the peak RSS: the rusage Go's os/exec reports
+// for a child counts this process's memory too (the child starts as a vfork
+// of it).
+func (r *dumpRuns) measure(ctx context.Context, prog string, args []string, out string) error {
+	os.Remove(out)
+	const mark = "kjump-bench-maxrss-kib "
+	cmd := exec.CommandContext(ctx, "/usr/bin/time", append([]string{"-f", mark + "%M %U %S", prog}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start).Seconds()
+	if err != nil {
+		return fmt.Errorf("%s %s: %v\n%s", prog, strings.Join(args, " "), err, stderr.String())
+	}
+	r.secs = append(r.secs, d)
+	_, rss, ok := strings.Cut(stderr.String(), mark)
+	if !ok {
+		return fmt.Errorf("/usr/bin/time printed no peak RSS for %s:\n%s", prog, stderr.String())
+	}
+	var kib int64
+	var user, sys float64
+	if _, err := fmt.Sscan(rss, &kib, &user, &sys); err != nil {
+		return fmt.Errorf("/usr/bin/time's peak RSS and CPU times for %s: %w", prog, err)
+	}
+	r.maxRSS = max(r.maxRSS, kib)
+	r.cpu = append(r.cpu, user+sys)
+	st, err := os.Stat(out)
+	if err != nil {
+		return err
+	}
+	r.size = st.Size()
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,6 +19,7 @@ type hibernateRun struct {
 	percent   int
 	save      float64 // "bench: hibernating" → the kernel's power-down line
 	resume    float64 // power-on (QEMU start) → the workload running again
+	full      float64 // power-on → the workload has touched all its memory again
 	imageMB   float64 // image size
 	writeMBps float64 // raw memory bytes written per second (kjump) / as the kernel reports (swsusp)
 	rawDiskMB float64 // the guest's raw sequential write speed
@@ -121,6 +123,9 @@ func measureHibernate(ctx context.Context, l *Lab, tool string, percent int) (hi
 	if r.resume, err = rm.at("bench: running again", 1, 0); err != nil {
 		return r, fmt.Errorf("%s: %w (log: %s)", name, err, rvm.LogPath())
 	}
+	if r.full, err = rm.at("bench: back to full speed", 1, r.resume); err != nil {
+		return r, fmt.Errorf("%s: %w (log: %s)", name, err, rvm.LogPath())
+	}
 	if !strings.Contains(rvm.Console(), "hog: verified") {
 		return r, fmt.Errorf("%s: the workload's memory did not survive (log: %s)", name, rvm.LogPath())
 	}
@@ -139,45 +144,102 @@ func lastKernelError(console string) string {
 	return last
 }
 
+// benchRuns is how many times each row is measured; a row is their median
+// with min–max.
+const benchRuns = 3
+
+// benchHibernate measures every tool at every load benchRuns times, the tools
+// taking turns so that a busy moment of the host falls on all alike.
 func benchHibernate(ctx context.Context, l *Lab, w io.Writer) error {
-	var runs []hibernateRun
+	tools := []string{"kjump", "kjump-parked", "kjump-lz4", "swsusp"}
+	type row struct {
+		tool    string
+		percent int
+		runs    []hibernateRun
+		failed  []string
+	}
+	var rows []*row
 	for _, pct := range []int{25, 75, 90} {
-		for _, tool := range []string{"kjump", "kjump-lz4", "swsusp"} {
-			r, err := measureHibernate(ctx, l, tool, pct)
-			if err != nil {
-				if ctx.Err() != nil {
+		byTool := map[string]*row{}
+		for _, tool := range tools {
+			byTool[tool] = &row{tool: tool, percent: pct}
+			rows = append(rows, byTool[tool])
+		}
+		for i := 0; i < benchRuns; i++ {
+			for _, tool := range tools {
+				r, err := measureHibernate(ctx, l, tool, pct)
+				switch {
+				case err != nil && ctx.Err() != nil:
 					return err
+				case err != nil:
+					// A run that fails is a result too (the table says so).
+					fmt.Fprintf(w, "%s at %d%%: %v\n", tool, pct, err)
+					byTool[tool].failed = append(byTool[tool].failed, err.Error())
+				case r.note != "":
+					byTool[tool].failed = append(byTool[tool].failed, r.note)
+				default:
+					byTool[tool].runs = append(byTool[tool].runs, r)
 				}
-				// A run that fails is a result too (the table says so); the
-				// error names the console log.
-				fmt.Fprintf(w, "%s at %d%%: %v\n", tool, pct, err)
-				r.note = "failed (see above)"
 			}
-			runs = append(runs, r)
 		}
 	}
-	fmt.Fprintf(w, "hibernate and resume, Linux %s in QEMU (TCG, 2 CPUs, 1 GiB, virtio disks), host clock at console markers.\n", l.Kernel.Release)
-	fmt.Fprintf(w, "kjump's guest reserves 240 MiB at 16 MiB for the second and the resume kernel; kjump-lz4 is kjump hibernate --compress lz4;\n")
-	fmt.Fprintf(w, "swsusp is the kernel's own hibernation to a swap partition (LZO, its default).\n")
-	fmt.Fprintf(w, "\"in use\" is of the guest's MemTotal; downtime = command → power-off plus power-on → workload running.\n\n")
+	fmt.Fprintf(w, "hibernate and resume, Linux %s in QEMU (TCG, 2 CPUs, 1 GiB, virtio disks), host clock at console markers;\n", l.Kernel.Release)
+	fmt.Fprintf(w, "each cell: the median of %d runs (min–max); the tools take turns.\n", benchRuns)
+	fmt.Fprintf(w, "kjump's guest reserves 240 MiB at 16 MiB for the second and the resume kernel; kjump-parked re-enters a writer parked\n")
+	fmt.Fprintf(w, "before the workload started (kjump hibernate --prepare); kjump-lz4 is --compress lz4; swsusp is the kernel's own\n")
+	fmt.Fprintf(w, "hibernation to a swap partition (LZO, its default). downtime = command → power-off plus power-on → running;\n")
+	fmt.Fprintf(w, "full speed = power-on → the workload has touched every one of its pages again.\n\n")
+	stat := func(rs []hibernateRun, f func(hibernateRun) float64) (med, lo, hi float64) {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2], v[0], v[len(v)-1]
+	}
+	cell := func(rs []hibernateRun, f func(hibernateRun) float64, unit string) string {
+		m, lo, hi := stat(rs, f)
+		return fmt.Sprintf("%.1f %s (%.1f–%.1f)", m, unit, lo, hi)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "tool\tasked\tin use\tcommand → off\tpower-on → running\tdowntime\timage\twrite\traw disk\tnote\t\n")
-	for _, r := range runs {
-		if r.note != "" {
-			fmt.Fprintf(tw, "%s\t%d%%\t%s\t\t\t\t\t\t%.0f MB/s\t%s\t\n", r.tool, r.percent, r.inUse, r.rawDiskMB, r.note)
+	fmt.Fprintf(tw, "tool\tasked\tin use\tcommand → off\tpower-on → running\tdowntime\tdowntime + back to full speed\timage\twrite\traw disk\tnote\t\n")
+	median := map[string]float64{}
+	for _, r := range rows {
+		if len(r.runs) == 0 {
+			fmt.Fprintf(tw, "%s\t%d%%\t\t\t\t\t\t\t\t\t%s\t\n", r.tool, r.percent, strings.Join(r.failed, "; "))
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d%%\t%s\t%.1f s\t%.1f s\t%.1f s\t%.0f MB\t%.0f MB/s\t%.0f MB/s\t\t\n",
-			r.tool, r.percent, r.inUse, r.save, r.resume, r.save+r.resume, r.imageMB, r.writeMBps, r.rawDiskMB)
+		note := ""
+		if len(r.failed) > 0 {
+			note = fmt.Sprintf("%d of %d runs failed", len(r.failed), benchRuns)
+		}
+		total, _, _ := stat(r.runs, func(h hibernateRun) float64 { return h.save + h.full })
+		median[fmt.Sprintf("%s/%d", r.tool, r.percent)] = total
+		median[fmt.Sprintf("%s/%d/off", r.tool, r.percent)], _, _ = stat(r.runs, func(h hibernateRun) float64 { return h.save })
+		img, _, _ := stat(r.runs, func(h hibernateRun) float64 { return h.imageMB })
+		wr, _, _ := stat(r.runs, func(h hibernateRun) float64 { return h.writeMBps })
+		raw, _, _ := stat(r.runs, func(h hibernateRun) float64 { return h.rawDiskMB })
+		fmt.Fprintf(tw, "%s\t%d%%\t%s\t%s\t%s\t%s\t%s\t%.0f MB\t%.0f MB/s\t%.0f MB/s\t%s\t\n", r.tool, r.percent, r.runs[0].inUse,
+			cell(r.runs, func(h hibernateRun) float64 { return h.save }, "s"),
+			cell(r.runs, func(h hibernateRun) float64 { return h.resume }, "s"),
+			cell(r.runs, func(h hibernateRun) float64 { return h.save + h.resume }, "s"),
+			cell(r.runs, func(h hibernateRun) float64 { return h.save + h.full }, "s"),
+			img, wr, raw, note)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	for i := 0; i+2 < len(runs); i += 3 {
-		k, k4, s := runs[i], runs[i+1], runs[i+2]
-		if k.percent == 75 && s.note == "" && k.note == "" && k4.note == "" {
-			fmt.Fprintf(w, "\nat 75%%: kjump's downtime is %.2f× the kernel's with zstd, %.2f× with lz4 (goal ≤ 0.7×)\n",
-				(k.save+k.resume)/(s.save+s.resume), (k4.save+k4.resume)/(s.save+s.resume))
+	fmt.Fprintln(w)
+	for _, pct := range []int{25, 75, 90} {
+		s := median[fmt.Sprintf("swsusp/%d", pct)]
+		if s == 0 {
+			continue
+		}
+		for _, tool := range tools[:3] {
+			if k := median[fmt.Sprintf("%s/%d", tool, pct)]; k > 0 {
+				fmt.Fprintf(w, "at %d%%: %s's downtime + back to full speed is %.2f× the kernel's; command → off %.2f×\n", pct, tool, k/s,
+					median[fmt.Sprintf("%s/%d/off", tool, pct)]/median[fmt.Sprintf("swsusp/%d/off", pct)])
+			}
 		}
 	}
 	return nil

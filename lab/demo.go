@@ -115,7 +115,7 @@ var demoSteps = []demoStep{
 			"logs a line and jumps back. It waits, parked, for the next 'kjump exec'; the first",
 			"kernel writes it to the raw disk as an ELF core ('kjump core -o /dev/vda'): each",
 			"page read where the jump moved it or where it stayed, with the second kernel's",
-			"own VMCOREINFO, which it left in the park page before jumping back.",
+			"own VMCOREINFO, which it named in the note page before jumping back.",
 		},
 		guest: Guest{Name: "demo-core", Append: "quiet " + hibernateAppend() + " kjump.run=/lab/core-demo.sh"},
 		cmd:   "/lab/core-demo.sh",

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kjump/kjump/hibernate"
 	"github.com/kjump/kjump/image"
+	"github.com/kjump/kjump/internal/hibernatewrite"
 	"github.com/kjump/kjump/internal/imagetest"
 	"github.com/kjump/kjump/lab/qemu"
 )
@@ -69,7 +69,7 @@ func snapshotRefuse(ctx context.Context, l *Lab) error {
 }
 
 func hibernateWriterCrash(ctx context.Context, l *Lab) error {
-	for _, fault := range []string{hibernate.FaultMidWrite, hibernate.FaultCommitted} {
+	for _, fault := range []string{hibernatewrite.FaultMidWrite, hibernatewrite.FaultCommitted} {
 		disks, err := l.hibernateDisks("writer-crash-" + fault)
 		if err != nil {
 			return err
@@ -234,4 +234,55 @@ func hibernateSmallTarget(ctx context.Context, l *Lab) error {
 	g := Guest{Name: "small-target", Disks: disks, Append: hibernateAppend()}
 	_, err = l.RunJob(ctx, g, "/lab/hibernate-refuse.sh needs_up_to /dev/vdb", 180*time.Second)
 	return err
+}
+
+func init() {
+	register(Scenario{
+		Name:    "hibernate-parked",
+		Summary: "a writer kernel parked at boot (kjump hibernate --prepare); the system runs on and writes to its disk; kjump hibernate re-enters the parked writer; the resume finds counter, files and the later writes intact; e2fsck clean",
+		Run: func(ctx context.Context, l *Lab) error {
+			return l.hibernateParked(ctx, "parked", false)
+		},
+	})
+	register(Scenario{
+		Name:    "hibernate-parked-stale",
+		Summary: "a parked writer whose view went stale: a disk it saw only unmounted is mounted and written after it parked; it drops its caches, fingerprints the disk afresh, and the resume accepts the image; the late write is intact",
+		Run: func(ctx context.Context, l *Lab) error {
+			return l.hibernateParked(ctx, "parked-stale", true)
+		},
+	})
+}
+
+// hibernateParked hibernates through a parked writer; with late, a third ext4
+// disk (vdc) is mounted and written only after the writer parked.
+func (l *Lab) hibernateParked(ctx context.Context, name string, late bool) error {
+	disks, err := l.hibernateDisks(name)
+	if err != nil {
+		return err
+	}
+	if late {
+		p, err := l.disk(name+"-late", 64<<20)
+		if err != nil {
+			return err
+		}
+		if err := mkfs(p); err != nil {
+			return err
+		}
+		disks = append(disks, qemu.Disk{Path: p})
+	}
+	g := Guest{Disks: disks}
+	vm, err := l.hibernateSave(ctx, name, g, "/lab/hibernate.sh --parked")
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(vm.Console(), "by the parked writer; poweroff") {
+		return fmt.Errorf("the image was not written by the parked writer (log: %s)", vm.LogPath())
+	}
+	if err := l.resumeOK(ctx, name, g, "", "/lab/hibernate.sh --parked"); err != nil {
+		return err
+	}
+	if late {
+		return fsck(disks[2].Path)
+	}
+	return nil
 }

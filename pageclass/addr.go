@@ -124,14 +124,14 @@ func (a *AddressSpace) translate(virt uint64) (phys, span uint64, err error) {
 // table's or the page's physical address (less the SME encryption bit).
 func (a *AddressSpace) walk(virt uint64) (uint64, uint64, error) {
 	if a.pgd == 0 {
-		return 0, 0, &AddrError{Virt: virt, Reason: "outside the direct map and the kernel image, and no page tables (SYMBOL(init_top_pgt), NUMBER(phys_base)) to walk", Err: ErrNotMapped}
+		return 0, 0, &AddrError{Virt: virt, Detail: "outside the direct map and the kernel image, and no page tables (SYMBOL(init_top_pgt), NUMBER(phys_base)) to walk", Err: ErrNotMapped}
 	}
 	lowest := uint64(0xffff800000000000)
 	if a.levels == 5 {
 		lowest = kernelHalf
 	}
 	if virt < lowest {
-		return 0, 0, &AddrError{Virt: virt, Reason: "not a kernel address", Err: ErrNotMapped}
+		return 0, 0, &AddrError{Virt: virt, Detail: "not a kernel address", Err: ErrNotMapped}
 	}
 	table := a.pgd
 	var buf [8]byte
@@ -139,11 +139,11 @@ func (a *AddressSpace) walk(virt uint64) (uint64, uint64, error) {
 		shift := uint(pageShift + 9*(level-1))
 		idx := (virt >> shift) & 511
 		if _, err := a.mem.ReadPhys(buf[:], table+idx*8); err != nil {
-			return 0, 0, &AddrError{Virt: virt, Reason: fmt.Sprintf("reading level-%d page table entry at physical %#x: %v", level, table+idx*8, err), Err: err}
+			return 0, 0, &AddrError{Virt: virt, Detail: fmt.Sprintf("reading level-%d page table entry at physical %#x: %v", level, table+idx*8, err), Err: err}
 		}
 		e := binary.LittleEndian.Uint64(buf[:])
 		if e&ptePresent == 0 {
-			return 0, 0, &AddrError{Virt: virt, Reason: fmt.Sprintf("level-%d page table entry %#x not present", level, e), Err: ErrNotMapped}
+			return 0, 0, &AddrError{Virt: virt, Detail: fmt.Sprintf("level-%d page table entry %#x not present", level, e), Err: ErrNotMapped}
 		}
 		addr := e & pteAddrMask &^ a.smeMask
 		if level == 1 || (level <= 3 && e&ptePSE != 0) {
@@ -170,7 +170,7 @@ func (a *AddressSpace) ReadVirt(p []byte, virt uint64) error {
 			n = span
 		}
 		if _, err := a.mem.ReadPhys(p[:n], phys); err != nil {
-			return &AddrError{Virt: virt, Reason: fmt.Sprintf("reading physical %#x: %v", phys, err), Err: err}
+			return &AddrError{Virt: virt, Detail: fmt.Sprintf("reading physical %#x: %v", phys, err), Err: err}
 		}
 		p = p[n:]
 		virt += n

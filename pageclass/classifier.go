@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/kjump/kjump/dumpfile"
+	"github.com/kjump/kjump/pageset"
 	"github.com/kjump/kjump/vmcoreinfo"
 )
 
@@ -82,12 +82,12 @@ func (c *Classifier) Walks(level Level) bool {
 // cache folio, anonymous folio, hugetlbfs page) its tail pages with it; a
 // tail page whose head is kept is kept. Page frames whose struct page
 // cannot be read are kept and counted in Stats.Unknown.
-func (c *Classifier) Exclude(level Level, present *dumpfile.Bitmap) (*dumpfile.Bitmap, Stats, error) {
+func (c *Classifier) Exclude(level Level, present *pageset.Set) (*pageset.Set, Stats, error) {
 	var st Stats
 	if present == nil {
 		return nil, st, errors.New("pageclass: Exclude: nil bitmap")
 	}
-	kept := copyBitmap(present)
+	kept := present.Clone()
 	if !c.Walks(level) {
 		return kept, st, nil
 	}
@@ -229,22 +229,8 @@ func (c *Classifier) pfnOf(pfn, sp uint64) (uint64, bool) {
 	return head, true
 }
 
-// copyBitmap returns a copy of b.
-func copyBitmap(b *dumpfile.Bitmap) *dumpfile.Bitmap {
-	out := dumpfile.NewBitmap(b.Len())
-	for pfn, ok := b.Next(0); ok; {
-		end := pfn + 1
-		for end < b.Len() && b.Test(end) {
-			end++
-		}
-		out.SetRange(pfn, end)
-		pfn, ok = b.Next(end)
-	}
-	return out
-}
-
 // countRange counts the page frames of b in [start, end).
-func countRange(b *dumpfile.Bitmap, start, end uint64) uint64 {
+func countRange(b *pageset.Set, start, end uint64) uint64 {
 	n := uint64(0)
 	for pfn, ok := b.Next(start); ok && pfn < end; pfn, ok = b.Next(pfn + 1) {
 		n++

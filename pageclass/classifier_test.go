@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kjump/kjump/dumpfile"
 	"github.com/kjump/kjump/pageclass/pageclasstest"
+	"github.com/kjump/kjump/pageset"
 	"github.com/kjump/kjump/vmcoreinfo"
 )
 
@@ -89,8 +89,8 @@ func levelKeeps(c Class, l Level) bool {
 	return c == Kept // hwpoison and offline go at every level: the fake kernel has PG_hwpoison
 }
 
-func allPresent(n uint64) *dumpfile.Bitmap {
-	b := dumpfile.NewBitmap(n)
+func allPresent(n uint64) *pageset.Set {
+	b := pageset.New(n)
 	b.SetRange(0, n)
 	return b
 }

@@ -28,29 +28,29 @@ var (
 // VmcoreinfoError names the VMCOREINFO key that is missing or wrong.
 type VmcoreinfoError struct {
 	Key    string // as the kernel spells it: "OFFSET(page.flags)"
-	Reason string // empty for a missing key
-	Kind   error  // ErrMissing or ErrBadValue
+	Detail string // empty for a missing key
+	Err    error  // ErrMissing or ErrBadValue
 }
 
 func (e *VmcoreinfoError) Error() string {
-	if e.Reason == "" {
+	if e.Detail == "" {
 		return fmt.Sprintf("pageclass: VMCOREINFO has no %s", e.Key)
 	}
-	return fmt.Sprintf("pageclass: VMCOREINFO %s: %s", e.Key, e.Reason)
+	return fmt.Sprintf("pageclass: VMCOREINFO %s: %s", e.Key, e.Detail)
 }
 
-func (e *VmcoreinfoError) Unwrap() error { return e.Kind }
+func (e *VmcoreinfoError) Unwrap() error { return e.Err }
 
 // AddrError reports a kernel virtual address that could not be translated
 // or read.
 type AddrError struct {
 	Virt   uint64
-	Reason string
+	Detail string
 	Err    error // ErrNotMapped, or the Memory's read error
 }
 
 func (e *AddrError) Error() string {
-	return fmt.Sprintf("pageclass: virtual address %#x: %s", e.Virt, e.Reason)
+	return fmt.Sprintf("pageclass: virtual address %#x: %s", e.Virt, e.Detail)
 }
 
 func (e *AddrError) Unwrap() error { return e.Err }

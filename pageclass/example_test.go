@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"log"
 
-	"github.com/kjump/kjump/dumpfile"
 	"github.com/kjump/kjump/pageclass"
 	"github.com/kjump/kjump/pageclass/pageclasstest"
+	"github.com/kjump/kjump/pageset"
 )
 
 // Classify the page frames of a small synthetic kernel: a free block of
@@ -23,7 +23,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	present := dumpfile.NewBitmap(k.MaxPFN)
+	present := pageset.New(k.MaxPFN)
 	present.SetRange(0, k.MaxPFN)
 
 	level := pageclass.ExcludeFree | pageclass.ExcludeCache

@@ -31,9 +31,9 @@ type pageLayout struct {
 	maxOrder uint64 // LENGTH(zone.free_area): free block orders are below it; 0 when absent
 }
 
-func missing(key string) error { return &VmcoreinfoError{Key: key, Kind: ErrMissing} }
+func missing(key string) error { return &VmcoreinfoError{Key: key, Err: ErrMissing} }
 func bad(key, format string, args ...any) error {
-	return &VmcoreinfoError{Key: key, Reason: fmt.Sprintf(format, args...), Kind: ErrBadValue}
+	return &VmcoreinfoError{Key: key, Detail: fmt.Sprintf(format, args...), Err: ErrBadValue}
 }
 
 // newPageLayout reads struct page's layout from VMCOREINFO and checks that

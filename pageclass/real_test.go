@@ -1,14 +1,15 @@
 package pageclass
 
 import (
-	"github.com/kjump/kjump/pageclass/pageclasstest"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/kjump/kjump/dumpfile"
+	"github.com/kjump/kjump/pageclass/pageclasstest"
+	"github.com/kjump/kjump/pageset"
+
 	"github.com/kjump/kjump/elfcore"
 	"github.com/kjump/kjump/vmcoreinfo"
 )
@@ -18,7 +19,7 @@ func realVmcore(t testing.TB) string { return pageclasstest.RealVmcore(t) }
 // openReal opens the real vmcore and returns it with its VMCOREINFO, the
 // page frames its PT_LOADs cover (a partial last page counts, as
 // makedumpfile's is_in_segs counts it) and its direct-map base.
-func openReal(t testing.TB) (*elfcore.File, *vmcoreinfo.Info, *dumpfile.Bitmap, uint64) {
+func openReal(t testing.TB) (*elfcore.File, *vmcoreinfo.Info, *pageset.Set, uint64) {
 	t.Helper()
 	f, err := elfcore.Open(realVmcore(t))
 	if err != nil {
@@ -40,7 +41,7 @@ func openReal(t testing.TB) (*elfcore.File, *vmcoreinfo.Info, *dumpfile.Bitmap, 
 			po = s.Virt - s.Phys
 		}
 	}
-	present := dumpfile.NewBitmap(maxPFN)
+	present := pageset.New(maxPFN)
 	for _, s := range f.Loads {
 		present.SetRange(s.Phys/pageSize, (s.Phys+s.MemSize+pageSize-1)/pageSize)
 	}

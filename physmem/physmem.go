@@ -23,12 +23,16 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kjump/kjump/internal/errs"
 )
 
 // Path is the physical memory device.
 const Path = "/dev/mem"
 
 const pageSize = 4096
+
+var errNoDevMem = errs.NotSupported("no physical memory device")
 
 // Error is a refused or failed access to physical memory.
 type Error struct {
@@ -82,6 +86,9 @@ func open(path string, writable bool) (*Mem, error) {
 	}
 	f, err := os.OpenFile(path, flag, 0)
 	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			err = fmt.Errorf("%w (%w)", errNoDevMem, err)
+		}
 		return nil, &Error{Op: "opening", Detail: path, Hint: hint("opening", err), Err: err}
 	}
 	return &Mem{f: f, writable: writable}, nil

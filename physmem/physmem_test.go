@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kjump/kjump/elfcore"
+	"github.com/kjump/kjump/internal/errs"
 )
 
 // A regular file stands in for /dev/mem: mapped the same way.
@@ -71,7 +72,7 @@ func TestFill(t *testing.T) {
 func TestErrors(t *testing.T) {
 	_, err := Open(filepath.Join(t.TempDir(), "no-mem"))
 	var e *Error
-	if !errors.As(err, &e) || !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "CONFIG_DEVMEM") {
+	if !errors.As(err, &e) || !errors.Is(err, os.ErrNotExist) || !errors.Is(err, errs.ErrNotSupported) || !strings.Contains(err.Error(), "CONFIG_DEVMEM") {
 		t.Errorf("a missing device: %v", err)
 	}
 	if h := hint("mapping", unix.EPERM); !strings.Contains(h, "IO_STRICT_DEVMEM") {

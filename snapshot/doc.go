@@ -8,7 +8,7 @@
 //     outside it (package mailbox) and writes the request there (JSON: output
 //     device, dump level, format, compression); loads a second kernel whose job is
 //     "kjump snapshot-write --mailbox ADDR" and syncs; jumps.
-//  2. Second kernel (Write): reads the request from the mailbox through /dev/mem;
+//  2. Second kernel (internal/snapshotwrite.Write, kjump snapshot-write): reads the request from the mailbox through /dev/mem;
 //     reads the first kernel's memory from /proc/vmcore; adds the pages the jump
 //     swapped out of its own region from where the first kernel's page list says
 //     they went (kexec.ReadSwapMap), so the dump shows every page at its true

@@ -15,11 +15,12 @@ import (
 	"github.com/kjump/kjump/dump"
 	"github.com/kjump/kjump/elfcore"
 	"github.com/kjump/kjump/extents"
-	"github.com/kjump/kjump/initmode"
 	"github.com/kjump/kjump/internal/blockdev"
+	"github.com/kjump/kjump/internal/initmode"
+	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/jump"
-	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
+	"github.com/kjump/kjump/pageclass"
 )
 
 // Request is what the first kernel asks of the second, through the mailbox.
@@ -74,7 +75,7 @@ type Result struct {
 // not be mounted, active swap or held by another device. A file it
 // preallocated is removed when the snapshot fails.
 func Take(o Options) (*Result, error) {
-	if _, err := o.Request.options(); err != nil {
+	if _, err := o.Request.Options(); err != nil {
 		return nil, err
 	}
 	root := o.Load.Root
@@ -185,4 +186,24 @@ func prepareFile(path string, want uint64) (*extents.Map, error) {
 		return nil, fmt.Errorf("output %s: %w", path, err)
 	}
 	return m, nil
+}
+
+// Options turns the request into dump options, checking every one: the first
+// kernel calls it before anything is loaded or frozen, the second to dump.
+func (r Request) Options() (dump.Options, error) {
+	opt := dump.DefaultOptions()
+	if r.Level < 0 || r.Level > int(pageclass.MaxLevel) {
+		return opt, fmt.Errorf("--level %d: want 0 to 31, the sum of makedumpfile's -d bits (1 zero, 2 cache, 4 private cache, 8 user, 16 free pages): %w", r.Level, dump.ErrOptions)
+	}
+	opt.Level = pageclass.Level(r.Level)
+	var err error
+	if opt.Format, err = dump.ParseFormat(r.Format); err != nil {
+		return opt, err
+	}
+	if opt.Format == dump.Kdump {
+		if opt.Compression, err = dump.ParseCompression(r.Compression); err != nil {
+			return opt, err
+		}
+	}
+	return opt, opt.Check()
 }

@@ -22,10 +22,10 @@ const (
 
 // NoteError explains why ParseNote refused its input; it matches ErrNote.
 type NoteError struct {
-	Reason string
+	Detail string
 }
 
-func (e *NoteError) Error() string { return "vmcoreinfo: " + ErrNote.Error() + ": " + e.Reason }
+func (e *NoteError) Error() string { return "vmcoreinfo: " + ErrNote.Error() + ": " + e.Detail }
 
 // Unwrap returns ErrNote.
 func (e *NoteError) Unwrap() error { return ErrNote }
@@ -44,7 +44,7 @@ func (e *NoteError) Unwrap() error { return ErrNote }
 // The result aliases note. Errors are *NoteError.
 func ParseNote(note []byte) ([]byte, error) {
 	bad := func(format string, args ...any) ([]byte, error) {
-		return nil, &NoteError{Reason: fmt.Sprintf(format, args...)}
+		return nil, &NoteError{Detail: fmt.Sprintf(format, args...)}
 	}
 	if len(note) < noteHeaderSize {
 		return bad("%d bytes, too short for a note header", len(note))

@@ -33,26 +33,26 @@ var (
 // ErrBinary, ErrSyntax or ErrDuplicate; Line is 1-based (0 when the
 // problem is not on one line); Offset is the byte offset of the problem.
 type SyntaxError struct {
-	Kind   error
+	Err    error
 	Line   int
 	Offset int
 	Text   string // the offending line, shortened to 80 bytes
-	Reason string
+	Detail string
 }
 
 func (e *SyntaxError) Error() string {
-	s := "vmcoreinfo: " + e.Kind.Error()
+	s := "vmcoreinfo: " + e.Err.Error()
 	if e.Line > 0 {
 		s += fmt.Sprintf(": line %d %q", e.Line, e.Text)
 	}
-	if e.Reason != "" {
-		s += ": " + e.Reason
+	if e.Detail != "" {
+		s += ": " + e.Detail
 	}
 	return s
 }
 
 // Unwrap returns Kind.
-func (e *SyntaxError) Unwrap() error { return e.Kind }
+func (e *SyntaxError) Unwrap() error { return e.Err }
 
 // Info is parsed VMCOREINFO text.
 type Info struct {
@@ -94,7 +94,7 @@ const (
 func Parse(data []byte) (*Info, error) {
 	data = bytes.TrimRight(data, "\x00")
 	if len(data) == 0 {
-		return nil, &SyntaxError{Kind: ErrEmpty}
+		return nil, &SyntaxError{Err: ErrEmpty}
 	}
 	if err := checkText(data); err != nil {
 		return nil, err
@@ -115,7 +115,7 @@ func Parse(data []byte) (*Info, error) {
 			continue
 		}
 		bad := func(kind error, format string, args ...any) error {
-			return &SyntaxError{Kind: kind, Line: n + 1, Offset: lineOff, Text: shorten(line), Reason: fmt.Sprintf(format, args...)}
+			return &SyntaxError{Err: kind, Line: n + 1, Offset: lineOff, Text: shorten(line), Detail: fmt.Sprintf(format, args...)}
 		}
 		key, value, ok := strings.Cut(line, "=")
 		if !ok {
@@ -129,7 +129,7 @@ func Parse(data []byte) (*Info, error) {
 		}
 	}
 	if len(info.keys) == 0 {
-		return nil, &SyntaxError{Kind: ErrEmpty, Reason: "only empty lines"}
+		return nil, &SyntaxError{Err: ErrEmpty, Detail: "only empty lines"}
 	}
 	return info, nil
 }
@@ -143,11 +143,11 @@ func checkText(data []byte) error {
 			continue
 		}
 		if c < 0x20 && c != '\t' || c == 0x7f {
-			return &SyntaxError{Kind: ErrBinary, Offset: i, Reason: fmt.Sprintf("byte %#02x at offset %d (line %d)", c, i, line)}
+			return &SyntaxError{Err: ErrBinary, Offset: i, Detail: fmt.Sprintf("byte %#02x at offset %d (line %d)", c, i, line)}
 		}
 	}
 	if !utf8.Valid(data) {
-		return &SyntaxError{Kind: ErrBinary, Reason: "invalid UTF-8"}
+		return &SyntaxError{Err: ErrBinary, Detail: "invalid UTF-8"}
 	}
 	return nil
 }

@@ -29,9 +29,9 @@ Where its pages are: the jump swapped every page of the second kernel's image
 the region was not reserved at boot) into pages of this kernel; the rest stays in
 the region. kjump reads the first from where this kernel's kexec page list says
 they went, the rest where they are. Before each jump back, 'kjump back' leaves in
-the park page (0x60000, in this kernel's reserved first MiB) where the second
+the note page (0x60000, in this kernel's reserved first MiB) where the second
 kernel's VMCOREINFO note is and where this kernel's page list starts; 'kjump
-load' prints "park" when it set one up.
+load' prints "note" when it set one up.
 
 FILE is written beside and renamed when complete (mode 0600: it holds the second
 kernel's secrets); a block device is written in place. The core holds all of the
@@ -80,7 +80,7 @@ Examples:
 					if err := k.Poke(addr, b, physmem.Path); err != nil {
 						return err
 					}
-					fmt.Fprintf(stdout, "core: wrote %d bytes at %#x of the second kernel (%s); 'kjump exec' re-enters it\n", len(b), addr, k.Parked.Release)
+					fmt.Fprintf(stdout, "core: wrote %d bytes at %#x of the second kernel (%s); 'kjump exec' re-enters it\n", len(b), addr, k.Note.Release)
 					return nil
 				}
 				r, err := k.WriteFile(*out)

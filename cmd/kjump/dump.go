@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,10 +37,10 @@ note. Hardware-poisoned and offline pages are always left out then.
 --format kdump (default) writes the kdump-compressed format, each page
 compressed on its own; --compress picks how:
   zlib    read by crash and by makedumpfile (the default)
+  lzo     read by crash and by makedumpfile; faster, larger (makedumpfile -l)
   none    read by crash and by makedumpfile; largest
   zstd    read by crash only (Debian's makedumpfile is built without it)
   snappy  read by crash only (likewise)
-  lzo     refused: kjump reads LZO dumps but cannot write them
 --format elf writes an ELF core like makedumpfile -E, which both read.
 
 DST is written as DST.tmp-XXXX in the same directory, synced and renamed when
@@ -62,7 +61,7 @@ Examples:
 			level := fs.String("level", "31", "dump level: the page classes to leave out, 0 to 31 (makedumpfile -d)")
 			fs.StringVar(level, "d", "31", "same as --level")
 			format := fs.String("format", "kdump", "output format: kdump or elf")
-			compress := fs.String("compress", "zlib", "kdump page compression: zlib, zstd, snappy or none (zstd and snappy: crash only)")
+			compress := fs.String("compress", "zlib", "kdump page compression: zlib, lzo, zstd, snappy or none (zstd and snappy: crash only)")
 			threads := fs.Int("threads", runtime.NumCPU(), "goroutines that read and compress pages")
 			asJSON := fs.Bool("json", false, "print a JSON summary at the end")
 			return func(args []string, stdout, stderr io.Writer) error {
@@ -78,9 +77,6 @@ Examples:
 					return fmt.Errorf("--format: %w: %w", err, errUsage)
 				}
 				if opt.Compression, err = dump.ParseCompression(*compress); err != nil {
-					if errors.Is(err, dump.ErrLZO) {
-						return fmt.Errorf("--compress lzo: %w", err)
-					}
 					return fmt.Errorf("--compress: %w: %w", err, errUsage)
 				}
 				if *threads < 1 {

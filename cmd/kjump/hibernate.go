@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/kjump/kjump/hibernate"
-	"github.com/kjump/kjump/initmode"
+	"github.com/kjump/kjump/internal/hibernatewrite"
+	"github.com/kjump/kjump/internal/initmode"
+	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/memmap"
 )
 
@@ -34,6 +36,14 @@ already. If the second kernel cannot write the image it jumps back and this
 command fails: the system carries on. It succeeds only when the resume kernel
 reported the resume; back here in any other way, it revokes the image and says
 why.
+
+A parked writer (--prepare, e.g. from a unit at boot): kjump loads the writer
+kernel, jumps into it once so that it boots, and it jumps back and waits;
+'kjump hibernate' then re-enters it (a fraction of a second) instead of loading
+and booting one (seconds). The parked writer drops its caches and looks the
+disks up again at every re-entry; when it cannot serve a request (a disk added
+since it booted) it says so and kjump loads a fresh writer. It needs the region
+reserved with memmap=SIZE$ADDR. --status says whether one is parked.
 
 Hybrid sleep (--then suspend): the second kernel writes the image, then
 suspends to RAM instead of powering off. Waking (a key, the lid, an RTC alarm)
@@ -66,6 +76,7 @@ Examples:
   $ kjump hibernate --to /var/lib/kjump/image   # prints: kjump resume --from /dev/sda2 --offset 0x…
   $ head -c 32 /dev/urandom > /etc/kjump.key; kjump hibernate --to /dev/sdb2 --key-file /etc/kjump.key
   $ kjump hibernate --to /dev/vdb --then suspend   # hybrid sleep
+  $ kjump hibernate --prepare; kjump hibernate --status   # park a writer at boot
   # in the resume kernel's initramfs
   $ kjump resume --from /dev/sdb2 --key-file /etc/kjump.key`,
 			setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
@@ -75,14 +86,33 @@ Examples:
 				fs.StringVar(&o.KeyFile, "key-file", "", "encrypt the image with this 32-byte key")
 				fs.StringVar(&o.PassphraseFile, "passphrase-file", "", "encrypt the image with the passphrase in this file (Argon2id)")
 				fs.StringVar(&o.Compression, "compress", "zstd", "chunk compression: zstd (smaller), lz4 (cheaper on the CPU, a larger image) or none")
+				prepare := fs.Bool("prepare", false, "park a writer kernel now (load it, boot it once, come back), so that hibernating later takes a re-entry instead of a load and a boot; needs a memmap=SIZE$ADDR region")
+				status := fs.Bool("status", false, "say whether a writer kernel is parked, and exit")
 				then := fs.String("then", "poweroff", "what the second kernel does once the image is written: poweroff, reboot, or suspend (hybrid sleep: suspend to RAM; on wake, revoke the image and come back)")
 				secondKernelFlags(fs, &o.Load, "the second kernel's bzImage, also the resume kernel (default: the running kernel's)",
 					"lowest physical address for the region (default: the resume kernel's load address)")
 				return func(args []string, stdout, stderr io.Writer) error {
-					if len(args) > 0 || o.Target == "" {
+					o.Then, o.Log = initmode.Action(*then), stderr
+					switch {
+					case len(args) > 0:
+						return errUsage
+					case *status:
+						p, err := jump.ReadParked("/")
+						if err != nil {
+							return err
+						}
+						if p == nil {
+							fmt.Fprintln(stdout, "hibernate: no writer kernel is parked")
+							return nil
+						}
+						fmt.Fprintf(stdout, "hibernate: a writer kernel is parked in %s since %s (park page %#x)\n", p.Region, p.Since.Format(time.RFC3339), p.Mailbox)
+						return nil
+					case *prepare:
+						_, err := hibernate.Prepare(o)
+						return err
+					case o.Target == "":
 						return errUsage
 					}
-					o.Then, o.Log = initmode.Action(*then), stderr
 					r, err := hibernate.Hibernate(o)
 					if err != nil {
 						return err
@@ -121,9 +151,13 @@ Example (second kernel's command line):
 						return fmt.Errorf("--mailbox %q: %w", *addr, err)
 					}
 					start := time.Now()
-					st, err := hibernate.Write(a, "/", progressLines(stderr, "hibernate-write"))
+					st, err := hibernatewrite.Write(a, "/", progressLines(stderr, "hibernate-write"))
 					if err != nil {
 						return err
+					}
+					if st == nil {
+						fmt.Fprintln(stdout, "hibernate-write: parked; waiting to be re-entered")
+						return nil
 					}
 					fmt.Fprintf(stdout, "hibernate-write: image %x: %d pages (%s) stored in %s, %d zero pages, in %.2fs\n",
 						st.Header.UUID, st.Header.Pages, memmap.FormatSize(st.RawBytes), memmap.FormatSize(st.StoredBytes),

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/kjump/kjump/initmode"
+	"github.com/kjump/kjump/internal/initmode"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/memmap"
@@ -117,10 +117,10 @@ Examples:
 					fmt.Fprintf(stdout, "  kernel   %#x\n", p.KernelAddr)
 					fmt.Fprintf(stdout, "  initrd   %#x, %s (%s)\n", p.InitrdAddr, memmap.FormatSize(uint64(l.InitrdSize)), l.InitrdFrom)
 					fmt.Fprintf(stdout, "  entry    %#x (purgatory)\n", p.Entry)
-					if l.Park != 0 {
-						fmt.Fprintf(stdout, "  park     %#x: the second kernel says there where it is when it jumps back ('kjump core')\n", l.Park)
-					} else if l.NoPark != "" {
-						fmt.Fprintf(stderr, "kjump load: warning: no park page (%s): 'kjump core' will not find this kernel\n", l.NoPark)
+					if l.Note != 0 {
+						fmt.Fprintf(stdout, "  note     %#x: the second kernel says there where it is when it jumps back ('kjump core')\n", l.Note)
+					} else if l.NoNote != "" {
+						fmt.Fprintf(stderr, "kjump load: warning: no note page (%s): 'kjump core' will not find this kernel\n", l.NoNote)
 					}
 					if p.CoreHeader != 0 {
 						fmt.Fprintf(stdout, "  vmcore   ELF core header at %#x: the second kernel sees this one as /proc/vmcore\n", p.CoreHeader)
@@ -163,7 +163,7 @@ Example:
 			summary: "unload the loaded kernel (kexec -u)",
 			usage:   "",
 			help: `Unloads the kexec image. A second kernel that was entered loses its state; the
-park page it left for 'kjump core' is emptied.
+note page it left for 'kjump core' is emptied.
 
 Example:
   $ kjump unload`,
@@ -287,7 +287,7 @@ Example (in the second kernel):
 						return err
 					}
 					d, err := jump.Back(e, func(loadedNow bool) error {
-						if err := jump.Park("/"); err != nil {
+						if err := jump.LeaveNote("/"); err != nil {
 							fmt.Fprintf(stderr, "kjump back: warning: %v: 'kjump core' in the first kernel will not find this kernel\n", err)
 						}
 						how := ""

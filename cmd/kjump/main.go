@@ -13,7 +13,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kjump/kjump/initmode"
+	"github.com/kjump/kjump/internal/initmode"
 )
 
 // command is one subcommand: flags → library calls → output.

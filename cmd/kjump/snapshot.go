@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/kjump/kjump/dump"
+	"github.com/kjump/kjump/internal/snapshotwrite"
 	"github.com/kjump/kjump/memmap"
 	"github.com/kjump/kjump/snapshot"
 )
@@ -111,7 +112,7 @@ Example (second kernel's command line):
 					if err != nil {
 						return fmt.Errorf("--mailbox %q: %w", *addr, err)
 					}
-					r, err := snapshot.Write(a, "/", nil)
+					r, err := snapshotwrite.Write(a, "/", nil)
 					if r != nil {
 						b, _ := json.Marshal(r)
 						fmt.Fprintf(stdout, "snapshot-write: %s\n", b)

@@ -1,7 +1,11 @@
-package hibernate
+// Package hibernatewrite is the second kernel's half of kjump hibernate (kjump
+// hibernate-write): it takes the request from the mailbox, writes the first
+// kernel's memory from /proc/vmcore as an image, and leaves the states the
+// first kernel and the resume kernel read (package hibernate has the protocol,
+// the first kernel's half and the resume kernel's).
+package hibernatewrite
 
 import (
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,23 +19,20 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/kjump/kjump/dumpfile"
-	"github.com/kjump/kjump/elfcore"
+	"github.com/kjump/kjump/dump"
 	"github.com/kjump/kjump/extents"
+	"github.com/kjump/kjump/hibernate"
 	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/internal/cmdline"
+	"github.com/kjump/kjump/internal/initmode"
+	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/jump"
-	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
 	"github.com/kjump/kjump/pageclass"
+	"github.com/kjump/kjump/pageset"
 	"github.com/kjump/kjump/physmem"
-	"github.com/kjump/kjump/vmcoreinfo"
 )
-
-// Progress is called after every step while pages are written or restored
-// (a chunk or a run): the caller throttles what it prints.
-type Progress func(done, total uint64)
 
 // Write is the second kernel's half (kjump hibernate-write): it takes the
 // request from the mailbox at mailboxAddr and writes the first kernel's memory
@@ -39,13 +40,32 @@ type Progress func(done, total uint64)
 // it reads the memory, then Committed with the image's UUID, or Failed with
 // the reason. A failure after the image's first write revokes it. Init then
 // powers off, or on failure jumps back and the first kernel reports it.
-func Write(mailboxAddr uint64, root string, progress Progress) (*image.Stats, error) {
-	var req Request
+func Write(mailboxAddr uint64, root string, progress hibernate.Progress) (*image.Stats, error) {
+	start := time.Now()
+	var req hibernate.Request
 	box, m, err := mailbox.TakeRequest(physmem.Path, mailboxAddr, &req)
 	if err != nil {
 		return nil, err
 	}
 	defer box.Close()
+	if req.Park {
+		// A parked writer's first entry: say so; init jumps back.
+		payload, _ := json.Marshal(hibernate.Report{Parked: true})
+		return nil, box.WriteChecked(mailbox.Message{State: mailbox.Done, Seq: m.Seq, Payload: payload})
+	}
+	if req.Report != 0 {
+		rb, err := mailbox.Attach(physmem.Path, req.Report)
+		if err != nil {
+			return nil, err
+		}
+		defer rb.Close()
+		box = rb
+	}
+	if req.Parked {
+		if err := freshView(root, req); err != nil {
+			return nil, errors.Join(err, box.WriteChecked(failedMessage(m.Seq, err, hibernate.Report{CannotServe: true})))
+		}
+	}
 	// Take the request (and any key) out of the first kernel's memory before
 	// that memory is saved. A restored system finds this state until the
 	// resume kernel reports.
@@ -53,22 +73,25 @@ func Write(mailboxAddr uint64, root string, progress Progress) (*image.Stats, er
 		return nil, err
 	}
 	fault := testFault(root)
-	stats, werr := write(req, mailboxAddr, root, progress, fault)
+	stats, werr := write(req, box.Phys, root, progress, fault)
 	if werr == nil {
 		if fault == FaultCommitted {
 			killSelf("after the commit record")
 		}
-		rep := Report{Image: hex.EncodeToString(stats.Header.UUID[:]), Saved: stats.Header.Created}
+		rep := hibernate.Report{Image: hex.EncodeToString(stats.Header.UUID[:]), Saved: stats.Header.Created}
 		payload, _ := json.Marshal(rep)
 		werr = box.WriteChecked(mailbox.Message{State: mailbox.Committed, Seq: m.Seq, Payload: payload})
 		if werr != nil {
 			werr = errors.Join(werr, revokeDevice(root, req))
 		} else if req.Suspend {
 			werr = hybridSleep(root, req, box, m.Seq, rep)
+		} else if req.Parked {
+			// A parked writer's init jumps back: end as asked here.
+			finish(req.Then, stats, time.Since(start))
 		}
 	}
 	if werr != nil {
-		if err := box.WriteChecked(failedMessage(m.Seq, werr)); err != nil {
+		if err := box.WriteChecked(failedMessage(m.Seq, werr, hibernate.Report{})); err != nil {
 			return nil, errors.Join(werr, fmt.Errorf("and the first kernel cannot be told: %w", err))
 		}
 		return nil, werr
@@ -81,13 +104,8 @@ func Write(mailboxAddr uint64, root string, progress Progress) (*image.Stats, er
 // make sure the image is revoked, it powers off instead, leaving the image for
 // the next boot to resume: the first kernel never carries on beside a valid
 // image of itself.
-func hybridSleep(root string, req Request, box *mailbox.Box, seq uint64, rep Report) error {
-	powerOff := func(why error) {
-		fmt.Fprintf(os.Stderr, "hibernate-write: %v; powering off: the next boot resumes from the image\n", why)
-		unix.Sync()
-		unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
-		select {}
-	}
+func hybridSleep(root string, req hibernate.Request, box *mailbox.Box, seq uint64, rep hibernate.Report) error {
+	powerOff := func(why error) { end(initmode.PowerOff, fmt.Sprintf("%v; the next boot resumes from the image", why)) }
 	unix.Sync()
 	fmt.Fprintf(os.Stderr, "hibernate-write: image %s committed; suspending to RAM (hybrid sleep)\n", rep.Image)
 	if err := os.WriteFile(filepath.Join(root, "sys/power/state"), []byte("mem"), 0); err != nil {
@@ -105,6 +123,50 @@ func hybridSleep(root string, req Request, box *mailbox.Box, seq uint64, rep Rep
 		return fmt.Errorf("woke and revoked the image, but cannot report it: %w", err)
 	}
 	return nil
+}
+
+// freshView makes a re-entered parked writer forget what it saw before: the
+// page cache of the disks (the first kernel wrote to them since), and it
+// checks it has every device the request names (a disk added since it booted
+// is not there: it cannot serve, and the first kernel loads a fresh writer).
+func freshView(root string, req hibernate.Request) error {
+	if err := os.WriteFile(filepath.Join(root, "proc/sys/vm/drop_caches"), []byte("3"), 0); err != nil {
+		return fmt.Errorf("dropping the parked writer's caches: %w", err)
+	}
+	devs := []string{req.Device}
+	for _, m := range req.Mounts {
+		devs = append(devs, m.Device)
+	}
+	for _, d := range devs {
+		node, err := blockdev.Node(root, d)
+		if err != nil {
+			return fmt.Errorf("the parked writer has no block device %s (added after it booted?): %w", d, err)
+		}
+		blockdev.DropCache(node)
+	}
+	return nil
+}
+
+// finish ends a parked writer's hibernation as the request asked: power off
+// (the default) or reboot. It does not return.
+func finish(then initmode.Action, st *image.Stats, took time.Duration) {
+	if then == "" {
+		then = initmode.PowerOff
+	}
+	// The line kjump hibernate-write prints when it returns, and why it does not.
+	end(then, fmt.Sprintf("image %x: %d pages (%s) stored in %s, %d zero pages, in %.2fs; by the parked writer",
+		st.Header.UUID, st.Header.Pages, memmap.FormatSize(st.RawBytes), memmap.FormatSize(st.StoredBytes), st.Header.ZeroPages, took.Seconds()))
+}
+
+// end syncs, says why, and powers off or reboots. It does not return.
+func end(then initmode.Action, why string) {
+	unix.Sync()
+	fmt.Fprintf(os.Stderr, "hibernate-write: %s; %s\n", why, then)
+	if then == initmode.Reboot {
+		unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
+	}
+	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	select {}
 }
 
 // Faults a lab scenario can make the writer suffer, by the second kernel's
@@ -134,7 +196,7 @@ func killSelf(when string) {
 
 // revokeDevice revokes the image the request's target holds (best effort, in
 // the second kernel: the first kernel revokes it again).
-func revokeDevice(root string, req Request) error {
+func revokeDevice(root string, req hibernate.Request) error {
 	node, err := blockdev.Node(root, req.Device)
 	if err != nil {
 		return err
@@ -149,12 +211,12 @@ func revokeDevice(root string, req Request) error {
 		if err != nil {
 			return err
 		}
-		return image.Revoke(newSection(f))
+		return image.Revoke(hibernate.NewSection(f))
 	}
 	return image.Revoke(dev)
 }
 
-func write(req Request, mailboxAddr uint64, root string, progress Progress, fault string) (*image.Stats, error) {
+func write(req hibernate.Request, mailboxAddr uint64, root string, progress hibernate.Progress, fault string) (*image.Stats, error) {
 	node, err := blockdev.Node(root, req.Device)
 	if err != nil {
 		return nil, err
@@ -198,12 +260,12 @@ func write(req Request, mailboxAddr uint64, root string, progress Progress, faul
 		h.Filesystems = append(h.Filesystems, fs)
 	}
 
-	vm, err := openVmcore("/proc/vmcore")
+	vm, err := dump.OpenVmcore("/proc/vmcore")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (the second kernel needs CONFIG_PROC_VMCORE and an ELF core header from kjump)", err)
 	}
-	defer vm.close()
-	runs, err := vm.runs()
+	defer vm.Close()
+	runs, err := vmcoreRuns(vm)
 	if err != nil {
 		return nil, err
 	}
@@ -219,14 +281,14 @@ func write(req Request, mailboxAddr uint64, root string, progress Progress, faul
 		if err != nil {
 			return nil, err
 		}
-		out = newSection(f)
+		out = hibernate.NewSection(f)
 	}
-	budget, err := MemoryBudget(root)
+	budget, err := hibernate.MemoryBudget(root)
 	if err != nil {
 		return nil, err
 	}
 	opt := image.WriteOptions{Workers: writeWorkers(budget, image.DefaultPagesPerChunk)}
-	if opt.Compression, err = ParseCompression(req.Compression); err != nil {
+	if opt.Compression, err = hibernate.ParseCompression(req.Compression); err != nil {
 		return nil, err
 	}
 	switch {
@@ -261,7 +323,7 @@ func write(req Request, mailboxAddr uint64, root string, progress Progress, faul
 	return &stats, nil
 }
 
-func fingerprintDevice(root string, m Mount) (image.Filesystem, error) {
+func fingerprintDevice(root string, m hibernate.Mount) (image.Filesystem, error) {
 	node, err := blockdev.Node(root, m.Device)
 	if err != nil {
 		return image.Filesystem{}, err
@@ -271,7 +333,7 @@ func fingerprintDevice(root string, m Mount) (image.Filesystem, error) {
 		return image.Filesystem{}, err
 	}
 	defer f.Close()
-	sum, detail, err := Fingerprint(f)
+	sum, detail, err := hibernate.Fingerprint(f)
 	if err != nil {
 		return image.Filesystem{}, fmt.Errorf("%s (%s): %w", node, m.Name, err)
 	}
@@ -293,102 +355,37 @@ type imageWriter interface {
 }
 
 func writerSize(w imageWriter) (int64, error) {
-	if s, ok := w.(*section); ok {
-		return s.size, nil
+	if s, ok := w.(*hibernate.Section); ok {
+		return s.Size(), nil
 	}
-	return deviceSize(w.(*os.File))
+	return blockdev.Size(w.(*os.File).Name())
 }
 
-func deviceSize(f *os.File) (int64, error) {
-	st, err := f.Stat()
+// vmcoreRuns lists what an image of the first kernel saves: every whole page
+// frame of its memory in the vmcore except free pages (by its struct pages),
+// with all-zero pages as zero runs. The memory is saved as it is while the
+// second kernel runs, including where the jump put the pages it moved out of
+// the region: the first kernel moves them back itself on the way back.
+func vmcoreRuns(v *dump.Vmcore) ([]image.Run, error) {
+	keep, err := v.Keep(pageclass.ExcludeFree, v.WholePages())
 	if err != nil {
-		return 0, err
+		return nil, fmt.Errorf("telling free pages: %w", err)
 	}
-	if st.Mode().IsRegular() {
-		return st.Size(), nil
-	}
-	return f.Seek(0, 2)
-}
-
-// vmcore is the first kernel's memory as the second kernel's /proc/vmcore
-// shows it, mapped.
-type vmcore struct {
-	mapped []byte
-	elf    *elfcore.File
-}
-
-func openVmcore(path string) (*vmcore, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w (the second kernel needs CONFIG_PROC_VMCORE and an ELF core header from kjump)", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	m, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return nil, fmt.Errorf("mapping %s: %w", path, err)
-	}
-	e, err := elfcore.NewFile(bytes.NewReader(m), st.Size())
-	if err != nil {
-		unix.Munmap(m)
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &vmcore{mapped: m, elf: e}, nil
-}
-
-func (v *vmcore) close() { unix.Munmap(v.mapped) }
-
-// page returns the first kernel's page frame pfn, or nil if no PT_LOAD has it.
-func (v *vmcore) pages(pfn, n uint64) []byte {
-	phys := pfn * image.PageSize
-	for _, l := range v.elf.Loads {
-		if phys >= l.Phys && phys+n*image.PageSize <= l.Phys+l.FileSize {
-			off := l.FileOff + (phys - l.Phys)
-			return v.mapped[off : off+n*image.PageSize]
+	buf := make([]byte, image.PageSize)
+	return buildRuns(keep, func(pfn uint64) []byte {
+		if p := v.Page(pfn); p != nil {
+			return p
 		}
-	}
-	return nil
-}
-
-// runs lists what an image of the first kernel saves: every page frame of its
-// memory except free pages (by its struct pages), with all-zero pages as zero
-// runs. The memory is saved as it is while the second kernel runs, including
-// where the jump put the pages it moved out of the region: the first kernel
-// moves them back itself on the way back.
-func (v *vmcore) runs() ([]image.Run, error) {
-	var maxPFN uint64
-	for _, l := range v.elf.Loads {
-		maxPFN = max(maxPFN, (l.Phys+l.FileSize)/image.PageSize)
-	}
-	present := dumpfile.NewBitmap(maxPFN)
-	for _, l := range v.elf.Loads {
-		present.SetRange((l.Phys+image.PageSize-1)/image.PageSize, (l.Phys+l.FileSize)/image.PageSize)
-	}
-	text, ok := v.elf.VMCOREINFO()
-	if !ok {
-		return nil, fmt.Errorf("/proc/vmcore has no VMCOREINFO note: cannot tell free pages")
-	}
-	info, err := vmcoreinfo.Parse(text)
-	if err != nil {
-		return nil, err
-	}
-	cls, err := pageclass.New(info, v.elf, pageclass.Config{MaxPFN: maxPFN})
-	if err != nil {
-		return nil, err
-	}
-	keep, _, err := cls.Exclude(pageclass.Level(16), present)
-	if err != nil {
-		return nil, err
-	}
-	return buildRuns(keep, func(pfn uint64) []byte { return v.pages(pfn, 1) }), nil
+		if v.ReadPage(pfn, buf) != nil {
+			return nil
+		}
+		return buf
+	}), nil
 }
 
 // buildRuns turns the kept page frames into image runs, all-zero pages into
 // zero runs. page returns a frame's contents.
-func buildRuns(keep *dumpfile.Bitmap, page func(pfn uint64) []byte) []image.Run {
+func buildRuns(keep *pageset.Set, page func(pfn uint64) []byte) []image.Run {
 	var runs []image.Run
 	for pfn, ok := keep.Next(0); ok; pfn, ok = keep.Next(pfn + 1) {
 		p := page(pfn)
@@ -405,28 +402,20 @@ func buildRuns(keep *dumpfile.Bitmap, page func(pfn uint64) []byte) []image.Run 
 	return runs
 }
 
-// pageSource feeds Write from the mapped vmcore.
+// pageSource feeds Write from the vmcore.
 type pageSource struct {
 	killMidway bool // kjump.test_fault=writer-killed-midway
-	vm         *vmcore
+	vm         *dump.Vmcore
 	done       uint64
 	total      uint64
-	progress   Progress
+	progress   hibernate.Progress
 }
 
 func (s *pageSource) ReadPages(pfn uint64, n int, buf []byte) error {
-	for i := 0; i < n; {
-		// One PT_LOAD may end inside the stretch: copy page by page then.
-		if p := s.vm.pages(pfn+uint64(i), uint64(n-i)); p != nil {
-			copy(buf[i*image.PageSize:], p)
-			break
+	for i := range uint64(n) {
+		if err := s.vm.ReadPage(pfn+i, buf[i*image.PageSize:(i+1)*image.PageSize]); err != nil {
+			return fmt.Errorf("page frame %#x of /proc/vmcore: %w", pfn+i, err)
 		}
-		p := s.vm.pages(pfn+uint64(i), 1)
-		if p == nil {
-			return fmt.Errorf("page frame %#x is not in /proc/vmcore", pfn+uint64(i))
-		}
-		copy(buf[i*image.PageSize:], p)
-		i++
 	}
 	s.done += uint64(n)
 	if s.killMidway && s.done >= s.total/2 {
@@ -436,4 +425,14 @@ func (s *pageSource) ReadPages(pfn uint64, n int, buf []byte) error {
 		s.progress(s.done, s.total)
 	}
 	return nil
+}
+
+// failedMessage is the Failed state for err, with rep's other fields; the
+// reason always fits the page (mailbox.Fit).
+func failedMessage(seq uint64, err error, rep hibernate.Report) mailbox.Message {
+	return mailbox.Fit(mailbox.Failed, seq, err.Error(), func(why string) []byte {
+		rep.Error = why
+		b, _ := json.Marshal(rep)
+		return b
+	})
 }

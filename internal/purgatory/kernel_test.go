@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/kjump/kjump/bootparam"
-	"github.com/kjump/kjump/purgatory"
+	"github.com/kjump/kjump/internal/purgatory"
 )
 
 // findBzImage returns a real x86_64 kernel to boot, or "".

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kjump/kjump/purgatory"
+	"github.com/kjump/kjump/internal/purgatory"
 )
 
 // The harness (testdata/qemu/harness.S) calls the purgatory at

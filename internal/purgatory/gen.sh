@@ -8,4 +8,4 @@
 # byte-identical to the committed purgatory.bin.
 set -eu
 dir=$(cd "$(dirname "$0")" && pwd)
-exec sh "$dir/../internal/flatbin/flatbin.sh" "$dir/purgatory.S" "${1:-"$dir/purgatory.bin"}"
+exec sh "$dir/../flatbin/flatbin.sh" "$dir/purgatory.S" "${1:-"$dir/purgatory.bin"}"

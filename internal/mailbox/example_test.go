@@ -3,7 +3,7 @@ package mailbox_test
 import (
 	"fmt"
 
-	"github.com/kjump/kjump/mailbox"
+	"github.com/kjump/kjump/internal/mailbox"
 )
 
 func ExampleEncode() {

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/kjump/kjump/purgatory"
+	"github.com/kjump/kjump/internal/purgatory"
 )
 
 // A loader's view: the second kernel's command line carries the

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/kjump/kjump/purgatory"
+	"github.com/kjump/kjump/internal/purgatory"
 )
 
 // FuzzParseJumpBack: ParseJumpBack never panics; when it succeeds, a

@@ -1,4 +1,8 @@
-package snapshot
+// Package snapshotwrite is the second kernel's half of kjump snapshot (kjump
+// snapshot-write): it takes the request from the mailbox, dumps the first
+// kernel's memory from /proc/vmcore to the requested device or file, and
+// answers. Package snapshot has the protocol and the first kernel's half.
+package snapshotwrite
 
 import (
 	"context"
@@ -11,25 +15,25 @@ import (
 	"github.com/kjump/kjump/dump"
 	"github.com/kjump/kjump/extents"
 	"github.com/kjump/kjump/internal/blockdev"
+	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kexec"
-	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
-	"github.com/kjump/kjump/pageclass"
 	"github.com/kjump/kjump/physmem"
+	"github.com/kjump/kjump/snapshot"
 )
 
 // Write is the second kernel's half (kjump snapshot-write): it answers the request
 // in the mailbox at mailboxAddr, always, with a summary or the error.
-func Write(mailboxAddr uint64, root string, progress func(done, total uint64)) (*Reply, error) {
-	var req Request
+func Write(mailboxAddr uint64, root string, progress func(done, total uint64)) (*snapshot.Reply, error) {
+	var req snapshot.Request
 	box, m, err := mailbox.TakeRequest(physmem.Path, mailboxAddr, &req)
 	if err != nil {
 		return nil, err
 	}
 	defer box.Close()
 	start := time.Now()
-	reply := &Reply{}
+	reply := &snapshot.Reply{}
 	werr := write(req, root, reply, progress)
 	reply.Seconds = time.Since(start).Seconds()
 	if err := box.WriteChecked(replyMessage(m.Seq, *reply, werr)); err != nil {
@@ -40,7 +44,7 @@ func Write(mailboxAddr uint64, root string, progress func(done, total uint64)) (
 
 // replyMessage is the answer for reply, or for werr: Failed with the reason.
 // It always fits the page: the summary goes first, then the reason is cut.
-func replyMessage(seq uint64, reply Reply, werr error) mailbox.Message {
+func replyMessage(seq uint64, reply snapshot.Reply, werr error) mailbox.Message {
 	state := mailbox.Done
 	if werr != nil {
 		state, reply.Error = mailbox.Failed, werr.Error()
@@ -55,7 +59,7 @@ func replyMessage(seq uint64, reply Reply, werr error) mailbox.Message {
 	})
 }
 
-func write(req Request, root string, reply *Reply, progress func(done, total uint64)) error {
+func write(req snapshot.Request, root string, reply *snapshot.Reply, progress func(done, total uint64)) error {
 	node, err := blockdev.Node(root, req.Device)
 	if err != nil {
 		return err
@@ -70,7 +74,7 @@ func write(req Request, root string, reply *Reply, progress func(done, total uin
 		return err
 	}
 	reply.Swapped = len(swapped)
-	opt, err := req.options()
+	opt, err := req.Options()
 	if err != nil {
 		return err
 	}
@@ -134,24 +138,4 @@ func writeFile(node string, m *extents.Map, opt dump.Options) (dump.Summary, err
 		return dump.Summary{}, err
 	}
 	return dump.RunDevice(context.Background(), "/proc/vmcore", f, f.Size(), fmt.Sprintf("%s (a file's %d extents)", node, len(m.Extents)), opt)
-}
-
-// options turns the request into dump options, checking every one: the first
-// kernel calls it before anything is loaded or frozen, the second to dump.
-func (r Request) options() (dump.Options, error) {
-	opt := dump.DefaultOptions()
-	if r.Level < 0 || r.Level > int(pageclass.MaxLevel) {
-		return opt, fmt.Errorf("--level %d: want 0 to 31, the sum of makedumpfile's -d bits (1 zero, 2 cache, 4 private cache, 8 user, 16 free pages): %w", r.Level, dump.ErrOptions)
-	}
-	opt.Level = pageclass.Level(r.Level)
-	var err error
-	if opt.Format, err = dump.ParseFormat(r.Format); err != nil {
-		return opt, err
-	}
-	if opt.Format == dump.Kdump {
-		if opt.Compression, err = dump.ParseCompression(r.Compression); err != nil {
-			return opt, err
-		}
-	}
-	return opt, opt.Check()
 }

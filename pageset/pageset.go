@@ -1,51 +1,56 @@
-package dumpfile
+// Package pageset is a set of page frame numbers: which pages a dump keeps,
+// which a hibernation image saves, which a vmcore holds. A dense bitmap,
+// whose bytes are also the on-disk form of a kdump-compressed file's
+// bitmaps (PutBytes, FillBytes): bit pfn is bit pfn%8 of byte pfn/8. Rank
+// counts the set frames below a frame in constant time.
+package pageset
 
 import (
 	"encoding/binary"
 	"math/bits"
 )
 
-// Bitmap is a dense set of page frame numbers in [0, Len()). Bit pfn of a
+// Set is a dense set of page frame numbers in [0, Len()). Bit pfn of a
 // dump file's bitmap is bit pfn%8 of byte pfn/8, which is the order of
 // little-endian 64-bit words used here.
-type Bitmap struct {
+type Set struct {
 	words []uint64
 	n     uint64
 }
 
-// NewBitmap returns an empty bitmap over page frames [0, n).
-func NewBitmap(n uint64) *Bitmap {
-	return &Bitmap{words: make([]uint64, (n+63)/64), n: n}
+// New returns an empty bitmap over page frames [0, n).
+func New(n uint64) *Set {
+	return &Set{words: make([]uint64, (n+63)/64), n: n}
 }
 
 // Len is the number of page frames the bitmap covers.
-func (b *Bitmap) Len() uint64 { return b.n }
+func (b *Set) Len() uint64 { return b.n }
 
 // Set adds pfn. It panics if pfn >= Len(), like an index out of range.
-func (b *Bitmap) Set(pfn uint64) {
+func (b *Set) Set(pfn uint64) {
 	b.check(pfn)
 	b.words[pfn/64] |= 1 << (pfn % 64)
 }
 
 // Clear removes pfn. It panics if pfn >= Len().
-func (b *Bitmap) Clear(pfn uint64) {
+func (b *Set) Clear(pfn uint64) {
 	b.check(pfn)
 	b.words[pfn/64] &^= 1 << (pfn % 64)
 }
 
-func (b *Bitmap) check(pfn uint64) {
+func (b *Set) check(pfn uint64) {
 	if pfn >= b.n {
-		panic("dumpfile: Bitmap index out of range")
+		panic("dumpfile: Set index out of range")
 	}
 }
 
 // Test reports whether pfn is set; page frames at or past Len() are not.
-func (b *Bitmap) Test(pfn uint64) bool {
+func (b *Set) Test(pfn uint64) bool {
 	return pfn < b.n && b.words[pfn/64]&(1<<(pfn%64)) != 0
 }
 
 // SetRange adds page frames [start, end), clipped to Len().
-func (b *Bitmap) SetRange(start, end uint64) {
+func (b *Set) SetRange(start, end uint64) {
 	end = min(end, b.n)
 	for start < end {
 		w := start / 64
@@ -60,7 +65,7 @@ func (b *Bitmap) SetRange(start, end uint64) {
 }
 
 // Count is the number of page frames set.
-func (b *Bitmap) Count() uint64 {
+func (b *Set) Count() uint64 {
 	var c int
 	for _, w := range b.words {
 		c += bits.OnesCount64(w)
@@ -69,7 +74,7 @@ func (b *Bitmap) Count() uint64 {
 }
 
 // Next returns the smallest set page frame >= pfn, and false if there is none.
-func (b *Bitmap) Next(pfn uint64) (uint64, bool) {
+func (b *Set) Next(pfn uint64) (uint64, bool) {
 	if pfn >= b.n {
 		return 0, false
 	}
@@ -87,9 +92,9 @@ func (b *Bitmap) Next(pfn uint64) (uint64, bool) {
 	}
 }
 
-// putBytes stores bytes [off, off+len(dst)) of the on-disk form of b into
+// PutBytes stores bytes [off, off+len(dst)) of the on-disk form of b into
 // dst; bytes past the end of b are zero.
-func (b *Bitmap) putBytes(dst []byte, off uint64) {
+func (b *Set) PutBytes(dst []byte, off uint64) {
 	var tmp [8]byte
 	for i := range dst {
 		pos := off + uint64(i)
@@ -107,9 +112,9 @@ func (b *Bitmap) putBytes(dst []byte, off uint64) {
 	}
 }
 
-// fillBytes loads bytes [off, off+len(src)) of the on-disk form into b,
+// FillBytes loads bytes [off, off+len(src)) of the on-disk form into b,
 // ignoring bits at or past Len(). off must be a multiple of 8.
-func (b *Bitmap) fillBytes(src []byte, off uint64) {
+func (b *Set) FillBytes(src []byte, off uint64) {
 	w := off / 8
 	for len(src) > 0 && w < uint64(len(b.words)) {
 		var tmp [8]byte
@@ -123,8 +128,8 @@ func (b *Bitmap) fillBytes(src []byte, off uint64) {
 	}
 }
 
-// firstNotIn returns the first page frame set in b but not in o.
-func (b *Bitmap) firstNotIn(o *Bitmap) (uint64, bool) {
+// FirstNotIn returns the first page frame set in b but not in o.
+func (b *Set) FirstNotIn(o *Set) (uint64, bool) {
 	for i, w := range b.words {
 		var ow uint64
 		if i < len(o.words) {
@@ -137,16 +142,16 @@ func (b *Bitmap) firstNotIn(o *Bitmap) (uint64, bool) {
 	return 0, false
 }
 
-// rankIndex answers "how many set bits below pfn" in constant time.
-type rankIndex struct {
-	b      *Bitmap
+// Rank answers "how many set bits Below pfn" in constant time.
+type Rank struct {
+	b      *Set
 	blocks []uint64 // blocks[i] = set bits in words [0, i*rankWords)
 }
 
 const rankWords = 64 // one block is 4096 page frames, crash's BITMAP_SECT_LEN
 
-func newRankIndex(b *Bitmap) *rankIndex {
-	r := &rankIndex{b: b, blocks: make([]uint64, len(b.words)/rankWords+1)}
+func NewRank(b *Set) *Rank {
+	r := &Rank{b: b, blocks: make([]uint64, len(b.words)/rankWords+1)}
 	var c uint64
 	for i, w := range b.words {
 		if i%rankWords == 0 {
@@ -160,8 +165,8 @@ func newRankIndex(b *Bitmap) *rankIndex {
 	return r
 }
 
-// below returns the number of set page frames in [0, pfn).
-func (r *rankIndex) below(pfn uint64) uint64 {
+// Below returns the number of set page frames in [0, pfn).
+func (r *Rank) Below(pfn uint64) uint64 {
 	pfn = min(pfn, r.b.n)
 	w := pfn / 64
 	blk := w / rankWords
@@ -173,4 +178,22 @@ func (r *rankIndex) below(pfn uint64) uint64 {
 		c += uint64(bits.OnesCount64(r.b.words[w] & (1<<rem - 1)))
 	}
 	return c
+}
+
+// Clone returns a copy of b.
+func (b *Set) Clone() *Set {
+	return &Set{words: append([]uint64(nil), b.words...), n: b.n}
+}
+
+// Equal reports whether b and o hold the same page frames over the same range.
+func (b *Set) Equal(o *Set) bool {
+	if b.n != o.n {
+		return false
+	}
+	for i, w := range b.words {
+		if w != o.words[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -1,17 +1,43 @@
-package hibernate
+package hibernatewrite
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
-	"github.com/kjump/kjump/dumpfile"
+	"github.com/kjump/kjump/dump"
+	"github.com/kjump/kjump/hibernate"
 	"github.com/kjump/kjump/image"
+	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/pageclass"
 	"github.com/kjump/kjump/pageclass/pageclasstest"
+	"github.com/kjump/kjump/pageset"
 )
+
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fakeBlockDevice makes /sys/dev/block/DEV (its uevent) and /dev/NAME under root.
+func fakeBlockDevice(t *testing.T, root, dev, name string, data []byte) {
+	t.Helper()
+	major, minor, _ := strings.Cut(dev, ":")
+	writeFile(t, filepath.Join(root, "sys/dev/block", dev, "uevent"),
+		[]byte("MAJOR="+major+"\nMINOR="+minor+"\nDEVNAME="+name+"\nDEVTYPE=disk\n"))
+	writeFile(t, filepath.Join(root, "dev", name), data)
+}
 
 func TestBuildRuns(t *testing.T) {
 	// Page contents by letter: 'd' data, 'z' all zero, '-' not kept,
@@ -65,7 +91,7 @@ func TestBuildRuns(t *testing.T) {
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			keep := dumpfile.NewBitmap(uint64(len(tt.pages)))
+			keep := pageset.New(uint64(len(tt.pages)))
 			for pfn, c := range tt.pages {
 				if c != '-' {
 					keep.Set(uint64(pfn))
@@ -115,12 +141,12 @@ func TestWriteFromVmcore(t *testing.T) {
 	k.WritePage(601, bytes.Repeat([]byte{0xa5}, image.PageSize))
 	path := filepath.Join(t.TempDir(), "vmcore")
 	writeFile(t, path, k.ELF(nil, true))
-	vm, err := openVmcore(path)
+	vm, err := dump.OpenVmcore(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer vm.close()
-	runs, err := vm.runs()
+	defer vm.Close()
+	runs, err := vmcoreRuns(vm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,5 +210,58 @@ func TestWriteFromVmcore(t *testing.T) {
 	})
 	if err != nil || restored != total {
 		t.Fatalf("Pages = %v after %d pages, want %d", err, restored, total)
+	}
+}
+
+// TestFreshView: a re-entered parked writer cannot serve a request naming a
+// device it does not have (a disk added after it booted); with every device
+// there, it drops its caches and serves.
+func TestFreshView(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "proc/sys/vm/drop_caches"), nil)
+	fakeBlockDevice(t, root, "254:16", "vdb", make([]byte, 4096))
+	fakeBlockDevice(t, root, "254:0", "vda", make([]byte, 4096))
+	req := hibernate.Request{Device: "254:16", Mounts: []hibernate.Mount{{Device: "254:0", Name: "/dev/vda on / (ext4)"}}}
+	if err := freshView(root, req); err != nil {
+		t.Fatalf("every device there: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "proc/sys/vm/drop_caches")); string(b) != "3" {
+		t.Errorf("drop_caches holds %q, want 3", b)
+	}
+	req.Mounts = append(req.Mounts, hibernate.Mount{Device: "8:32", Name: "/dev/sdc on /srv (xfs)"})
+	if err := freshView(root, req); err == nil || !strings.Contains(err.Error(), "no block device 8:32 (added after it booted?)") {
+		t.Errorf("a device added since: %v", err)
+	}
+}
+
+func TestFailedMessage(t *testing.T) {
+	for _, why := range []string{
+		"short",
+		strings.Repeat("é", 5000),               // 2-byte runes, cut must not split one
+		strings.Repeat("\x00", 3000),            // each escapes to 6 bytes
+		strings.Repeat("日本\"<", 2000),           // 3-byte runes and escapes mixed
+		strings.Repeat("a", mailbox.MaxPayload), // fits as text, not as JSON
+	} {
+		m := failedMessage(9, errors.New(why), hibernate.Report{})
+		if m.State != mailbox.Failed || m.Seq != 9 || len(m.Payload) > mailbox.MaxPayload {
+			t.Fatalf("state %v seq %d, %d bytes", m.State, m.Seq, len(m.Payload))
+		}
+		page := make([]byte, mailbox.Size)
+		if err := mailbox.Encode(page, m); err != nil {
+			t.Fatal(err)
+		}
+		var rep hibernate.Report
+		if err := json.Unmarshal(m.Payload, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if !utf8.ValidString(rep.Error) {
+			t.Errorf("reason cut inside a rune: %q…", rep.Error[len(rep.Error)-8:])
+		}
+		if why == "short" && rep.Error != why {
+			t.Errorf("a short reason was changed: %q", rep.Error)
+		}
+		if why != "short" && (!strings.HasSuffix(rep.Error, "…") || len(rep.Error) < 500) {
+			t.Errorf("a %d-byte reason became %d bytes ending %q", len(why), len(rep.Error), rep.Error[max(0, len(rep.Error)-10):])
+		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/kjump/kjump/purgatory"
+	"github.com/kjump/kjump/internal/purgatory"
 )
 
 // needTools skips the test unless every named program is on $PATH.
@@ -68,7 +68,7 @@ func TestBlobMatchesSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, purgatory.Blob) {
-		t.Fatalf("purgatory.bin is stale: gen.sh produced %d bytes that differ from the committed %d; run go generate ./purgatory",
+		t.Fatalf("purgatory.bin is stale: gen.sh produced %d bytes that differ from the committed %d; run go generate ./internal/purgatory",
 			len(got), len(purgatory.Blob))
 	}
 	// A second build must be byte-identical (no timestamps, no build id).

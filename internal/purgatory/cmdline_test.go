@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kjump/kjump/purgatory"
+	"github.com/kjump/kjump/internal/purgatory"
 )
 
 func TestPlaceholderAddr(t *testing.T) {

@@ -1,4 +1,4 @@
-package dumpfile
+package pageset
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ func TestBitmapSetRange(t *testing.T) {
 		{64, 0, 64, 64},
 		{65, 63, 65, 2},
 	} {
-		b := NewBitmap(tc.n)
+		b := New(tc.n)
 		b.SetRange(tc.start, tc.end)
 		if got := b.Count(); got != tc.want {
 			t.Errorf("n %d SetRange(%d, %d): Count = %d, want %d", tc.n, tc.start, tc.end, got, tc.want)
@@ -36,7 +36,7 @@ func TestBitmapSetRange(t *testing.T) {
 }
 
 func TestBitmapNextAndRank(t *testing.T) {
-	b := NewBitmap(10000)
+	b := New(10000)
 	set := []uint64{0, 1, 63, 64, 65, 4095, 4096, 4097, 8191, 9999}
 	for _, pfn := range set {
 		b.Set(pfn)
@@ -50,20 +50,20 @@ func TestBitmapNextAndRank(t *testing.T) {
 	if len(got) != len(set) {
 		t.Fatalf("Next walk = %v, want %v", got, set)
 	}
-	r := newRankIndex(b)
+	r := NewRank(b)
 	for i, pfn := range set {
 		if got[i] != pfn {
 			t.Fatalf("Next walk = %v, want %v", got, set)
 		}
-		if got := r.below(pfn); got != uint64(i) {
-			t.Errorf("below(%d) = %d, want %d", pfn, got, i)
+		if got := r.Below(pfn); got != uint64(i) {
+			t.Errorf("Below(%d) = %d, want %d", pfn, got, i)
 		}
-		if got := r.below(pfn + 1); got != uint64(i+1) {
-			t.Errorf("below(%d) = %d, want %d", pfn+1, got, i+1)
+		if got := r.Below(pfn + 1); got != uint64(i+1) {
+			t.Errorf("Below(%d) = %d, want %d", pfn+1, got, i+1)
 		}
 	}
-	if got := r.below(1 << 40); got != uint64(len(set)) {
-		t.Errorf("below(past the end) = %d", got)
+	if got := r.Below(1 << 40); got != uint64(len(set)) {
+		t.Errorf("Below(past the end) = %d", got)
 	}
 	if _, ok := b.Next(10000); ok {
 		t.Error("Next past the end found a bit")
@@ -72,21 +72,23 @@ func TestBitmapNextAndRank(t *testing.T) {
 
 func TestBitmapBytes(t *testing.T) {
 	// The on-disk order: bit pfn%8 of byte pfn/8.
-	b := NewBitmap(20)
+	b := New(20)
 	for _, pfn := range []uint64{0, 3, 9, 19} {
 		b.Set(pfn)
 	}
 	got := make([]byte, 16)
-	b.putBytes(got, 0)
+	b.PutBytes(got, 0)
 	want := []byte{0x09, 0x02, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 	if !bytes.Equal(got, want) {
-		t.Errorf("putBytes = % x, want % x", got, want)
+		t.Errorf("PutBytes = % x, want % x", got, want)
 	}
-	back := NewBitmap(20)
-	back.fillBytes(append(want[:3:3], 0xff), 0) // bits past Len are dropped
-	equalBitmaps(t, "fillBytes", back, b)
+	back := New(20)
+	back.FillBytes(append(want[:3:3], 0xff), 0) // bits past Len are dropped
+	if !back.Equal(b) {
+		t.Error("FillBytes did not give the set back")
+	}
 	if back.Count() != 4 {
-		t.Errorf("Count after fillBytes = %d", back.Count())
+		t.Errorf("Count after FillBytes = %d", back.Count())
 	}
 }
 
@@ -96,5 +98,5 @@ func TestBitmapSetOutOfRange(t *testing.T) {
 			t.Error("Set past Len did not panic")
 		}
 	}()
-	NewBitmap(10).Set(10)
+	New(10).Set(10)
 }

@@ -1,0 +1,444 @@
+package zpage
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+const (
+	windowSize = 1 << 15
+	minMatch   = 3
+	maxMatch   = 258
+
+	hashBits  = 13
+	maxChain  = 8  // candidates tried per position
+	niceMatch = 64 // a match this long ends the search
+	skipShift = 5
+
+	endBlock = 256
+)
+
+// Compressor writes zlib streams (RFC 1950, 1951). The zero value is ready
+// to use; reuse it, it keeps its tables. It is not safe for concurrent use.
+type Compressor struct {
+	head [1 << hashBits]int32 // base + position of the latest string of each hash
+	prev []int32              // the previous string of the same hash, by position
+	base int32
+
+	tokens  []uint32 // literal byte, or 1<<31 | length<<16 | distance
+	litFreq [286]uint32
+	litLen  [286]uint8
+	litCode [286]uint16
+	dstFreq [30]uint32
+	dstLen  [30]uint8
+	dstCode [30]uint16
+	scratch [640]uint32
+
+	hdr header
+	w   bitWriter
+}
+
+// Compress appends the zlib stream of src to dst.
+func (c *Compressor) Compress(dst, src []byte) []byte {
+	c.w = bitWriter{out: dst}
+	c.w.out = append(c.w.out, 0x78, 0x01) // deflate, 32 KiB window, fastest
+	c.lz(src)
+	c.block()
+	c.w.flush()
+	c.w.out = binary.BigEndian.AppendUint32(c.w.out, adler32(src))
+	return c.w.out
+}
+
+// adler32 is hash/adler32.Checksum, 8 bytes a step: s2 gains 8·s1 and the
+// bytes weighted 8 down to 1, and the sums are reduced modulo 65521 once
+// per 5552 bytes, before 32 bits can overflow (as zlib does).
+func adler32(p []byte) uint32 {
+	const mod, nmax = 65521, 5552
+	s1, s2 := uint32(1), uint32(0)
+	for len(p) > 0 {
+		q := p[:min(len(p), nmax/8*8)]
+		p = p[len(q):]
+		for len(q) >= 8 {
+			b0, b1, b2, b3 := uint32(q[0]), uint32(q[1]), uint32(q[2]), uint32(q[3])
+			b4, b5, b6, b7 := uint32(q[4]), uint32(q[5]), uint32(q[6]), uint32(q[7])
+			s2 += 8*s1 + 8*b0 + 7*b1 + 6*b2 + 5*b3 + 4*b4 + 3*b5 + 2*b6 + b7
+			s1 += b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7
+			q = q[8:]
+		}
+		for _, b := range q {
+			s1 += uint32(b)
+			s2 += s1
+		}
+		s1 %= mod
+		s2 %= mod
+	}
+	return s2<<16 | s1
+}
+
+// lz turns src into tokens, counting symbol frequencies.
+func (c *Compressor) lz(src []byte) {
+	n := len(src)
+	c.tokens = c.tokens[:0]
+	c.litFreq = [286]uint32{}
+	c.dstFreq = [30]uint32{}
+	if cap(c.prev) < n {
+		c.prev = make([]int32, n)
+	}
+	prev := c.prev[:n]
+	if int64(c.base)+int64(n)+windowSize >= 1<<31-1 {
+		c.head = [1 << hashBits]int32{}
+		c.base = 0
+	}
+	base := c.base + windowSize // every old entry is at least a window behind
+	c.base = base + int32(n)
+	// Positions older than base are from earlier inputs; -windowSize-1 and
+	// lower fall out of the window by distance anyway.
+	insert := func(i int) {
+		h := hash3(src[i:])
+		prev[i] = c.head[h]
+		c.head[h] = base + int32(i)
+	}
+	i, misses := 0, 0
+	for i+minMatch <= n {
+		h := hash3(src[i:])
+		cand := c.head[h] - base
+		prev[i] = c.head[h]
+		c.head[h] = base + int32(i)
+		bestLen, bestDist := 0, 0
+		limit := min(maxMatch, n-i)
+		for tries := maxChain; tries > 0 && cand >= 0 && i-int(cand) <= windowSize; tries-- {
+			j := int(cand)
+			if src[j+bestLen] == src[i+bestLen] || bestLen == 0 {
+				l := matchLen(src[j:j+limit], src[i:i+limit])
+				if l > bestLen {
+					bestLen, bestDist = l, i-j
+					if l >= min(niceMatch, limit) {
+						break
+					}
+				}
+			}
+			cand = prev[j] - base
+		}
+		if bestLen < minMatch || (bestLen == minMatch && bestDist > 4096) {
+			// Where nothing matches for a while, look at fewer positions:
+			// after 2^skipShift misses every other one, and so on.
+			step := 1 + misses>>skipShift
+			misses++
+			for end := min(i+step, n); i < end; i++ {
+				c.literal(src[i])
+			}
+			continue
+		}
+		misses = 0
+		c.match(bestLen, bestDist)
+		// Insert the strings the match covers, for the matches after it;
+		// long runs only at their end.
+		end := i + bestLen
+		if bestLen <= 16 {
+			for i++; i < end && i+minMatch <= n; i++ {
+				insert(i)
+			}
+		} else if end-1+minMatch <= n {
+			insert(end - 1)
+		}
+		i = end
+	}
+	for ; i < n; i++ {
+		c.literal(src[i])
+	}
+}
+
+func hash3(b []byte) uint32 {
+	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16
+	return (v * 506832829) >> (32 - hashBits)
+}
+
+// matchLen returns how many leading bytes a and b share; len(a) == len(b).
+func matchLen(a, b []byte) int {
+	n := 0
+	for len(b)-n >= 8 {
+		x := binary.LittleEndian.Uint64(a[n:]) ^ binary.LittleEndian.Uint64(b[n:])
+		if x != 0 {
+			return n + bits.TrailingZeros64(x)>>3
+		}
+		n += 8
+	}
+	for n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+func (c *Compressor) literal(b byte) {
+	c.tokens = append(c.tokens, uint32(b))
+	c.litFreq[b]++
+}
+
+func (c *Compressor) match(length, dist int) {
+	c.tokens = append(c.tokens, 1<<31|uint32(length)<<16|uint32(dist))
+	c.litFreq[lengthSym[length]]++
+	c.dstFreq[distSym(dist)]++
+}
+
+// block writes the tokens as one final block, with dynamic or fixed codes,
+// whichever is smaller.
+func (c *Compressor) block() {
+	c.litFreq[endBlock] = 1
+	huffLengths(c.litFreq[:], c.litLen[:], 15, c.scratch[:])
+	huffLengths(c.dstFreq[:], c.dstLen[:], 15, c.scratch[:])
+	if c.dstLen == [30]uint8{} {
+		c.dstLen[0] = 1 // no matches: one distance code, unused
+	}
+	hdr := c.dynamicHeader()
+	dynamic, fixed := hdr.bits, 3
+	for sym, f := range c.litFreq {
+		extra := 0
+		if sym > endBlock {
+			extra = int(lengthExtra[sym-257])
+		}
+		dynamic += int(f) * (int(c.litLen[sym]) + extra)
+		fixed += int(f) * (int(fixedLitLen(sym)) + extra)
+	}
+	for sym, f := range c.dstFreq {
+		dynamic += int(f) * (int(c.dstLen[sym]) + int(distExtra[sym]))
+		fixed += int(f) * (5 + int(distExtra[sym]))
+	}
+	if fixed <= dynamic {
+		c.w.write(1|1<<1, 3) // BFINAL, BTYPE 01
+		c.litLen, c.dstLen = fixedLit, fixedDist
+		c.litCode, c.dstCode = fixedLitCode, fixedDistCode
+	} else {
+		c.w.write(1|2<<1, 3) // BFINAL, BTYPE 10
+		hdr.write(&c.w)
+		canonical(c.litLen[:], c.litCode[:])
+		canonical(c.dstLen[:], c.dstCode[:])
+	}
+	for _, t := range c.tokens {
+		if t < 1<<31 {
+			c.w.write(uint64(c.litCode[t]), uint(c.litLen[t]))
+			continue
+		}
+		length, dist := int(t>>16&0x1ff), int(t&0xffff)
+		ls := lengthSym[length]
+		c.w.write(uint64(c.litCode[ls]), uint(c.litLen[ls]))
+		if e := lengthExtra[ls-257]; e > 0 {
+			c.w.write(uint64(length-int(lengthBase[ls-257])), uint(e))
+		}
+		ds := distSym(dist)
+		c.w.write(uint64(c.dstCode[ds]), uint(c.dstLen[ds]))
+		if e := distExtra[ds]; e > 0 {
+			c.w.write(uint64(dist-int(distBase[ds])), uint(e))
+		}
+	}
+	c.w.write(uint64(c.litCode[endBlock]), uint(c.litLen[endBlock]))
+}
+
+// header is a dynamic block's code description, ready to write.
+type header struct {
+	nlit, ndist, nclen int
+	clLen              [19]uint8
+	clCode             [19]uint16
+	ops                []uint16 // code-length symbol | repeat extra << 8
+	bits               int      // the header's size, BTYPE bits included
+}
+
+var clOrder = [19]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15}
+
+func (c *Compressor) dynamicHeader() *header {
+	h := &c.hdr
+	*h = header{nlit: 286, ndist: 30, ops: h.ops[:0]}
+	for h.nlit > 257 && c.litLen[h.nlit-1] == 0 {
+		h.nlit--
+	}
+	for h.ndist > 1 && c.dstLen[h.ndist-1] == 0 {
+		h.ndist--
+	}
+	var all [286 + 30]uint8
+	copy(all[:], c.litLen[:h.nlit])
+	copy(all[h.nlit:], c.dstLen[:h.ndist])
+	lens := all[:h.nlit+h.ndist]
+	var freq [19]uint32
+	for i := 0; i < len(lens); {
+		l := lens[i]
+		run := 1
+		for i+run < len(lens) && lens[i+run] == l {
+			run++
+		}
+		i += run
+		if l == 0 {
+			for run >= 11 {
+				r := min(run, 138)
+				h.ops = append(h.ops, 18|uint16(r-11)<<8)
+				freq[18]++
+				run -= r
+			}
+			if run >= 3 {
+				h.ops = append(h.ops, 17|uint16(run-3)<<8)
+				freq[17]++
+				run = 0
+			}
+		} else {
+			h.ops = append(h.ops, uint16(l))
+			freq[l]++
+			run--
+			for run >= 3 {
+				r := min(run, 6)
+				h.ops = append(h.ops, 16|uint16(r-3)<<8)
+				freq[16]++
+				run -= r
+			}
+		}
+		for ; run > 0; run-- {
+			h.ops = append(h.ops, uint16(l))
+			freq[l]++
+		}
+	}
+	// zlib wants a complete code-length code: with a single symbol in use,
+	// give it a partner of length 1.
+	cf, used := freq, 0
+	for _, f := range cf {
+		if f > 0 {
+			used++
+		}
+	}
+	if used == 1 {
+		cf[map[bool]int{true: 1, false: 0}[cf[0] > 0]] = 1
+	}
+	var scratch [40]uint32
+	huffLengths(cf[:], h.clLen[:], 7, scratch[:])
+	canonical(h.clLen[:], h.clCode[:])
+	h.nclen = 19
+	for h.nclen > 4 && h.clLen[clOrder[h.nclen-1]] == 0 {
+		h.nclen--
+	}
+	h.bits = 3 + 5 + 5 + 4 + 3*h.nclen
+	for s, f := range freq {
+		h.bits += int(f) * int(h.clLen[s])
+	}
+	h.bits += int(freq[16])*2 + int(freq[17])*3 + int(freq[18])*7
+	return h
+}
+
+func (h *header) write(w *bitWriter) {
+	w.write(uint64(h.nlit-257), 5)
+	w.write(uint64(h.ndist-1), 5)
+	w.write(uint64(h.nclen-4), 4)
+	for _, s := range clOrder[:h.nclen] {
+		w.write(uint64(h.clLen[s]), 3)
+	}
+	for _, op := range h.ops {
+		s := op & 0xff
+		w.write(uint64(h.clCode[s]), uint(h.clLen[s]))
+		switch s {
+		case 16:
+			w.write(uint64(op>>8), 2)
+		case 17:
+			w.write(uint64(op>>8), 3)
+		case 18:
+			w.write(uint64(op>>8), 7)
+		}
+	}
+}
+
+// bitWriter packs bits least significant first.
+type bitWriter struct {
+	out   []byte
+	acc   uint64
+	nbits uint
+}
+
+func (w *bitWriter) write(v uint64, n uint) {
+	w.acc |= v << w.nbits
+	w.nbits += n
+	if w.nbits >= 48 {
+		w.out = binary.LittleEndian.AppendUint64(w.out, w.acc)[:len(w.out)+6]
+		w.acc >>= 48
+		w.nbits -= 48
+	}
+}
+
+func (w *bitWriter) flush() {
+	for w.nbits > 0 {
+		w.out = append(w.out, byte(w.acc))
+		w.acc >>= 8
+		w.nbits = w.nbits - min(w.nbits, 8)
+	}
+	w.acc, w.nbits = 0, 0
+}
+
+// The length and distance codes of RFC 1951 3.2.5.
+var (
+	lengthSym   [maxMatch + 1]uint16
+	lengthBase  [29]uint16
+	lengthExtra [29]uint8
+	distBase    [30]uint32
+	distExtra   [30]uint8
+	// The fixed codes (RFC 1951 3.2.6) are canonical codes of 288 literal
+	// and length symbols, of which 286 and 287 are never sent.
+	fixedLit      [286]uint8
+	fixedDist     [30]uint8
+	fixedLitCode  [286]uint16
+	fixedDistCode [30]uint16
+)
+
+func init() {
+	l := 3
+	for code := range 28 {
+		e := 0
+		if code >= 8 {
+			e = (code - 4) / 4
+		}
+		lengthBase[code], lengthExtra[code] = uint16(l), uint8(e)
+		for range 1 << e {
+			if l < maxMatch {
+				lengthSym[l] = uint16(257 + code)
+			}
+			l++
+		}
+	}
+	lengthBase[28], lengthExtra[28] = maxMatch, 0
+	lengthSym[maxMatch] = 285
+	d := 1
+	for code := range 30 {
+		e := 0
+		if code >= 2 {
+			e = (code - 2) / 2
+		}
+		distBase[code], distExtra[code] = uint32(d), uint8(e)
+		d += 1 << e
+	}
+	var lens [288]uint8
+	var codes [288]uint16
+	for sym := range lens {
+		lens[sym] = fixedLitLen(sym)
+	}
+	canonical(lens[:], codes[:])
+	copy(fixedLit[:], lens[:])
+	copy(fixedLitCode[:], codes[:])
+	for sym := range fixedDist {
+		fixedDist[sym] = 5
+	}
+	canonical(fixedDist[:], fixedDistCode[:])
+}
+
+func fixedLitLen(sym int) uint8 {
+	switch {
+	case sym < 144:
+		return 8
+	case sym < 256:
+		return 9
+	case sym < 280:
+		return 7
+	}
+	return 8
+}
+
+// distSym is the distance code of dist, 1 to 32768.
+func distSym(dist int) int {
+	d := uint32(dist - 1)
+	if d < 4 {
+		return int(d)
+	}
+	b := bits.Len32(d) - 1 // d's highest bit
+	return 2*b + int(d>>(b-1)&1)
+}
