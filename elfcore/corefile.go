@@ -28,8 +28,8 @@ type CoreFile struct {
 // written.
 func WriteCore(w io.Writer, c CoreFile, read func(phys uint64, buf []byte) error) (int64, error) {
 	for i, l := range c.Loads {
-		if l.Phys%pageSize != 0 || l.Size%pageSize != 0 || l.Size == 0 {
-			return 0, &HeaderError{Field: "Loads", Index: i, Detail: fmt.Sprintf("range %#x+%#x is not whole pages", l.Phys, l.Size)}
+		if l.Phys%pageSize != 0 || l.Size%pageSize != 0 || l.Size == 0 || l.Phys+l.Size < l.Phys {
+			return 0, &HeaderError{Field: "Loads", Index: i, Detail: fmt.Sprintf("range %#x+%#x is not whole pages, or wraps around", l.Phys, l.Size)}
 		}
 		if i > 0 && l.Phys < c.Loads[i-1].Phys+c.Loads[i-1].Size {
 			return 0, &HeaderError{Field: "Loads", Index: i, Detail: "ranges not sorted or overlapping"}

@@ -69,6 +69,7 @@ func TestWriteCore(t *testing.T) {
 func TestWriteCoreRefuses(t *testing.T) {
 	for name, c := range map[string]elfcore.CoreFile{
 		"unaligned":   {Loads: []elfcore.Load{{Phys: 0x20010, Size: 0x1000}}},
+		"wraps":       {Loads: []elfcore.Load{{Phys: 0xfffffffffffff000, Size: 0x2000}}},
 		"overlapping": {Loads: []elfcore.Load{{Phys: 0x20000, Size: 0x2000}, {Phys: 0x21000, Size: 0x1000}}},
 		"text outside": {Loads: []elfcore.Load{{Phys: 0x20000, Size: 0x2000}},
 			KernelText: &elfcore.Load{Phys: 0x21000, Size: 0x2000}},
@@ -82,4 +83,43 @@ func TestWriteCoreRefuses(t *testing.T) {
 			t.Errorf("%s: wrote %d bytes before refusing", name, out.Len())
 		}
 	}
+}
+
+// FuzzWriteCore: whatever ranges and kernel text a note from the other kernel
+// names, WriteCore either refuses before writing a byte or writes a file
+// NewFile reads back, every range's bytes where it says.
+func FuzzWriteCore(f *testing.F) {
+	f.Add(uint64(0x20000), uint64(0x40000), uint64(0x1000000), uint64(0x300000), uint64(0x1000000), uint64(0x200000))
+	f.Add(uint64(0x1000), uint64(0x1000), uint64(0x1000), uint64(0x1000), uint64(0), uint64(0))
+	f.Add(uint64(0xfffffffffffff000), uint64(0x2000), uint64(0), uint64(0), uint64(1), uint64(1))
+	f.Fuzz(func(t *testing.T, p1, s1, p2, s2, kp, ks uint64) {
+		if s1 > 1<<20 || s2 > 1<<20 {
+			return // keep the output small
+		}
+		c := elfcore.CoreFile{Loads: []elfcore.Load{{Phys: p1, Size: s1}, {Phys: p2, Size: s2}}}
+		if kp != 0 || ks != 0 {
+			c.KernelText = &elfcore.Load{Phys: kp, Size: ks, Virt: 0xffffffff81000000}
+		}
+		var out bytes.Buffer
+		n, err := elfcore.WriteCore(&out, c, fakePhys)
+		if err != nil {
+			if out.Len() != 0 {
+				t.Fatalf("refused (%v) after writing %d bytes", err, out.Len())
+			}
+			return
+		}
+		if n != int64(out.Len()) {
+			t.Fatalf("says %d bytes, wrote %d", n, out.Len())
+		}
+		core, err := elfcore.NewFile(bytes.NewReader(out.Bytes()), int64(out.Len()))
+		if err != nil {
+			t.Fatalf("written core does not read back: %v", err)
+		}
+		for _, l := range c.Loads {
+			var b [8]byte
+			if _, err := core.ReadPhys(b[:], l.Phys+l.Size-8); err != nil || binary.LittleEndian.Uint64(b[:]) != l.Phys+l.Size-8 {
+				t.Fatalf("range %#x+%#x: last word %#x, %v", l.Phys, l.Size, b, err)
+			}
+		}
+	})
 }
