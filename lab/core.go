@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kjump/kjump/dump"
 	"github.com/kjump/kjump/elfcore"
 	"github.com/kjump/kjump/lab/qemu"
 	"github.com/kjump/kjump/memmap"
@@ -106,6 +107,18 @@ func coreCheck(ctx context.Context, l *Lab, name, params string, pokeWorks bool)
 	if !strings.Contains(log, "kjump-lab: in the second kernel") || !strings.Contains(log, "kjump.gate=") {
 		return fmt.Errorf("makedumpfile's log of the core is not the second kernel's:\n%s", tail(log, 20))
 	}
+	// kjump dump makes a small kdump file of it (-d 31), which makedumpfile
+	// reads too.
+	small := disk + ".kdump"
+	if _, err := dump.Run(disk, small, dump.DefaultOptions()); err != nil {
+		return fmt.Errorf("kjump dump of the core: %w", err)
+	}
+	if log, err := dumpDmesg(small); err != nil {
+		return err
+	} else if !strings.Contains(log, "kjump-lab: in the second kernel") {
+		return fmt.Errorf("makedumpfile's log of kjump dump's file of the core is not the second kernel's:\n%s", tail(log, 20))
+	}
+	os.Remove(small)
 
 	if !pokeWorks {
 		// Every page lies in the first kernel's own RAM: refused.
