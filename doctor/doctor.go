@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kconfig"
 	"github.com/kjump/kjump/memmap"
 )
@@ -82,8 +84,23 @@ func Run(root string) Report {
 	d.lockdown()
 	d.capSysBoot()
 	d.memory()
+	d.parked()
 	d.report.Ready = len(d.report.Problems()) == 0
 	return d.report
+}
+
+// parked says whether a second kernel is parked (kjump hibernate --prepare):
+// information, never a problem.
+func (d *run) parked() {
+	p, err := jump.ReadParked(d.root)
+	switch {
+	case err != nil:
+		d.add("parked kernel", Warn, d.errText(err), "")
+	case p == nil:
+		d.add("parked kernel", Info, "none (kjump hibernate --prepare parks a writer kernel)", "")
+	default:
+		d.add("parked kernel", Info, fmt.Sprintf("%s, in %s since %s", p.Command, p.Region, p.Since.Format(time.RFC3339)), "")
+	}
 }
 
 type run struct {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kjump/kjump/internal/mailbox"
+	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/memmap"
 )
 
@@ -159,7 +161,7 @@ func find(t *testing.T, r Report, name string) Check {
 var rowNames = []string{
 	"kernel config", "CONFIG_KEXEC_JUMP", "CONFIG_KEXEC", "CONFIG_HIBERNATION", "CONFIG_CRASH_DUMP",
 	"CONFIG_PROC_VMCORE", "CONFIG_PROC_KCORE", "CONFIG_DEVMEM", "kernel.kexec_load_disabled",
-	"lockdown", "CAP_SYS_BOOT", "RAM map", "reservation", "region",
+	"lockdown", "CAP_SYS_BOOT", "RAM map", "reservation", "region", "parked kernel",
 }
 
 func TestRun(t *testing.T) {
@@ -509,5 +511,57 @@ func TestRunThisMachine(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "not ready: ") {
 		t.Errorf("table has no verdict:\n%s", b.String())
+	}
+}
+
+// TestParkedRow: the parked kernel's row names it when its description is
+// there and an image is loaded, and says none otherwise.
+func TestParkedRow(t *testing.T) {
+	root := t.TempDir()
+	row := func() Check {
+		for _, c := range Run(root).Checks {
+			if c.Name == "parked kernel" {
+				return c
+			}
+		}
+		t.Fatal("no parked kernel row")
+		return Check{}
+	}
+	if c := row(); c.Status != Info || !strings.HasPrefix(c.Detail, "none") {
+		t.Errorf("nothing parked: %+v", c)
+	}
+	p := jump.Parked{Command: "hibernate-write", Region: memmap.Range{Start: 16 << 20, Size: 240 << 20}, Mailbox: 0xffff000}
+	if err := p.Save(root); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing loaded: the description alone is stale.
+	if c := row(); !strings.HasPrefix(c.Detail, "none") {
+		t.Errorf("described but not loaded: %+v", c)
+	}
+	page := make([]byte, mailbox.Size)
+	if err := mailbox.Encode(page, mailbox.Message{State: mailbox.Done, Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	// A sparse "/dev/mem" with the park page in place.
+	mem := append(make([]byte, 0, 0x1000), page...)
+	for path, data := range map[string][]byte{"sys/kernel/kexec_loaded": []byte("1\n"), "dev/mem": mem} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, path)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, path), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Move the page to the park page's offset, leaving a hole before it.
+	f, err := os.OpenFile(filepath.Join(root, "dev/mem"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(page, 0xffff000); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if c := row(); c.Status != Info || !strings.Contains(c.Detail, "hibernate-write, in [0x1000000-0xfffffff]") {
+		t.Errorf("parked: %+v", c)
 	}
 }

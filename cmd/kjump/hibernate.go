@@ -20,7 +20,7 @@ func init() {
 		command{
 			name:    "hibernate",
 			summary: "save the running system to disk through a second kernel and power off",
-			usage:   "--to DEVICE|FILE [--size N] [--compress zstd|lz4|none] [--key-file F | --passphrase-file F] [load flags]",
+			usage:   "--to DEVICE|FILE [--size N] [--compress zstd|lz4|none] [--key-file F | --passphrase-file F] [--then poweroff|reboot|suspend] [load flags] | --prepare | --status",
 			help: `Hibernates the running system without the kernel's freezer copy: kjump loads a
 second kernel (like 'kjump load'), syncs filesystems and jumps; the second kernel
 writes this kernel's memory (free pages left out, zero pages as a note, chunks
