@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/kjump/kjump/elfcore"
 	"github.com/kjump/kjump/jump"
@@ -17,6 +18,10 @@ import (
 // ErrOwnRAM means a page of the second kernel lies in the first kernel's
 // own RAM, which STRICT_DEVMEM keeps /dev/mem from writing.
 var ErrOwnRAM = errors.New("the page lies in this kernel's own RAM")
+
+// ErrStale means the note in the note page does not fit the loaded image
+// (another kernel was loaded since, without 'kjump load').
+var ErrStale = errors.New("the second kernel's note does not fit the loaded image")
 
 // ErrOutside means an address is not in the second kernel's RAM.
 var ErrOutside = errors.New("outside the second kernel's RAM")
@@ -56,7 +61,18 @@ func open(rec jump.BackNote, kcorePath, memPath string) (*Kernel, error) {
 	read := func(phys uint64, buf []byte) error { _, err := k.kcore.ReadPhys(buf, phys); return err }
 	if k.Swap, err = kexec.ReadSwapMap(read, rec.Entry); err != nil {
 		k.Close()
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", ErrStale, err)
+	}
+	// The second kernel's lowest page (its low range) is always a segment
+	// of the image: a page list that does not move it is not this kernel's.
+	if len(rec.RAM) == 0 {
+		k.Close()
+		return nil, fmt.Errorf("%w: it names no RAM", ErrStale)
+	}
+	low := slices.MinFunc(rec.RAM, func(a, b memmap.Range) int { return cmpUint(a.Start, b.Start) }).Start
+	if _, ok := k.Swap[low&^(kexec.PageSize-1)]; !ok {
+		k.Close()
+		return nil, fmt.Errorf("%w: the loaded image's page list does not move its lowest page %#x", ErrStale, low)
 	}
 	return k, nil
 }
@@ -137,9 +153,13 @@ func (k *Kernel) Vmcoreinfo() (elfcore.RawNote, error) {
 		return elfcore.RawNote{}, fmt.Errorf("the second kernel's VMCOREINFO buffer at %#x: %w", v.Phys, err)
 	}
 	for _, n := range notes {
-		if n.Name == "VMCOREINFO" {
-			return n, nil
+		if n.Name != "VMCOREINFO" {
+			continue
 		}
+		if k.Note.Release != "" && !strings.Contains(string(n.Desc), "OSRELEASE="+k.Note.Release+"\n") {
+			return elfcore.RawNote{}, fmt.Errorf("%w: the VMCOREINFO at %#x is not of release %s", ErrStale, v.Phys, k.Note.Release)
+		}
+		return n, nil
 	}
 	return elfcore.RawNote{}, fmt.Errorf("the second kernel's buffer at %#x holds no VMCOREINFO note", v.Phys)
 }

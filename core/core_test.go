@@ -131,3 +131,33 @@ func TestPoke(t *testing.T) {
 		}
 	}
 }
+
+// TestStale: a note that does not fit the loaded image (another kernel
+// loaded since without 'kjump load', so the note page kept an old note) is
+// refused, not read.
+func TestStale(t *testing.T) {
+	for name, change := range map[string]func(*jump.BackNote){
+		"lowest page not moved": func(n *jump.BackNote) { n.RAM = []memmap.Range{{Start: 0x202000, Size: 0x1000}} },
+		"no RAM":                func(n *jump.BackNote) { n.RAM = nil },
+		"no page list":          func(n *jump.BackNote) { n.Entry = 0x11000 },
+	} {
+		rec, kcore, devmem := fakeKernels(t)
+		change(&rec)
+		if k, err := open(rec, kcore, devmem); !errors.Is(err, ErrStale) {
+			if k != nil {
+				k.Close()
+			}
+			t.Errorf("%s: %v, want ErrStale", name, err)
+		}
+	}
+	rec, kcore, devmem := fakeKernels(t)
+	rec.Release = "6.1.0-other"
+	k, err := open(rec, kcore, devmem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if _, err := k.Vmcoreinfo(); !errors.Is(err, ErrStale) {
+		t.Errorf("another release's VMCOREINFO: %v, want ErrStale", err)
+	}
+}

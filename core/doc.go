@@ -22,6 +22,10 @@
 // note page (jump.BackNote) before every jump back. From it, Write builds an
 // ELF core of the second kernel's RAM with its own VMCOREINFO note, so crash,
 // makedumpfile and drgn open the second kernel with its vmlinux.
+// A note that does not fit the loaded image — a page list that does not move
+// the second kernel's lowest page, a VMCOREINFO of another release — is
+// refused (ErrStale): a kernel loaded by other means leaves an old note in
+// place ('kjump load' renews it, 'kjump unload' empties it).
 //
 // How the first kernel reaches those pages: its own RAM (the source pages,
 // a crashkernel= region) through /proc/kcore, read-only (physmem.Kcore:
