@@ -2,10 +2,13 @@ package lab
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 )
 
 // TestBlobsMatchSource reassembles every guest blob and compares it with the
@@ -46,5 +49,35 @@ func TestGuestScripts(t *testing.T) {
 		if len(files[want]) == 0 {
 			t.Errorf("guest initramfs lacks %s", want)
 		}
+	}
+}
+
+// TestPruneOld: beyond the newest keep, only entries untouched for pruneGrace
+// go; a file another lab run is still using (a long bench's initramfs, while a
+// second run makes new ones) stays. Before the grace, a bench lost its
+// initramfs halfway.
+func TestPruneOld(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-2 * pruneGrace)
+	for i := range 5 {
+		p := filepath.Join(dir, fmt.Sprintf("initramfs-new%d", i))
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p = filepath.Join(dir, fmt.Sprintf("initramfs-old%d", i))
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, old.Add(time.Duration(i)*time.Minute), old.Add(time.Duration(i)*time.Minute))
+	}
+	pruneOld(filepath.Join(dir, "initramfs-*"), 2)
+	left, _ := filepath.Glob(filepath.Join(dir, "initramfs-*"))
+	var names []string
+	for _, p := range left {
+		names = append(names, filepath.Base(p))
+	}
+	want := []string{"initramfs-new0", "initramfs-new1", "initramfs-new2", "initramfs-new3", "initramfs-new4"}
+	if !slices.Equal(names, want) {
+		t.Errorf("left %q, want %q (every recent one, no old one)", names, want)
 	}
 }

@@ -180,8 +180,12 @@ const (
 	keepInitramfs = 6
 )
 
+// pruneGrace is how long an entry is kept whatever its rank: another lab run
+// (a long bench, a second engineer's tests) may still be using it.
+const pruneGrace = 6 * time.Hour
+
 // pruneOld removes all but the keep newest entries matching pattern (a directory:
-// its entries).
+// its entries), and of those only the ones untouched for pruneGrace.
 func pruneOld(pattern string, keep int) {
 	if st, err := os.Stat(pattern); err == nil && st.IsDir() {
 		pattern = filepath.Join(pattern, "*")
@@ -199,7 +203,9 @@ func pruneOld(pattern string, keep int) {
 	}
 	sort.Slice(es, func(i, j int) bool { return es[i].mod.After(es[j].mod) })
 	for i := keep; i < len(es); i++ {
-		os.RemoveAll(es[i].path)
+		if time.Since(es[i].mod) > pruneGrace {
+			os.RemoveAll(es[i].path)
+		}
 	}
 }
 
@@ -248,6 +254,8 @@ func (l *Lab) Boot(ctx context.Context, g Guest) (*qemu.VM, error) {
 			return nil, err
 		}
 	}
+	// In use: the newest for pruneOld, in this run and in any other.
+	os.Chtimes(initrd, time.Now(), time.Now())
 	return qemu.Start(ctx, qemu.Config{
 		Kernel:    g.Kernel,
 		Initrd:    initrd,
