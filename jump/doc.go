@@ -7,4 +7,9 @@
 // next Exec re-enters the same second kernel where it left off).
 // Second kernel: Back — reads kexec_jump_back_entry= from /proc/cmdline, loads the
 // jump-back helper once, and jumps; it returns when the first kernel re-enters.
+//
+// The note page (NotePage, LeaveNote, ReadBackNote): before each jump back, the
+// second kernel leaves in a page of the first kernel's reserved first MiB
+// where its VMCOREINFO note and the first kernel's kexec page list are, so
+// that the first kernel can read it while it waits (package core).
 package jump

@@ -40,6 +40,8 @@ type LoadOptions struct {
 	// Region, if set, is the region to use (from ChooseRegion) instead of choosing.
 	Region *memmap.Region
 	Root   string // where /proc, /sys, /boot are; default "/"
+
+	note uint64 // the note page named on the command line (set by Load)
 }
 
 // Loaded is the outcome of Load.
@@ -50,6 +52,10 @@ type Loaded struct {
 	Region                memmap.Region
 	Plan                  *kexec.Plan
 	Warning               string // something the user should know, e.g. an unverifiable kernel
+	// Note is the note page the second kernel leaves its BackNote in (for
+	// kjump core), 0 when there is none; NoNote then says why.
+	Note   uint64
+	NoNote string
 }
 
 // ErrNoKexecJump means a kernel involved lacks CONFIG_KEXEC_JUMP.
@@ -131,7 +137,7 @@ func Load(o LoadOptions) (*Loaded, error) {
 	// not be unpacked to read its config (which takes memory a system about
 	// to hibernate with 90 % in use does not have).
 	sameBuild := o.Kernel == "" && runningBuild(bz.Header.KernelVersion)
-	if (o.Then == "" || o.Then == initmode.Back || o.OnError == initmode.Back) && !sameBuild {
+	if (o.Then == "" || o.Then == initmode.Back || o.Then == initmode.ShellBack || o.OnError == initmode.Back || o.OnError == initmode.ShellBack) && !sameBuild {
 		out.Warning, err = checkCanJumpBack(bz, out.Kernel)
 		if err != nil {
 			return nil, err
@@ -152,6 +158,13 @@ func Load(o LoadOptions) (*Loaded, error) {
 		out.Region = *o.Region
 	} else if out.Region, err = chooseRegion(o, fw, iomem); err != nil {
 		return nil, err
+	}
+	if o.Root == "/" {
+		if err := offerNote(fw); err != nil {
+			out.NoNote = err.Error()
+		} else {
+			o.note, out.Note = NotePage, NotePage
+		}
 	}
 	cmdline, err := Cmdline(o)
 	if err != nil {
@@ -329,6 +342,9 @@ func Cmdline(o LoadOptions) (string, error) {
 		then = initmode.Back
 	}
 	parts = append(parts, "kjump.then="+string(then))
+	if o.note != 0 {
+		parts = append(parts, fmt.Sprintf("%s%#x", NoteParam, o.note))
+	}
 	if o.OnError != "" {
 		parts = append(parts, "kjump.onerror="+string(o.OnError))
 	}

@@ -109,6 +109,50 @@ var demoSteps = []demoStep{
 		},
 	},
 	{
+		title: "Read the second kernel from the first (kjump core)",
+		intro: []string{
+			"A second kernel starts a process that fills 32 MiB with pages naming themselves,",
+			"logs a line and jumps back. It waits, parked, for the next 'kjump exec'; the first",
+			"kernel writes it to the raw disk as an ELF core ('kjump core -o /dev/vda'): each",
+			"page read where the jump moved it or where it stayed, with the second kernel's",
+			"own VMCOREINFO, which it named in the note page before jumping back.",
+		},
+		guest: Guest{Name: "demo-core", Append: "quiet " + hibernateAppend() + " kjump.run=/lab/core-demo.sh"},
+		cmd:   "/lab/core-demo.sh",
+		disks: 1,
+		outro: "The host read the second kernel's log and tasks from the core, written by the first.",
+		after: func(ctx context.Context, l *Lab, disks []string, say func(string, ...any)) error {
+			log, err := dumpDmesg(disks[0])
+			if err != nil {
+				return err
+			}
+			say("")
+			say("$ makedumpfile --dump-dmesg %s   (the second kernel's log)", filepath.Base(disks[0]))
+			for _, line := range strings.Split(log, "\n") {
+				if strings.Contains(line, "Command line:") || strings.Contains(line, "kjump-lab: in the second kernel") {
+					say("    %s", line)
+				}
+			}
+			t, err := l.Tools(ctx)
+			if err != nil {
+				return err
+			}
+			tasks, _, err := drgnTasksLog(ctx, t, l.Kernel.Vmlinux, disks[0])
+			if err != nil {
+				return err
+			}
+			pattern := 0
+			for _, name := range tasks {
+				if name == "pattern" {
+					pattern++
+				}
+			}
+			say("$ drgn -c %s -s vmlinux   (drgn %s, in a Debian 13 chroot: for_each_task)", filepath.Base(disks[0]), t.Versions["python3-drgn"])
+			say("    %d tasks of the second kernel; 'pattern', the process that filled its memory, with %d threads", len(tasks), pattern)
+			return nil
+		},
+	},
+	{
 		title: "Hibernate, power off, resume in a new machine",
 		intro: []string{
 			"The first kernel (booted with memmap=240M$16M: the region a resume kernel will",
@@ -141,6 +185,34 @@ var demoSteps = []demoStep{
 			return vm.LogPath(), powerOff(vm)
 		},
 		outro: "The first kernel came back in another QEMU process: counter, tmpfs and disk write intact.",
+	},
+	{
+		title: "Hybrid sleep: hibernate, then suspend to RAM; wake",
+		intro: []string{
+			"'kjump hibernate --then suspend': the second kernel writes and commits the image,",
+			"then suspends the machine to RAM (QEMU with ACPI S3). The host wakes it through",
+			"the QEMU monitor (system_wakeup), as a key press would: the second kernel revokes",
+			"the image and jumps straight back, in seconds, no resume. Had the power been lost",
+			"meanwhile, the next boot would have resumed from the image (scenario hybrid-powerloss).",
+		},
+		run: func(ctx context.Context, l *Lab, console io.Writer, say func(string, ...any)) (string, error) {
+			vm, _, err := l.hybridSuspend(ctx, "demo-hybrid", "quiet", console)
+			if err != nil {
+				return "", err
+			}
+			defer vm.Kill()
+			say("")
+			say("The machine is suspended to RAM. The host presses the key: (qemu) system_wakeup")
+			say("")
+			if out, err := vm.Monitor("system_wakeup"); err != nil {
+				return vm.LogPath(), fmt.Errorf("waking the guest: %w (%s)", err, out)
+			}
+			if err := expectOK(vm, hybridJob, 300*time.Second); err != nil {
+				return vm.LogPath(), err
+			}
+			return vm.LogPath(), powerOff(vm)
+		},
+		outro: "Back in the first kernel after the wake, its image revoked: hybrid sleep.",
 	},
 }
 

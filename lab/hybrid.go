@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -27,40 +28,47 @@ func init() {
 const hybridJob = "/lab/hibernate.sh --then suspend"
 
 // hybridSuspend boots a first kernel that hibernates with --then suspend and
-// waits until its second kernel has suspended to RAM.
-func (l *Lab) hybridSuspend(ctx context.Context, name string) (*qemu.VM, Guest, error) {
+// waits until its second kernel has suspended to RAM. extra goes on the
+// first kernel's command line; echo, if set, gets its console.
+func (l *Lab) hybridSuspend(ctx context.Context, name, extra string, echo io.Writer) (*qemu.VM, Guest, error) {
 	disks, err := l.hibernateDisks(name)
 	if err != nil {
 		return nil, Guest{}, err
 	}
 	g := Guest{Disks: disks}
 	sg := g
-	sg.Name, sg.S3 = name+"-sleep", true
-	sg.Append = hibernateAppend() + ` kjump.run="` + hybridJob + `"`
+	sg.Name, sg.S3, sg.Echo = name+"-sleep", true, echo
+	sg.Append = strings.TrimSpace(extra+" "+hibernateAppend()) + ` kjump.run="` + hybridJob + `"`
 	vm, err := l.Boot(ctx, sg)
 	if err != nil {
 		return nil, g, err
 	}
-	// The writer's line and the kernel's last words before S3 (the console
-	// is suspended after them), in either order.
-	for err == nil && !(strings.Contains(vm.Console(), "suspending to RAM (hybrid sleep)") && strings.Contains(vm.Console(), "PM: suspend entry")) {
-		var idx int
-		var line string
-		idx, line, err = vm.Expect(600*time.Second, `suspending to RAM \(hybrid sleep\)`, `PM: suspend entry`, `kjump-init: FAIL: `, `Kernel panic`)
-		if err == nil && idx > 1 {
-			err = fmt.Errorf("%s (log: %s)", strings.TrimSpace(line), vm.LogPath())
+	// The writer's line, then QEMU's word that the machine is in S3 (the
+	// kernel's own last line, "PM: suspend entry", is not printed on a quiet
+	// console).
+	idx, line, err := vm.Expect(600*time.Second, `suspending to RAM \(hybrid sleep\)`, `kjump-init: FAIL: `, `Kernel panic`)
+	if err == nil && idx > 0 {
+		err = fmt.Errorf("%s (log: %s)", strings.TrimSpace(line), vm.LogPath())
+	}
+	for deadline := time.Now().Add(120 * time.Second); err == nil; {
+		out, merr := vm.Monitor("info status")
+		if merr == nil && strings.Contains(out, "suspended") {
+			break
 		}
+		if time.Now().After(deadline) {
+			err = fmt.Errorf("the machine did not suspend to RAM within 120s after the writer said so (QEMU: %q, %v; log: %s)", strings.TrimSpace(out), merr, vm.LogPath())
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	if err != nil {
 		vm.Kill()
 		return nil, g, err
 	}
-	time.Sleep(2 * time.Second)
 	return vm, g, nil
 }
 
 func hybridWake(ctx context.Context, l *Lab) error {
-	vm, g, err := l.hybridSuspend(ctx, "hybrid-wake")
+	vm, g, err := l.hybridSuspend(ctx, "hybrid-wake", "", nil)
 	if err != nil {
 		return err
 	}
@@ -84,7 +92,7 @@ func hybridWake(ctx context.Context, l *Lab) error {
 }
 
 func hybridPowerloss(ctx context.Context, l *Lab) error {
-	vm, g, err := l.hybridSuspend(ctx, "hybrid-powerloss")
+	vm, g, err := l.hybridSuspend(ctx, "hybrid-powerloss", "", nil)
 	if err != nil {
 		return err
 	}

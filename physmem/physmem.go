@@ -11,6 +11,10 @@
 //     the kernel adds after the end of its last RAM range. End a region on a
 //     64 MiB boundary (or boot with iomem=relaxed) to keep such a resource away
 //     from the memory kjump maps.
+//
+// A kernel's own RAM is read through /proc/kcore instead (Kcore), read-only:
+// the first kernel reads the pages of a parked second kernel that the jump
+// moved into its RAM that way (kjump core).
 package physmem
 
 import (

@@ -117,6 +117,11 @@ Examples:
 					fmt.Fprintf(stdout, "  kernel   %#x\n", p.KernelAddr)
 					fmt.Fprintf(stdout, "  initrd   %#x, %s (%s)\n", p.InitrdAddr, memmap.FormatSize(uint64(l.InitrdSize)), l.InitrdFrom)
 					fmt.Fprintf(stdout, "  entry    %#x (purgatory)\n", p.Entry)
+					if l.Note != 0 {
+						fmt.Fprintf(stdout, "  note     %#x: the second kernel says there where it is when it jumps back ('kjump core')\n", l.Note)
+					} else if l.NoNote != "" {
+						fmt.Fprintf(stderr, "kjump load: warning: no note page (%s): 'kjump core' will not find this kernel\n", l.NoNote)
+					}
 					if p.CoreHeader != 0 {
 						fmt.Fprintf(stdout, "  vmcore   ELF core header at %#x: the second kernel sees this one as /proc/vmcore\n", p.CoreHeader)
 					}
@@ -157,7 +162,8 @@ Example:
 			name:    "unload",
 			summary: "unload the loaded kernel (kexec -u)",
 			usage:   "",
-			help: `Unloads the kexec image. A second kernel that was entered loses its state.
+			help: `Unloads the kexec image. A second kernel that was entered loses its state; the
+note page it left for 'kjump core' is emptied.
 
 Example:
   $ kjump unload`,
@@ -167,7 +173,7 @@ Example:
 					if len(args) > 0 {
 						return errUsage
 					}
-					return kexec.Unload()
+					return jump.Unload()
 				}
 			},
 		},
@@ -281,6 +287,9 @@ Example (in the second kernel):
 						return err
 					}
 					d, err := jump.Back(e, func(loadedNow bool) error {
+						if err := jump.LeaveNote("/"); err != nil {
+							fmt.Fprintf(stderr, "kjump back: warning: %v: 'kjump core' in the first kernel will not find this kernel\n", err)
+						}
 						how := ""
 						if loadedNow {
 							how = " (jump-back helper loaded)"
@@ -305,4 +314,62 @@ func rangesString(rs []memmap.Range) string {
 		s = append(s, fmt.Sprintf("%s %s", r, memmap.FormatSize(r.Size)))
 	}
 	return strings.Join(s, ", ")
+}
+
+func init() {
+	registry = append(registry, command{
+		name:    "shell",
+		summary: "jump to a second kernel whose console is a shell over this kernel's memory; 'kjump back' or exit returns",
+		usage:   "[load flags]",
+		help: `Loads a second kernel (like 'kjump load') whose job is an interactive shell on the
+console, jumps to it, and returns when you leave the shell: 'kjump back' in it
+returns to this kernel, and so does 'exit'. The second kernel is unloaded then.
+
+In the shell, this kernel's memory is /proc/vmcore (an ELF core with this
+kernel's VMCOREINFO), the kjump commands and busybox are there: 'kjump dump
+/proc/vmcore FILE' writes a dump, 'head -c 64 /proc/vmcore | hexdump -C' shows its
+ELF header, /dev/mem maps this kernel's pages. This kernel is frozen meanwhile,
+as in any kexec jump: nothing here changes under you. (The kexec-hibernation
+proposal: "the user could even do it via an interactive shell on the new
+kernel".)
+
+The shell is on the console of the second kernel's command line (this kernel's,
+by default: console=ttyS0 for a serial console). Give it a disk to write to with
+--append (the second kernel mounts nothing of this kernel's: use a spare disk).
+
+Needs what 'kjump load' needs (kjump doctor), busybox-static for the shell.
+
+Example:
+  $ kjump shell
+  shell: jumping to a second kernel: 'kjump back' or 'exit' returns
+  kjump-shell# kjump dump --level 31 /proc/vmcore /dev/vdb
+  kjump-shell# kjump back
+  shell: back from the second kernel after 41.20s`,
+		setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+			var o jump.LoadOptions
+			secondKernelFlags(fs, &o, "the second kernel's bzImage (default: the running kernel's)", "lowest physical address for the region")
+			fs.Var(listFlag{&o.Add}, "add", "put HOSTFILE[=PATH] into the second kernel's initramfs (repeatable)")
+			return func(args []string, stdout, stderr io.Writer) error {
+				if len(args) > 0 {
+					return errUsage
+				}
+				o.Then, o.OnError = initmode.ShellBack, initmode.ShellBack
+				l, err := jump.Load(o)
+				if err != nil {
+					return err
+				}
+				defer jump.Unload()
+				if l.Warning != "" {
+					fmt.Fprintf(stderr, "kjump shell: warning: %s\n", l.Warning)
+				}
+				fmt.Fprintf(stdout, "shell: jumping to a second kernel (%s, region %s): 'kjump back' or 'exit' returns\n", l.KernelRelease, l.Region)
+				d, err := kexec.Exec()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "shell: back from the second kernel after %.2fs\n", d.Seconds())
+				return nil
+			}
+		},
+	})
 }

@@ -55,7 +55,7 @@ func commands() []command {
 }
 
 // helpOrder is the order 'kjump help' lists commands in: the workflow's.
-var helpOrder = []string{"doctor", "load", "exec", "back", "unload", "call", "initramfs",
+var helpOrder = []string{"doctor", "load", "exec", "back", "unload", "shell", "call", "initramfs", "core",
 	"snapshot", "snapshot-write", "dump", "hibernate", "hibernate-write", "resume", "image", "lab", "version"}
 
 func main() {

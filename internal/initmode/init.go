@@ -53,6 +53,13 @@ func Main(cfg Config) {
 			then = p.OnError
 		}
 		say("done: %d ok, %d failed; then %s", ok, failed, then)
+		if then == ShellBack {
+			say("starting a shell: 'kjump back' returns to the first kernel (and back here when it re-enters), 'exit' returns to it")
+			if err := runShell(); err != nil {
+				say("%v", err)
+			}
+			then = Back
+		}
 		if then != Back {
 			finish(say, then)
 		}
@@ -223,12 +230,18 @@ func finish(say func(string, ...any), a Action) {
 
 // shell runs an interactive shell on the console and returns when it exits.
 func shell(say func(string, ...any)) error {
+	say("starting a shell; exit it to power off")
+	return runShell()
+}
+
+// runShell runs an interactive shell on the console until it exits.
+func runShell() error {
 	sh, err := exec.LookPath("sh")
 	if err != nil {
 		return fmt.Errorf("no shell in this initramfs (add busybox: kjump lab builds it in)")
 	}
-	say("starting a shell (%s); exit it to power off", sh)
 	cmd := exec.Command(sh)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), "PS1=kjump-shell# ")
 	return reap().run(cmd)
 }

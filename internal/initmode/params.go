@@ -19,9 +19,14 @@ const (
 	// Back jumps back to the first kernel ('kjump back'); when the first kernel
 	// re-enters, the commands run again, then init jumps back again, and so on.
 	Back Action = "back"
+	// ShellBack runs an interactive shell on the console; when it exits
+	// (or 'kjump back' in it returns to the first kernel and that one
+	// re-enters), init jumps back, and after a re-entry the commands and the
+	// shell run again. It is 'kjump shell''s second kernel.
+	ShellBack Action = "shell-back"
 )
 
-var actions = []Action{PowerOff, Reboot, Shell, Hold, Back}
+var actions = []Action{PowerOff, Reboot, Shell, Hold, Back, ShellBack}
 
 // ErrBadParam reports a kjump.* parameter init cannot act on.
 var ErrBadParam = errors.New("bad kjump parameter")

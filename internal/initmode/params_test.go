@@ -53,6 +53,11 @@ func TestParseCmdline(t *testing.T) {
 			in:   `kjump.mailbox=0x1000 kjump.mailbox=0x2000 kjump.out=/dev/vda`,
 			want: Params{Then: PowerOff, OnError: PowerOff, Other: map[string]string{"mailbox": "0x2000", "out": "/dev/vda"}},
 		},
+		{
+			name: "a shell, then back; the note page",
+			in:   `kjump.then=shell-back kjump.note=0x60000`,
+			want: Params{Then: ShellBack, OnError: ShellBack, Other: map[string]string{"note": "0x60000"}},
+		},
 		{name: "bad action", in: "kjump.then=explode", wantErr: `kjump.then="explode"`},
 		{name: "empty run", in: "kjump.run=", wantErr: "kjump.run is empty"},
 		{name: "no value", in: "kjump.then", wantErr: "has no value"},

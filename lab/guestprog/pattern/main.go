@@ -2,31 +2,37 @@
 // fills memory with pages that name themselves, reports which of them lie in a
 // physical range, and holds the memory until killed.
 //
-//	pattern MIB
+//	pattern MIB [STRIDE]
 //
 // Each page starts with "KJPATTERN" and the page's index (8 bytes, little
 // endian); the rest is the index repeated. It ranks the 256 MiB windows
 // (16 MiB aligned, above 16 MiB) by how many of its pages they hold and, for the
 // best three, prints "pattern: window 0x… pages N" and up to 64 lines
-// "pattern: phys 0x… index N window 0x…", then "pattern: ready".
+// "pattern: phys 0x… index N window 0x…"; with STRIDE, also "pattern: phys
+// 0x… index N" for every STRIDE-th page; then "pattern: ready".
+//
+// On SIGUSR1 it checks every page: for each page that no longer holds its
+// pattern it prints "pattern: changed index N: " and the page's first 16
+// bytes (quoted), then "pattern: checked N changed" and writes the same line
+// to /tmp/pattern.checked.
 package main
 
 import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"os/signal"
 	"sort"
 	"strconv"
 	"syscall"
-	"time"
 	"unsafe"
 )
 
 const page = 4096
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: pattern MIB")
+	if len(os.Args) != 2 && len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: pattern MIB [STRIDE]")
 		os.Exit(2)
 	}
 	mib, _ := strconv.ParseUint(os.Args[1], 0, 64)
@@ -90,8 +96,30 @@ func main() {
 			}
 		}
 	}
+	if len(os.Args) == 3 {
+		stride, _ := strconv.Atoi(os.Args[2])
+		for i := 0; stride > 0 && i < n; i += stride {
+			fmt.Printf("pattern: phys %#x index %d\n", phys[i], i)
+		}
+	}
 	fmt.Printf("pattern: ready: %d MiB\n", mib)
-	for {
-		time.Sleep(time.Hour)
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	for range usr1 {
+		changed := 0
+		for i := 0; i < n; i++ {
+			p := mem[i*page : (i+1)*page]
+			ok := string(p[:8]) == "KJPATTER"
+			for off := 8; ok && off < page; off += 8 {
+				ok = binary.LittleEndian.Uint64(p[off:]) == uint64(i)
+			}
+			if !ok {
+				changed++
+				fmt.Printf("pattern: changed index %d: %q\n", i, p[:16])
+			}
+		}
+		line := fmt.Sprintf("pattern: checked %d changed\n", changed)
+		fmt.Print(line)
+		os.WriteFile("/tmp/pattern.checked", []byte(line), 0o644)
 	}
 }
