@@ -25,6 +25,7 @@ import (
 	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
+	"github.com/kjump/kjump/modules"
 )
 
 // Request is what the first kernel asks of the second, through the mailbox.
@@ -40,6 +41,9 @@ type Request struct {
 	// File, when the image goes into a file of a mounted filesystem: its
 	// extents on Device (the second kernel writes them raw).
 	File *extents.Map `json:"file,omitempty"`
+	// Names locate Device and the mounted devices in the second kernel, whose
+	// modular disk drivers may number them differently.
+	Names blockdev.Names `json:"names,omitempty"`
 }
 
 // Report is what the resume kernel leaves in the mailbox for the resumed
@@ -206,6 +210,20 @@ func Hibernate(o Options) (*Result, error) {
 		}
 		dev = file.Device
 	}
+	// The second kernel needs the drivers of the target and of every mounted
+	// disk (it reads their superblocks); those that are modules go into its
+	// initramfs.
+	devs := []string{dev}
+	for _, m := range mounts {
+		devs = append(devs, m.Device)
+	}
+	if lo.Modules, err = modules.ForDevices(o.Root, devs...); err != nil {
+		if file != nil {
+			os.Remove(o.Target)
+		}
+		return nil, err
+	}
+	req.Names = blockdev.NameAll(o.Root, devs...)
 	res, err := hibernate(o, req, dev, file, region, lo)
 	if err != nil && file != nil {
 		// Revoked already when anything was written; the file goes too.

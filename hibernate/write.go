@@ -103,7 +103,7 @@ func killSelf(when string) {
 // revokeDevice revokes the image the request's target holds (best effort, in
 // the second kernel: the first kernel revokes it again).
 func revokeDevice(root string, req Request) error {
-	node, err := blockdev.Node(root, req.Device)
+	node, err := req.Names.Node(root, req.Device)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func revokeDevice(root string, req Request) error {
 }
 
 func write(req Request, mailboxAddr uint64, root string, progress Progress, fault string) (*image.Stats, error) {
-	node, err := blockdev.Node(root, req.Device)
+	node, err := req.Names.Node(root, req.Device)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +159,7 @@ func write(req Request, mailboxAddr uint64, root string, progress Progress, faul
 		h.SecondKernel = image.Range{Start: largest.Start, Size: largest.Size}
 	}
 	for _, mnt := range req.Mounts {
-		fs, err := fingerprintDevice(root, mnt)
+		fs, err := fingerprintDevice(root, req.Names, mnt)
 		if err != nil {
 			return nil, err
 		}
@@ -229,8 +229,8 @@ func write(req Request, mailboxAddr uint64, root string, progress Progress, faul
 	return &stats, nil
 }
 
-func fingerprintDevice(root string, m Mount) (image.Filesystem, error) {
-	node, err := blockdev.Node(root, m.Device)
+func fingerprintDevice(root string, names blockdev.Names, m Mount) (image.Filesystem, error) {
+	node, err := names.Node(root, m.Device)
 	if err != nil {
 		return image.Filesystem{}, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/mailbox"
 	"github.com/kjump/kjump/memmap"
+	"github.com/kjump/kjump/modules"
 )
 
 // Request is what the first kernel asks of the second, through the mailbox.
@@ -24,10 +25,13 @@ type Request struct {
 	Device string `json:"device"` // "MAJOR:MINOR" of the output block device
 	// File, when the output is a file of the first kernel's filesystem: where
 	// its blocks are on Device (the second kernel writes them raw).
-	File        *extents.Map `json:"file,omitempty"`
-	Level       int          `json:"level"`
-	Format      string       `json:"format"`
-	Compression string       `json:"compression"`
+	File *extents.Map `json:"file,omitempty"`
+	// Names locate Device in the second kernel, whose modular disk drivers
+	// may number it differently.
+	Names       blockdev.Names `json:"names,omitempty"`
+	Level       int            `json:"level"`
+	Format      string         `json:"format"`
+	Compression string         `json:"compression"`
 }
 
 // Reply is the second kernel's answer.
@@ -94,6 +98,14 @@ func Take(o Options) (*Result, error) {
 		dev = file.Device
 	}
 	o.Request.Device, o.Request.File = dev, file
+	o.Request.Names = blockdev.NameAll(root, dev)
+	o.Load.Modules, err = modules.ForDevices(root, dev)
+	if err != nil {
+		if file != nil {
+			os.Remove(o.Output)
+		}
+		return nil, err
+	}
 	res, err := take(o, file, region)
 	if err != nil && file != nil {
 		os.Remove(o.Output)

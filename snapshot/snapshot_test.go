@@ -1,6 +1,10 @@
 package snapshot
 
 import (
+	"reflect"
+
+	"github.com/kjump/kjump/internal/blockdev"
+
 	"encoding/json"
 	"strings"
 	"testing"
@@ -11,10 +15,11 @@ import (
 // TestMessages checks that request and reply survive the mailbox's JSON and fit
 // its page.
 func TestMessages(t *testing.T) {
-	req := Request{Device: "254:0", Level: 31, Format: "kdump", Compression: "zlib"}
+	req := Request{Device: "254:0", Level: 31, Format: "kdump", Compression: "zlib",
+		Names: blockdev.Names{"254:0": {Parent: "devices/pci0000:00/0000:00:05.0/virtio3", Partition: 1}}}
 	b, _ := json.Marshal(req)
 	var back Request
-	if err := json.Unmarshal(b, &back); err != nil || back != req {
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, req) {
 		t.Fatalf("request round trip: %+v, %v", back, err)
 	}
 	rep := Reply{Summary: json.RawMessage(`{"pages_written":8286}`), Seconds: 6.8, Swapped: 65600, FreeInFirst: 3}

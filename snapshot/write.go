@@ -10,7 +10,6 @@ import (
 
 	"github.com/kjump/kjump/dump"
 	"github.com/kjump/kjump/extents"
-	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/mailbox"
@@ -51,7 +50,7 @@ func Write(mailboxAddr uint64, root string, progress func(done, total uint64)) (
 }
 
 func write(req Request, root string, reply *Reply, progress func(done, total uint64)) error {
-	node, err := blockdev.Node(root, req.Device)
+	node, err := req.Names.Node(root, req.Device)
 	if err != nil {
 		return err
 	}
