@@ -24,13 +24,13 @@ import (
 
 // LoadOptions say what second kernel to load and what it should do.
 type LoadOptions struct {
-	Kernel   string   // bzImage; default /boot/vmlinuz-$(uname -r)
-	Initrd   string   // default: an initramfs generated from kjump itself (+ busybox)
-	Add      []string // extra files for the generated initramfs: HOSTPATH or HOSTPATH=GUESTPATH
+	Kernel string   // bzImage; default /boot/vmlinuz-$(uname -r)
+	Initrd string   // default: an initramfs generated from kjump itself (+ busybox)
+	Add    []string // extra files for the generated initramfs: HOSTPATH or HOSTPATH=GUESTPATH
 	// Modules are kernel modules (names) the second kernel loads before its
 	// commands, with what they depend on (modules.dep): the drivers of the
 	// disks it writes (package modules). They go into the generated initramfs.
-	Modules []string
+	Modules  []string
 	Cmdline  string   // replaces the first kernel's command line as the base (--command-line)
 	Reuse    bool     // base the command line on the first kernel's (default when Cmdline is "")
 	Append   string   // appended to the base (--append)

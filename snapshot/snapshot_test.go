@@ -1,14 +1,12 @@
 package snapshot
 
 import (
-	"reflect"
-
-	"github.com/kjump/kjump/internal/blockdev"
-
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/jump"
 )
 
