@@ -37,18 +37,18 @@
 //     in saved pages (ErrLayout); that the image fits R's memory budget
 //     (image.ErrLimit); that R could do the jump back's kexec_load. Then, in
 //     this order, each step only if the one before succeeded:
-//     a. every chunk is read, checked (CRC-32C, and GCM when encrypted),
-//     decoded and written into K1's memory through /dev/mem, once; zero
-//     runs are cleared. Nothing runs in that memory until the jump, so a
-//     failure here (a chunk that does not decode, an I/O error, an
-//     allocation) harms nothing: the image stays resumable;
-//     b. the report goes into K1's mailbox page (which the image restored
-//     as Working) as Done, and is read back;
-//     c. the jump-back helper is loaded (kexec_load);
-//     d. the image is marked consumed — only if it is still the image with
-//     the UUID that was restored — and the device synced: the point of
-//     no return;
-//     e. the jump.
+//       a. every chunk is read, checked (CRC-32C, and GCM when encrypted),
+//          decoded and written into K1's memory through /dev/mem, once; zero
+//          runs are cleared. Nothing runs in that memory until the jump, so a
+//          failure here (a chunk that does not decode, an I/O error, an
+//          allocation) harms nothing: the image stays resumable;
+//       b. the report goes into K1's mailbox page (which the image restored
+//          as Working) as Done, and is read back;
+//       c. the jump-back helper is loaded (kexec_load);
+//       d. the image is marked consumed — only if it is still the image with
+//          the UUID that was restored — and the device synced: the point of
+//          no return;
+//       e. the jump.
 //     Any failure before d leaves the image resumable; R says why and boots on.
 //  4. K1: returns from its jump and reads the mailbox. Done (the resume
 //     kernel's report) is the only success. Anything else means K1 carries on

@@ -58,9 +58,9 @@ func TestOutcome(t *testing.T) {
 func TestFailedMessage(t *testing.T) {
 	for _, why := range []string{
 		"short",
-		strings.Repeat("é", 5000),               // 2-byte runes, cut must not split one
-		strings.Repeat("\x00", 3000),            // each escapes to 6 bytes
-		strings.Repeat("日本\"<", 2000),           // 3-byte runes and escapes mixed
+		strings.Repeat("é", 5000),                // 2-byte runes, cut must not split one
+		strings.Repeat("\x00", 3000),             // each escapes to 6 bytes
+		strings.Repeat("日本\"<", 2000),            // 3-byte runes and escapes mixed
 		strings.Repeat("a", mailbox.MaxPayload), // fits as text, not as JSON
 	} {
 		m := failedMessage(9, errors.New(why))
