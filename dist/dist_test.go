@@ -1237,6 +1237,17 @@ func TestUnits(t *testing.T) {
 		writeFile(t, dst, string(b), 0o644)
 	}
 	units := []string{"kjump-hibernate.service", "kjump-resume-cleanup.service"}
+	// A refused resume must not leave the machine running in the confined
+	// resume kernel: the cleanup reboots, after the journal is on disk.
+	cleanup, err := os.ReadFile(filepath.Join("systemd", "kjump-resume-cleanup.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nExecStart=/bin/systemctl --no-block reboot\n", "systemd-journal-flush.service"} {
+		if !strings.Contains(string(cleanup), want) {
+			t.Errorf("kjump-resume-cleanup.service lacks %q", strings.TrimSpace(want))
+		}
+	}
 	for _, u := range units {
 		copyFile(filepath.Join("systemd", u), filepath.Join(dir, u))
 	}

@@ -36,6 +36,7 @@ type Lab struct {
 	cacheDir string
 	progress io.Writer
 	ropt     initramfs.Options // how Initramfs was made, for guests with extra files
+	real     *RealMachine      // once built (Real)
 }
 
 // New builds (or finds in the cache) everything a guest needs.

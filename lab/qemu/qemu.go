@@ -27,11 +27,15 @@ type Disk struct {
 	// through (file=blkdebug:CONFIG:PATH): its [inject-error] rules make
 	// chosen reads fail, a real I/O error for the guest.
 	Blkdebug string
+	// Serial is the disk's serial number (virtio: /dev/disk/by-id/virtio-SERIAL
+	// in the guest), a name that stays the same whatever the probe order.
+	Serial string
 }
 
 // Config describes one QEMU run.
 type Config struct {
 	Binary    string    // QEMU binary; "qemu-system-x86_64" looked up in PATH if empty
+	Machine   string    // -machine type: "pc" if empty, or "q35"
 	Kernel    string    // -kernel; without it the firmware runs and nothing boots
 	Initrd    string    // -initrd; needs Kernel
 	Append    string    // -append, the kernel command line; needs Kernel
@@ -76,8 +80,15 @@ func (c *Config) args() ([]string, error) {
 	if c.Kernel == "" && (c.Initrd != "" || c.Append != "") {
 		return nil, fmt.Errorf("qemu: Initrd and Append need a Kernel: %w", ErrInvalidConfig)
 	}
+	machine := c.Machine
+	if machine == "" {
+		machine = "pc"
+	}
+	if machine != "pc" && machine != "q35" {
+		return nil, fmt.Errorf("qemu: machine %q (want pc or q35): %w", c.Machine, ErrInvalidConfig)
+	}
 	a := []string{
-		"-machine", "pc,accel=tcg",
+		"-machine", machine + ",accel=tcg",
 		"-cpu", "qemu64",
 		"-m", strconv.Itoa(mem),
 		"-smp", strconv.Itoa(cpus),
@@ -119,6 +130,12 @@ func (c *Config) args() ([]string, error) {
 		drive := "file=" + strings.ReplaceAll(file, ",", ",,") + ",if=virtio,format=" + format
 		if d.ReadOnly {
 			drive += ",readonly=on"
+		}
+		if d.Serial != "" {
+			if strings.ContainsAny(d.Serial, ",= ") || len(d.Serial) > 20 {
+				return nil, fmt.Errorf("qemu: disk serial %q (at most 20 characters, no ',', '=' or blanks): %w", d.Serial, ErrInvalidConfig)
+			}
+			drive += ",serial=" + d.Serial
 		}
 		a = append(a, "-drive", drive)
 	}
