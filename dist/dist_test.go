@@ -1074,7 +1074,7 @@ func TestKjumpSleep(t *testing.T) {
 			name:    "hibernated and resumed",
 			cmdline: reserved,
 			wantEvents: func(r string) []string {
-				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
+				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate + " --resume-initrd /boot/initrd.img-" + r, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
 			},
 		},
 		{
@@ -1083,7 +1083,7 @@ func TestKjumpSleep(t *testing.T) {
 			env:      []string{"KJUMP_TEST_RC=1"},
 			wantExit: 1,
 			wantEvents: func(r string) []string {
-				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
+				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate + " --resume-initrd /boot/initrd.img-" + r, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
 			},
 		},
 		{
@@ -1100,7 +1100,7 @@ func TestKjumpSleep(t *testing.T) {
 			name:    "crashkernel reservation in hex",
 			cmdline: "ro crashkernel=240M@0x1000000",
 			wantEvents: func(r string) []string {
-				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
+				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate + " --resume-initrd /boot/initrd.img-" + r, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
 			},
 		},
 		{
@@ -1117,7 +1117,7 @@ func TestKjumpSleep(t *testing.T) {
 			conf:    "KJUMP_DEVICE=/dev/sda2\nKJUMP_FILE=/var/lib/kjump/image\nKJUMP_RESUME_OFFSET=0x3a40000\nKJUMP_HIBERNATE_ARGS='--size 8G'\n",
 			wantEvents: func(r string) []string {
 				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r,
-					"kjump hibernate --to /var/lib/kjump/image --mem-min 16384K --mem-max 0xfffffff --mem-size 245760K --size 8G",
+					"kjump hibernate --to /var/lib/kjump/image --mem-min 16384K --mem-max 0xfffffff --mem-size 245760K --resume-initrd /boot/initrd.img-" + r + " --size 8G",
 					"grub-editenv - unset next_entry", "hook post hibernate hibernate"}
 			},
 		},
@@ -1163,7 +1163,7 @@ func TestKjumpSleep(t *testing.T) {
 			cmdline: reserved,
 			iomem:   "00000000-00000000 : Reserved\n  00000000-00000000 : Kernel code\n",
 			wantEvents: func(r string) []string {
-				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
+				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate + " --resume-initrd /boot/initrd.img-" + r, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
 			},
 		},
 		{

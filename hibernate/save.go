@@ -20,6 +20,7 @@ import (
 	"github.com/kjump/kjump/extents"
 	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/initmode"
+	"github.com/kjump/kjump/initramfs"
 	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kexec"
@@ -69,6 +70,10 @@ type Options struct {
 	Load           jump.LoadOptions
 	Root           string    // default "/"
 	Log            io.Writer // told how to resume before the jump
+	// ResumeInitrd, if set, is the initramfs the resume kernel will boot with
+	// (/boot/initrd.img-RELEASE): checked before anything is loaded to hold
+	// kjump, the resume script and the disks' modules (CheckResumeInitrd).
+	ResumeInitrd string
 }
 
 // Result of Hibernate: the system was saved, powered off, and resumed.
@@ -198,6 +203,26 @@ func Hibernate(o Options) (*Result, error) {
 		logf("hibernate: the region %s is not reserved at boot, so loading needs %s of free memory; reserve it with memmap=%dM$%dM",
 			region.Range, memmap.FormatSize(region.Size), region.Size>>20, region.Start>>20)
 	}
+	// The second kernel needs the drivers of the target and of every mounted
+	// disk (it reads their superblocks); those that are modules go into its
+	// initramfs. (A file target is on a mounted disk.)
+	var devs []string
+	if !isFile {
+		devs = append(devs, dev)
+	}
+	for _, m := range mounts {
+		devs = append(devs, m.Device)
+	}
+	if lo.Modules, err = modules.ForDevices(o.Root, devs...); err != nil {
+		return nil, err
+	}
+	// The resume kernel's initramfs must be able to resume: check it now,
+	// while the system can still carry on.
+	if o.ResumeInitrd != "" {
+		if err := CheckResumeInitrd(o.ResumeInitrd, sys.Release, lo.Modules, o.KeyFile, o.PassphraseFile); err != nil {
+			return nil, err
+		}
+	}
 	// Checked all that can be: only now preallocate a file target.
 	var file *extents.Map
 	if isFile {
@@ -210,18 +235,8 @@ func Hibernate(o Options) (*Result, error) {
 		}
 		dev = file.Device
 	}
-	// The second kernel needs the drivers of the target and of every mounted
-	// disk (it reads their superblocks); those that are modules go into its
-	// initramfs.
-	devs := []string{dev}
-	for _, m := range mounts {
-		devs = append(devs, m.Device)
-	}
-	if lo.Modules, err = modules.ForDevices(o.Root, devs...); err != nil {
-		if file != nil {
-			os.Remove(o.Target)
-		}
-		return nil, err
+	if file != nil {
+		devs = append(devs, dev)
 	}
 	req.Names = blockdev.NameAll(o.Root, devs...)
 	res, err := hibernate(o, req, dev, file, region, lo)
@@ -397,4 +412,55 @@ func ParseCompression(s string) (image.Compression, error) {
 		return image.None, nil
 	}
 	return 0, fmt.Errorf("compression %q: zstd, lz4 or none", s)
+}
+
+// ErrResumePath means the resume kernel's initramfs could not resume the image.
+var ErrResumePath = errors.New("the resume path is incomplete")
+
+// CheckResumeInitrd checks that the initramfs at path, which the resume kernel
+// of release boots with, can resume an image: it holds kjump, initramfs-tools'
+// local-premount script that runs it (dist/), the named modules (the disks'
+// drivers; a module built into the kernel needs nothing) and the key or
+// passphrase file at its own path.
+func CheckResumeInitrd(path, release string, mods []string, keyFile, passFile string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w: the resume kernel's initramfs: %w (update-initramfs -u)", ErrResumePath, err)
+	}
+	defer f.Close()
+	names, err := initramfs.List(f)
+	if err != nil {
+		return fmt.Errorf("%w: reading %s: %w", ErrResumePath, path, err)
+	}
+	have := map[string]bool{}
+	modsIn := map[string]bool{}
+	for _, n := range names {
+		have[n] = true
+		for _, dir := range []string{"lib/modules/" + release + "/", "usr/lib/modules/" + release + "/"} {
+			if strings.HasPrefix(n, dir) && strings.Contains(n, ".ko") {
+				modsIn[modules.Name(n)] = true
+			}
+		}
+	}
+	var missing []string
+	if !have["usr/sbin/kjump"] && !have["sbin/kjump"] && !have["usr/bin/kjump"] && !have["bin/kjump"] {
+		missing = append(missing, "kjump (install dist/initramfs-tools/hooks/kjump)")
+	}
+	if !have["scripts/local-premount/kjump"] {
+		missing = append(missing, "scripts/local-premount/kjump (install dist/initramfs-tools/scripts/local-premount/kjump)")
+	}
+	for _, m := range mods {
+		if !modsIn[strings.ReplaceAll(m, "-", "_")] {
+			missing = append(missing, "module "+m+" (a disk's driver: with MODULES=dep, list it in /etc/initramfs-tools/modules)")
+		}
+	}
+	for _, k := range []string{keyFile, passFile} {
+		if k != "" && !have[strings.TrimPrefix(k, "/")] {
+			missing = append(missing, k+" (set it in /etc/kjump/resume.conf, which the hook reads)")
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: %s lacks %s; then run update-initramfs -u", ErrResumePath, path, strings.Join(missing, ", "))
+	}
+	return nil
 }

@@ -83,6 +83,7 @@ Examples:
 				fs.StringVar(&o.KeyFile, "key-file", "", "encrypt the image with this 32-byte key")
 				fs.StringVar(&o.PassphraseFile, "passphrase-file", "", "encrypt the image with the passphrase in this file (Argon2id)")
 				fs.StringVar(&o.Compression, "compress", "zstd", "chunk compression: zstd (smaller), lz4 (cheaper on the CPU, a larger image) or none")
+				fs.StringVar(&o.ResumeInitrd, "resume-initrd", "", "check before anything is loaded that this initramfs (the resume kernel's, e.g. /boot/initrd.img-RELEASE) holds kjump, dist/'s resume script and the disks' modules")
 				then := fs.String("then", "poweroff", "what the second kernel does once the image is written: poweroff or reboot")
 				secondKernelFlags(fs, &o.Load, "the second kernel's bzImage, also the resume kernel (default: the running kernel's)",
 					"lowest physical address for the region (default: the resume kernel's load address)")
