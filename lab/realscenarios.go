@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +19,16 @@ func init() {
 		Name:    "real-roundtrip",
 		Summary: "the real machine (Debian 12, systemd, Debian's kernel config, booted by GRUB): kjump load and three round trips; counter, systemd, journal, network unharmed",
 		Run:     realRoundtrip,
+	})
+	register(Scenario{
+		Name:    "real-hibernate-refused",
+		Summary: "the real machine: GRUB's resume entry with no image: kjump resume refuses, the machine reboots into the default entry with all its RAM, and the journal says why",
+		Run:     realHibernateRefused,
+	})
+	register(Scenario{
+		Name:    "real-snapshot",
+		Summary: "the real machine: kjump snapshot -o /var/crash/live.kdump on the root ext4; the host reads the file out of the disk with makedumpfile --dump-dmesg, crash --minimal and drgn (task list)",
+		Run:     realSnapshot,
 	})
 	register(Scenario{
 		Name:    "real-hibernate",
@@ -157,6 +169,132 @@ func realHibernate(ctx context.Context, l *Lab) error {
 	}
 	// The next boot is a normal one, with all the RAM.
 	vm, err = l.bootReal(ctx, realBoot{name: "real-hibernate-next", script: "normal-boot", root: root, image: image})
+	if err != nil {
+		return err
+	}
+	defer vm.Kill()
+	if err := realScriptOK(vm, 900*time.Second); err != nil {
+		return err
+	}
+	return realExit(vm)
+}
+
+func realSnapshot(ctx context.Context, l *Lab) error {
+	root, image, err := l.realDisks(ctx, "real-snapshot")
+	if err != nil {
+		return err
+	}
+	vm, err := l.bootReal(ctx, realBoot{name: "real-snapshot", script: "snapshot", root: root, image: image})
+	if err != nil {
+		return err
+	}
+	defer vm.Kill()
+	if err := realScriptOK(vm, 900*time.Second); err != nil {
+		return err
+	}
+	if err := realExit(vm); err != nil {
+		return err
+	}
+	m := regexp.MustCompile(`lab: marker: (kjump-lab snapshot marker [0-9a-f-]+)`).FindStringSubmatch(vm.Console())
+	if m == nil {
+		return fmt.Errorf("no marker in the console (log: %s)", vm.LogPath())
+	}
+	marker := m[1]
+	// The file, taken out of the disk image (its ext4 is the first partition).
+	dump := filepath.Join(l.LogDir, "real-snapshot.kdump")
+	if out, err := exec.CommandContext(ctx, "debugfs", "-R", "dump /var/crash/live.kdump "+dump, root+"?offset=1048576").CombinedOutput(); err != nil {
+		return fmt.Errorf("debugfs: %v: %s", err, out)
+	}
+	dmesg, err := dumpDmesg(dump)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(dmesg, marker) {
+		return fmt.Errorf("makedumpfile --dump-dmesg %s: the kernel log lacks %q", dump, marker)
+	}
+	vmlinux := l.real.Kernel.Vmlinux
+	out, err := crash(vmlinux, dump, "log\nquit\n")
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(out, marker) {
+		return fmt.Errorf("crash --minimal %s: log lacks %q:\n%s", dump, marker, tail(out, 20))
+	}
+	tasks, err := drgnTasks(ctx, vmlinux, dump)
+	if err != nil {
+		return err
+	}
+	for _, want := range []string{"systemd", "systemd-journal", "systemd-udevd", "kjump"} {
+		if !slices.Contains(tasks, want) {
+			return fmt.Errorf("drgn: no task %q among the %d tasks of %s", want, len(tasks), dump)
+		}
+	}
+	fmt.Fprintf(l.progress, "real-snapshot: makedumpfile and crash read the marker; drgn lists %d tasks\n", len(tasks))
+	return nil
+}
+
+// drgnTasks lists the tasks' names in a dump with drgn (Debian 12's 0.0.22,
+// which reads kdump files through libkdumpfile).
+func drgnTasks(ctx context.Context, vmlinux, dump string) ([]string, error) {
+	const script = `
+from drgn.helpers.linux.pid import for_each_task
+for t in for_each_task(prog):
+    print("task", t.comm.string_().decode())
+`
+	py := dump + ".tasks.py"
+	if err := os.WriteFile(py, []byte(script), 0o644); err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, "/usr/bin/drgn", "--quiet", "-c", dump, "--no-default-symbols", "-s", vmlinux, py)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("drgn -c %s (apt-get install python3-drgn): %v\n%s", dump, err, tail(string(out), 20))
+	}
+	var tasks []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if name, ok := strings.CutPrefix(line, "task "); ok {
+			tasks = append(tasks, name)
+		}
+	}
+	if len(tasks) == 0 {
+		return nil, fmt.Errorf("drgn -c %s: no tasks:\n%s", dump, tail(string(out), 20))
+	}
+	return tasks, nil
+}
+
+func realHibernateRefused(ctx context.Context, l *Lab) error {
+	root, image, err := l.realDisks(ctx, "real-hibernate-refused")
+	if err != nil {
+		return err
+	}
+	vm, err := l.bootReal(ctx, realBoot{name: "real-refused-first", script: "refused", root: root, image: image})
+	if err != nil {
+		return err
+	}
+	defer vm.Kill()
+	if _, _, err := vm.Expect(900*time.Second, `lab: next boot: `); err != nil {
+		return err
+	}
+	if err := realExit(vm); err != nil {
+		return err
+	}
+	// The resume entry: kjump refuses, the boot goes on, the cleanup unit
+	// reboots before anything else runs (this boot's script must not).
+	vm, err = l.bootReal(ctx, realBoot{name: "real-refused-resume", script: "refused-after", root: root, image: image})
+	if err != nil {
+		return err
+	}
+	defer vm.Kill()
+	if _, _, err := vm.Expect(600*time.Second, `Booting .*\(kjump\)`); err != nil {
+		return fmt.Errorf("GRUB did not boot the resume entry: %w", err)
+	}
+	if err := vm.Wait(600 * time.Second); err != nil {
+		return fmt.Errorf("the refused resume did not reboot: %w", err)
+	}
+	if strings.Contains(vm.Console(), "lab: running the script") {
+		return fmt.Errorf("the boot went on in the confined resume kernel instead of rebooting (log: %s)", vm.LogPath())
+	}
+	vm, err = l.bootReal(ctx, realBoot{name: "real-refused-next", script: "refused-after", root: root, image: image})
 	if err != nil {
 		return err
 	}
