@@ -464,3 +464,20 @@ func CheckResumeInitrd(path, release string, mods []string, keyFile, passFile st
 	}
 	return nil
 }
+
+// PrepareFile preallocates an image file of size bytes (rounded up to a MiB)
+// the way 'kjump hibernate --to FILE --size SIZE' does, and returns its map
+// and the /dev node of its disk. A later hibernation with the same size reuses
+// its blocks, so the resume entry's offset (Extents[0].Physical) can be set
+// before the first hibernation.
+func PrepareFile(path string, size uint64) (*extents.Map, string, error) {
+	m, err := prepareImageFile(path, size)
+	if err != nil {
+		return nil, "", err
+	}
+	node, err := blockdev.Node("/", m.Device)
+	if err != nil {
+		node = "?"
+	}
+	return m, node, nil
+}
