@@ -21,6 +21,11 @@ func init() {
 		Run:     realRoundtrip,
 	})
 	register(Scenario{
+		Name:    "real-hibernate-file",
+		Summary: "the real machine: the image in a file on the root ext4 (kjump image prepare, KJUMP_FILE, KJUMP_RESUME_OFFSET), resumed by offset through GRUB and the initramfs",
+		Run:     realHibernateFile,
+	})
+	register(Scenario{
 		Name:    "real-hibernate-refused",
 		Summary: "the real machine: GRUB's resume entry with no image: kjump resume refuses, the machine reboots into the default entry with all its RAM, and the journal says why",
 		Run:     realHibernateRefused,
@@ -40,7 +45,7 @@ func init() {
 // realBoot is one boot of the real machine.
 type realBoot struct {
 	name   string // log name
-	script string // lab/guest/real-NAME.sh, run by lab-run after real-lib.sh
+	script string // lab/guest/real-NAME.sh (NAME+NAME: one after the other), run by lab-run after real-lib.sh
 	root   string // the system disk (a copy of RealMachine.Disk)
 	image  string // the image disk (serial kjump-image)
 }
@@ -67,12 +72,16 @@ func (l *Lab) bootReal(ctx context.Context, b realBoot) (*qemu.VM, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := guestFiles.ReadFile("guest/real-" + b.script + ".sh")
-	if err != nil {
-		return nil, err
+	text := "#!/bin/sh\n" + string(lib)
+	for _, name := range strings.Split(b.script, "+") {
+		body, err := guestFiles.ReadFile("guest/real-" + name + ".sh")
+		if err != nil {
+			return nil, err
+		}
+		text += "\n" + string(body)
 	}
 	script := filepath.Join(l.LogDir, b.name+".sh")
-	if err := os.WriteFile(script, []byte("#!/bin/sh\n"+string(lib)+"\n"+string(body)), 0o755); err != nil {
+	if err := os.WriteFile(script, []byte(text), 0o755); err != nil {
 		return nil, err
 	}
 	return qemu.Start(ctx, qemu.Config{
@@ -125,11 +134,21 @@ func realRoundtrip(ctx context.Context, l *Lab) error {
 }
 
 func realHibernate(ctx context.Context, l *Lab) error {
-	root, image, err := l.realDisks(ctx, "real-hibernate")
+	return l.realHibernate(ctx, "real-hibernate", "hibernate")
+}
+
+func realHibernateFile(ctx context.Context, l *Lab) error {
+	return l.realHibernate(ctx, "real-hibernate-file", "hibernate-file+hibernate")
+}
+
+// realHibernate hibernates the real machine running script, boots the resume
+// entry, and then a normal boot.
+func (l *Lab) realHibernate(ctx context.Context, name, script string) error {
+	root, image, err := l.realDisks(ctx, name)
 	if err != nil {
 		return err
 	}
-	vm, err := l.bootReal(ctx, realBoot{name: "real-hibernate-save", script: "hibernate", root: root, image: image})
+	vm, err := l.bootReal(ctx, realBoot{name: name + "-save", script: script, root: root, image: image})
 	if err != nil {
 		return err
 	}
@@ -149,7 +168,7 @@ func realHibernate(ctx context.Context, l *Lab) error {
 	}
 	// Power on: GRUB's one-shot entry boots the resume kernel, whose
 	// initramfs resumes the saved system; the script there goes on.
-	vm, err = l.bootReal(ctx, realBoot{name: "real-hibernate-resume", script: "normal-boot", root: root, image: image})
+	vm, err = l.bootReal(ctx, realBoot{name: name + "-resume", script: "normal-boot", root: root, image: image})
 	if err != nil {
 		return err
 	}
@@ -168,7 +187,7 @@ func realHibernate(ctx context.Context, l *Lab) error {
 		return err
 	}
 	// The next boot is a normal one, with all the RAM.
-	vm, err = l.bootReal(ctx, realBoot{name: "real-hibernate-next", script: "normal-boot", root: root, image: image})
+	vm, err = l.bootReal(ctx, realBoot{name: name + "-next", script: "normal-boot", root: root, image: image})
 	if err != nil {
 		return err
 	}
