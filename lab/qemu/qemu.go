@@ -108,7 +108,11 @@ func (c *Config) args() ([]string, error) {
 	if c.Append != "" {
 		a = append(a, "-append", c.Append)
 	}
+	serials := false
 	for _, d := range c.Disks {
+		serials = serials || d.Serial != ""
+	}
+	for i, d := range c.Disks {
 		if d.Path == "" {
 			return nil, fmt.Errorf("qemu: disk with no path: %w", ErrInvalidConfig)
 		}
@@ -131,11 +135,25 @@ func (c *Config) args() ([]string, error) {
 		if d.ReadOnly {
 			drive += ",readonly=on"
 		}
-		if d.Serial != "" {
-			if strings.ContainsAny(d.Serial, ",= ") || len(d.Serial) > 20 {
-				return nil, fmt.Errorf("qemu: disk serial %q (at most 20 characters, no ',', '=' or blanks): %w", d.Serial, ErrInvalidConfig)
+		if strings.ContainsAny(d.Serial, ",= ") || len(d.Serial) > 20 {
+			return nil, fmt.Errorf("qemu: disk serial %q (at most 20 characters, no ',', '=' or blanks): %w", d.Serial, ErrInvalidConfig)
+		}
+		if serials {
+			// A serial number is a property of the virtio-blk device, not of
+			// the drive: -drive if=none plus -device, for every disk, and the
+			// first one is where the firmware boots from (SeaBIOS would
+			// otherwise try the disks in its own order).
+			id := fmt.Sprintf("disk%d", i)
+			drive = strings.Replace(drive, ",if=virtio,", ",if=none,id="+id+",", 1)
+			dev := "virtio-blk-pci,drive=" + id
+			if d.Serial != "" {
+				dev += ",serial=" + d.Serial
 			}
-			drive += ",serial=" + d.Serial
+			if i == 0 {
+				dev += ",bootindex=0"
+			}
+			a = append(a, "-drive", drive, "-device", dev)
+			continue
 		}
 		a = append(a, "-drive", drive)
 	}
