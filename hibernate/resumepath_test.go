@@ -3,6 +3,7 @@ package hibernate
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,13 +16,17 @@ import (
 
 // debianInitrd writes a zstd-compressed initramfs holding names, as
 // update-initramfs makes it.
-func debianInitrd(t *testing.T, names ...string) string {
+func debianInitrd(t *testing.T, names ...string) string { return debianInitrdSized(t, 0, names...) }
+
+// debianInitrdSized is debianInitrd with files of size bytes (zeros).
+func debianInitrdSized(t *testing.T, size int, names ...string) string {
 	var raw bytes.Buffer
 	w := cpio.NewWriter(&raw)
 	for _, n := range names {
-		if err := w.WriteHeader(&cpio.Header{Name: n, Mode: cpio.TypeReg | 0o644, NLink: 1}); err != nil {
+		if err := w.WriteHeader(&cpio.Header{Name: n, Mode: cpio.TypeReg | 0o644, NLink: 1, Size: int64(size)}); err != nil {
 			t.Fatal(err)
 		}
+		w.Write(make([]byte, size))
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -57,7 +62,7 @@ func TestCheckResumeInitrd(t *testing.T) {
 		{"no key", complete[:2], nil, "/etc/kjump/image.key", "/etc/kjump/image.key"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckResumeInitrd(debianInitrd(t, tt.files...), rel, tt.mods, tt.key, "")
+			err := CheckResumeInitrd(debianInitrd(t, tt.files...), rel, tt.mods, tt.key, "", 200<<20)
 			if tt.want == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -69,7 +74,20 @@ func TestCheckResumeInitrd(t *testing.T) {
 			}
 		})
 	}
-	if err := CheckResumeInitrd(filepath.Join(t.TempDir(), "none"), rel, nil, "", ""); !errors.Is(err, ErrResumePath) || !strings.Contains(err.Error(), "update-initramfs") {
+	if err := CheckResumeInitrd(filepath.Join(t.TempDir(), "none"), rel, nil, "", "", 200<<20); !errors.Is(err, ErrResumePath) || !strings.Contains(err.Error(), "update-initramfs") {
 		t.Errorf("no initramfs: %v", err)
+	}
+	// Too large for the region: Debian's MODULES=most initramfs of the stock
+	// kernel (137 MiB unpacked) in the 240 MiB region.
+	big := make([]string, 0, 40)
+	for i := 0; i < 40; i++ {
+		big = append(big, fmt.Sprintf("usr/lib/modules/6.12.118/kernel/m%d.ko", i))
+	}
+	err := CheckResumeInitrd(debianInitrdSized(t, 1<<20, append(complete[:2], big...)...), rel, nil, "", "", 120<<20)
+	if !errors.Is(err, ErrResumePath) || !strings.Contains(err.Error(), "MODULES=dep") {
+		t.Errorf("an initramfs of 40 MiB unpacked, 24 MiB of room: %v", err)
+	}
+	if err := CheckResumeInitrd(debianInitrdSized(t, 1<<20, append(complete[:2], big...)...), rel, nil, "", "", 160<<20); err != nil {
+		t.Errorf("40 MiB unpacked with 64 MiB of room: %v", err)
 	}
 }

@@ -219,7 +219,8 @@ func Hibernate(o Options) (*Result, error) {
 	// The resume kernel's initramfs must be able to resume: check it now,
 	// while the system can still carry on.
 	if o.ResumeInitrd != "" {
-		if err := CheckResumeInitrd(o.ResumeInitrd, sys.Release, lo.Modules, o.KeyFile, o.PassphraseFile); err != nil {
+		room := region.Size - min(region.Size, uint64(bz.Header.InitSize))
+		if err := CheckResumeInitrd(o.ResumeInitrd, sys.Release, lo.Modules, o.KeyFile, o.PassphraseFile, room); err != nil {
 			return nil, err
 		}
 	}
@@ -417,20 +418,38 @@ func ParseCompression(s string) (image.Compression, error) {
 // ErrResumePath means the resume kernel's initramfs could not resume the image.
 var ErrResumePath = errors.New("the resume path is incomplete")
 
+// ResumeWorkingSet is what a resume kernel needs in its region beside its
+// image and initramfs: the kernel's own allocations and kjump resume's buffers.
+const ResumeWorkingSet = 96 << 20
+
 // CheckResumeInitrd checks that the initramfs at path, which the resume kernel
 // of release boots with, can resume an image: it holds kjump, initramfs-tools'
 // local-premount script that runs it (dist/), the named modules (the disks'
 // drivers; a module built into the kernel needs nothing) and the key or
 // passphrase file at its own path.
-func CheckResumeInitrd(path, release string, mods []string, keyFile, passFile string) error {
+//
+// It also checks that the resume kernel fits its region: room is the region's
+// size less the kernel's init_size; the compressed initramfs, its unpacked
+// files and ResumeWorkingSet must fit in it (a Debian initramfs with every
+// module, MODULES=most, unpacks to 137 MiB: a 240 MiB region panics "System is
+// deadlocked on memory" while unpacking it).
+func CheckResumeInitrd(path, release string, mods []string, keyFile, passFile string, room uint64) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("%w: the resume kernel's initramfs: %w (update-initramfs -u)", ErrResumePath, err)
 	}
 	defer f.Close()
-	names, err := initramfs.List(f)
+	listing, err := initramfs.List(f)
 	if err != nil {
 		return fmt.Errorf("%w: reading %s: %w", ErrResumePath, path, err)
+	}
+	names := listing.Names
+	if st, err := f.Stat(); err == nil && room > 0 {
+		need := uint64(st.Size()) + listing.Unpacked + ResumeWorkingSet
+		if need > room {
+			return fmt.Errorf("%w: %s is %s and unpacks to %s: with %s of working memory the resume kernel needs %s beside its own image, but its region leaves %s; make the initramfs smaller (MODULES=dep in /etc/initramfs-tools/initramfs.conf, then update-initramfs -u) or the region larger (KJUMP_REGION=496M@16M with memmap=496M$16M)",
+				ErrResumePath, path, memmap.FormatSize(uint64(st.Size())), memmap.FormatSize(listing.Unpacked), memmap.FormatSize(ResumeWorkingSet), memmap.FormatSize(need), memmap.FormatSize(room))
+		}
 	}
 	have := map[string]bool{}
 	modsIn := map[string]bool{}

@@ -20,14 +20,22 @@ var ErrCompression = errors.New("initramfs compression not supported")
 // MaxListEntries bounds the entries List returns.
 const MaxListEntries = 1 << 20
 
+// Listing is what List finds in an initramfs.
+type Listing struct {
+	Names []string // every path, as stored, without a leading "./" or "/"
+	// Unpacked is the memory the kernel's rootfs needs for the files: each
+	// regular file's size rounded up to a 4 KiB page.
+	Unpacked uint64
+}
+
 // List returns the paths in an initramfs as a boot loader hands it to the
 // kernel: one or more cpio archives back to back, each uncompressed (an early
 // microcode archive), gzip- or zstd-compressed, with zero padding between
 // them — what Debian's initramfs-tools writes. Paths are as stored, without
 // a leading "./" or "/".
-func List(r io.Reader) ([]string, error) {
+func List(r io.Reader) (*Listing, error) {
 	br := bufio.NewReader(r)
-	var out []string
+	out := &Listing{}
 	for seg := 0; ; seg++ {
 		// Zero padding between archives.
 		for {
@@ -78,7 +86,7 @@ func List(r io.Reader) ([]string, error) {
 			if err != nil {
 				return nil, fmt.Errorf("initramfs segment %d: %w", seg, err)
 			}
-			if len(out) >= MaxListEntries {
+			if len(out.Names) >= MaxListEntries {
 				return nil, fmt.Errorf("initramfs: more than %d entries", MaxListEntries)
 			}
 			name := h.Name
@@ -90,7 +98,10 @@ func List(r io.Reader) ([]string, error) {
 				}
 			}
 			if name != "" && name != "." {
-				out = append(out, name)
+				out.Names = append(out.Names, name)
+			}
+			if h.Mode&cpio.TypeMask == cpio.TypeReg {
+				out.Unpacked += (uint64(h.Size) + 4095) &^ 4095
 			}
 		}
 		if last {

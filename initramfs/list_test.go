@@ -64,7 +64,15 @@ func TestList(t *testing.T) {
 		{"empty", nil, nil, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := List(bytes.NewReader(tt.in))
+			l, err := List(bytes.NewReader(tt.in))
+			var got []string
+			if l != nil {
+				got = l.Names
+				// Every test file is one page once unpacked.
+				if l.Unpacked != uint64(len(got))*4096 {
+					t.Errorf("Unpacked = %d for %d small files", l.Unpacked, len(got))
+				}
+			}
 			if !errors.Is(err, tt.err) || !slices.Equal(got, tt.want) {
 				t.Errorf("List = %q, %v; want %q, %v", got, err, tt.want, tt.err)
 			}
@@ -80,11 +88,14 @@ func FuzzList(f *testing.F) {
 	f.Add(gz(f, rawCpio(f, "usr/sbin/kjump")))
 	f.Add(append(rawCpio(f, "x"), make([]byte, 100)...))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		names, err := List(bytes.NewReader(b))
-		if err != nil && names != nil {
-			t.Fatalf("names beside an error: %q, %v", names, err)
+		l, err := List(bytes.NewReader(b))
+		if err != nil {
+			if l != nil {
+				t.Fatalf("a listing beside an error: %v", err)
+			}
+			return
 		}
-		for _, n := range names {
+		for _, n := range l.Names {
 			if n == "" || n[0] == '/' {
 				t.Fatalf("bad name %q", n)
 			}
