@@ -11,4 +11,3 @@ if [ -f /root/expect ]; then
 fi
 say "normal boot: MemTotal $mem kB, $(grep -o 'BOOT_IMAGE=[^ ]*' /proc/cmdline)"
 say "normal boot ok"
-systemctl poweroff

@@ -20,4 +20,3 @@ check_net "after the snapshot"
 check_errors "$c" "from the snapshot"
 sync
 say "snapshot ok"
-systemctl poweroff
