@@ -60,7 +60,7 @@ Examples:
 				switch sub {
 				case "list":
 					for _, s := range lab.Scenarios() {
-						fmt.Fprintf(stdout, "%-20s %s\n", s.Name, s.Summary)
+						fmt.Fprintf(stdout, "%-24s %s\n", s.Name, s.Summary)
 					}
 					return nil
 				case "build", "test", "demo", "bench":
