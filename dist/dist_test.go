@@ -603,7 +603,7 @@ func TestHook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(t *testing.T, conf string, args ...string) (destdir string, stderr string, exit int) {
+	run := func(t *testing.T, conf string, env ...string) (destdir string, stderr string, exit int) {
 		dir := t.TempDir()
 		destdir = filepath.Join(dir, "initramfs")
 		if err := os.Mkdir(destdir, 0o755); err != nil {
@@ -612,11 +612,22 @@ func TestHook(t *testing.T) {
 		confPath := filepath.Join(dir, "resume.conf")
 		writeFile(t, confPath, conf, 0o644)
 		var out bytes.Buffer
+		var args []string
+		for _, e := range env {
+			if !strings.Contains(e, "=") {
+				args = append(args, e)
+			}
+		}
 		cmd := exec.Command("sh", append([]string{hook}, args...)...)
 		cmd.Stdout = &out
 		cmd.Stderr = &out
 		// What mkinitramfs exports to hooks.
 		cmd.Env = []string{"PATH=/usr/bin:/sbin:/bin", "DESTDIR=" + destdir, "verbose=n", "KJUMP_CONF=" + confPath}
+		for _, e := range env {
+			if strings.Contains(e, "=") {
+				cmd.Env = append(cmd.Env, e)
+			}
+		}
 		exit = exitCode(t, cmd)
 		return destdir, out.String(), exit
 	}
@@ -647,6 +658,24 @@ func TestHook(t *testing.T) {
 		// The test's umask is not 077 unless someone set it so.
 		if um := currentUmask(); um&0o077 != 0 && !strings.Contains(stderr, "UMASK=0077") {
 			t.Errorf("no UMASK warning under umask %#o:\n%s", um, stderr)
+		}
+	})
+	t.Run("kernel config", func(t *testing.T) {
+		src := t.TempDir()
+		bin := filepath.Join(src, "kjump")
+		writeFile(t, bin, "#!/bin/sh\n", 0o755)
+		boot := filepath.Join(src, "boot")
+		writeFile(t, filepath.Join(boot, "config-6.12.118"), "CONFIG_KEXEC_JUMP=y\n", 0o644)
+		destdir, stderr, exit := run(t, "KJUMP_BIN="+bin+"\n", "KJUMP_BOOT="+boot, "version=6.12.118")
+		if exit != 0 {
+			t.Fatalf("exit status %d\n%s", exit, stderr)
+		}
+		if got, err := os.ReadFile(filepath.Join(destdir, "boot/config-6.12.118")); err != nil || string(got) != "CONFIG_KEXEC_JUMP=y\n" {
+			t.Errorf("config not copied to /boot/config-6.12.118: %q, %v\n%s", got, err, stderr)
+		}
+		destdir, stderr, exit = run(t, "KJUMP_BIN="+bin+"\n", "KJUMP_BOOT="+boot, "version=6.12.999")
+		if exit != 0 || !strings.Contains(stderr, "W: kjump: "+boot+"/config-6.12.999 does not exist") {
+			t.Errorf("no config: exit %d, want a warning:\n%s", exit, stderr)
 		}
 	})
 	t.Run("missing key is a warning", func(t *testing.T) {
@@ -1045,7 +1074,7 @@ func TestKjumpSleep(t *testing.T) {
 			name:    "hibernated and resumed",
 			cmdline: reserved,
 			wantEvents: func(r string) []string {
-				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
+				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate + " --resume-initrd /boot/initrd.img-" + r, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
 			},
 		},
 		{
@@ -1054,7 +1083,7 @@ func TestKjumpSleep(t *testing.T) {
 			env:      []string{"KJUMP_TEST_RC=1"},
 			wantExit: 1,
 			wantEvents: func(r string) []string {
-				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
+				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate + " --resume-initrd /boot/initrd.img-" + r, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
 			},
 		},
 		{
@@ -1071,7 +1100,7 @@ func TestKjumpSleep(t *testing.T) {
 			name:    "crashkernel reservation in hex",
 			cmdline: "ro crashkernel=240M@0x1000000",
 			wantEvents: func(r string) []string {
-				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
+				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate + " --resume-initrd /boot/initrd.img-" + r, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
 			},
 		},
 		{
@@ -1088,7 +1117,7 @@ func TestKjumpSleep(t *testing.T) {
 			conf:    "KJUMP_DEVICE=/dev/sda2\nKJUMP_FILE=/var/lib/kjump/image\nKJUMP_RESUME_OFFSET=0x3a40000\nKJUMP_HIBERNATE_ARGS='--size 8G'\n",
 			wantEvents: func(r string) []string {
 				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r,
-					"kjump hibernate --to /var/lib/kjump/image --mem-min 16384K --mem-max 0xfffffff --mem-size 245760K --size 8G",
+					"kjump hibernate --to /var/lib/kjump/image --mem-min 16384K --mem-max 0xfffffff --mem-size 245760K --resume-initrd /boot/initrd.img-" + r + " --size 8G",
 					"grub-editenv - unset next_entry", "hook post hibernate hibernate"}
 			},
 		},
@@ -1134,7 +1163,7 @@ func TestKjumpSleep(t *testing.T) {
 			cmdline: reserved,
 			iomem:   "00000000-00000000 : Reserved\n  00000000-00000000 : Kernel code\n",
 			wantEvents: func(r string) []string {
-				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
+				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate + " --resume-initrd /boot/initrd.img-" + r, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
 			},
 		},
 		{
@@ -1208,6 +1237,17 @@ func TestUnits(t *testing.T) {
 		writeFile(t, dst, string(b), 0o644)
 	}
 	units := []string{"kjump-hibernate.service", "kjump-resume-cleanup.service"}
+	// A refused resume must not leave the machine running in the confined
+	// resume kernel: the cleanup reboots, after the journal is on disk.
+	cleanup, err := os.ReadFile(filepath.Join("systemd", "kjump-resume-cleanup.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nExecStart=/bin/systemctl --no-block reboot\n", "systemd-journal-flush.service"} {
+		if !strings.Contains(string(cleanup), want) {
+			t.Errorf("kjump-resume-cleanup.service lacks %q", strings.TrimSpace(want))
+		}
+	}
 	for _, u := range units {
 		copyFile(filepath.Join("systemd", u), filepath.Join(dir, u))
 	}

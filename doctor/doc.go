@@ -25,6 +25,13 @@
 //     addresses only to root) and a region of RAM for the second kernel
 //     (package memmap): a crashkernel= reservation if there is one, else a
 //     window of System RAM that is swapped out and back at each jump.
+//   - The disks' drivers (row "disk drivers"): a distribution kernel builds
+//     virtio_blk, ahci, nvme and sd_mod as modules, which a second kernel only
+//     has if kjump puts them into its initramfs (package modules). The row says
+//     which disks need modules and whether that works: every module in
+//     modules.dep, and an xz-compressed one loadable (CONFIG_MODULE_DECOMPRESS).
+//     A disk that cannot be handled is a warning: it only matters as the
+//     target of a snapshot or a hibernation.
 //
 // [Run] performs every check against a root directory ("/" normally, a fake
 // tree in tests) and returns a [Report] with one row per check. A row is

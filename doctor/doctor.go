@@ -14,6 +14,7 @@ import (
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kconfig"
 	"github.com/kjump/kjump/memmap"
+	"github.com/kjump/kjump/modules"
 )
 
 // Status is the outcome of one check.
@@ -84,6 +85,7 @@ func Run(root string) Report {
 	d.lockdown()
 	d.capSysBoot()
 	d.memory()
+	d.disks()
 	d.parked()
 	d.report.Ready = len(d.report.Problems()) == 0
 	return d.report
@@ -106,6 +108,7 @@ func (d *run) parked() {
 type run struct {
 	root   string
 	report Report
+	cfg    kconfig.Config // the running kernel's, nil if unknown
 }
 
 func (d *run) add(name string, s Status, detail, fix string) {
@@ -144,6 +147,7 @@ func (d *run) show(p string) string {
 
 func (d *run) config() {
 	cfg, src, err := kconfig.LoadRunning(d.root)
+	d.cfg = cfg
 	switch {
 	case err == nil:
 		d.add("kernel config", OK, d.show(src), "")
@@ -391,4 +395,73 @@ func (r Report) WriteTable(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// disks adds the "disk drivers" row: which disks have a driver built as a
+// module (Debian builds virtio_blk, ahci, nvme and sd_mod as modules), and
+// whether kjump can give those modules to a second kernel that writes to the
+// disk (package modules): each must be in modules.dep, and an xz-compressed
+// one needs CONFIG_MODULE_DECOMPRESS.
+func (d *run) disks() {
+	const name = "disk drivers"
+	entries, err := os.ReadDir(d.path("sys/block"))
+	if err != nil {
+		d.add(name, Warn, "cannot list the disks: "+d.errText(err), "mount sysfs on /sys")
+		return
+	}
+	var builtin, handled, problems []string
+	var dep *modules.Dep
+	for _, e := range entries {
+		disk := e.Name()
+		if _, err := os.Stat(d.path("sys/block/" + disk + "/device")); err != nil {
+			continue // virtual: loop, dm, zram, md
+		}
+		num, err := d.read("sys/block/" + disk + "/dev")
+		if err != nil {
+			continue
+		}
+		mods, err := modules.ForDevice(d.root, num)
+		if err != nil {
+			problems = append(problems, disk+": "+d.errText(err))
+			continue
+		}
+		if len(mods) == 0 {
+			builtin = append(builtin, disk)
+			continue
+		}
+		if dep == nil {
+			if dep, err = modules.LoadDep(d.root, d.report.Kernel); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: driver %s is a module and %s", disk, strings.Join(mods, ", "), d.errText(err)))
+				dep = nil
+				continue
+			}
+		}
+		order, err := dep.Order(mods)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: driver %s is a module: %v", disk, strings.Join(mods, ", "), err))
+			continue
+		}
+		decompresses := d.cfg != nil && d.cfg.Enabled("MODULE_DECOMPRESS")
+		if c := modules.Compression(order[len(order)-1]); c == "xz" && !decompresses {
+			problems = append(problems, fmt.Sprintf("%s: driver %s is an xz-compressed module and the kernel lacks CONFIG_MODULE_DECOMPRESS", disk, strings.Join(mods, ", ")))
+			continue
+		}
+		handled = append(handled, fmt.Sprintf("%s (%s)", disk, strings.Join(mods, ", ")))
+	}
+	var parts []string
+	if len(handled) > 0 {
+		parts = append(parts, "modules, put into the second kernel's initramfs with their dependencies: "+strings.Join(handled, ", "))
+	}
+	if len(builtin) > 0 {
+		parts = append(parts, "built in: "+strings.Join(builtin, ", "))
+	}
+	switch {
+	case len(problems) > 0:
+		d.add(name, Warn, strings.Join(append(problems, parts...), "; ")+": kjump snapshot and hibernate cannot write to those disks",
+			"install the kernel's modules with depmod (modules.dep), uncompressed or gzip/zstd-compressed, or build the driver in (=y)")
+	case len(parts) == 0:
+		d.add(name, Info, "no disks", "")
+	default:
+		d.add(name, OK, strings.Join(parts, "; "), "")
+	}
 }

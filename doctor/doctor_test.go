@@ -161,7 +161,7 @@ func find(t *testing.T, r Report, name string) Check {
 var rowNames = []string{
 	"kernel config", "CONFIG_KEXEC_JUMP", "CONFIG_KEXEC", "CONFIG_HIBERNATION", "CONFIG_CRASH_DUMP",
 	"CONFIG_PROC_VMCORE", "CONFIG_PROC_KCORE", "CONFIG_DEVMEM", "kernel.kexec_load_disabled",
-	"lockdown", "CAP_SYS_BOOT", "RAM map", "reservation", "region", "parked kernel",
+	"lockdown", "CAP_SYS_BOOT", "RAM map", "reservation", "region", "disk drivers", "parked kernel",
 }
 
 func TestRun(t *testing.T) {

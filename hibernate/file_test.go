@@ -185,3 +185,21 @@ func FuzzDecodeLocator(f *testing.F) {
 		}
 	})
 }
+
+// TestPrepareFileKeepsItsBlocks: a file prepared ahead (kjump image prepare)
+// keeps its first block when the hibernation prepares it again with the same
+// size, so the resume entry's offset, set before, stays right.
+func TestPrepareFileKeepsItsBlocks(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "image")
+	m, _, err := PrepareFile(p, 8<<20)
+	if err != nil {
+		t.Skipf("cannot map a file on this filesystem: %v", err)
+	}
+	again, err := prepareImageFile(p, 8<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Extents[0].Physical != m.Extents[0].Physical || again.Device != m.Device {
+		t.Errorf("prepared at %#x on %s, the hibernation's file is at %#x on %s", m.Extents[0].Physical, m.Device, again.Extents[0].Physical, again.Device)
+	}
+}

@@ -137,18 +137,31 @@ func Check(o ResumeOptions) (*Opened, error) {
 	// The jump back needs kexec_load after the memory is restored: make sure
 	// now that nothing will refuse it. (This kernel does not load a second
 	// kernel of its own, so the region checks do not apply.)
-	var missing []string
-	for _, c := range doctor.Run(o.Root).Checks {
-		if c.Status == doctor.Missing && c.Name != "region" && c.Name != "RAM map" {
-			missing = append(missing, c.Name+": "+c.Detail)
-		}
-	}
-	if len(missing) > 0 {
+	if missing := jumpBackProblems(doctor.Run(o.Root)); len(missing) > 0 {
 		return nil, fmt.Errorf("%w: this kernel could not jump back to the saved system after restoring it: %s", ErrCannotJump, strings.Join(missing, "; "))
 	}
 	logf("resume: same kernel build, machine and filesystems; %s of memory for reading the image", memmap.FormatSize(budget))
 	ok = true
 	return op, nil
+}
+
+// jumpBackProblems are the rows of a doctor report on the resume kernel that
+// would stop the kexec_load of the jump back. The region rows do not apply
+// (this kernel loads no second kernel of its own), and neither do the kernel
+// config rows: the image's kernel build has matched this one's (release,
+// version and GNU build ID), and that build ran the kexec jump that wrote the
+// image, so it has every option the jump needs. A resume kernel often has no
+// config to read: Debian has no CONFIG_IKCONFIG and its initramfs no /boot.
+func jumpBackProblems(rep doctor.Report) []string {
+	var missing []string
+	for _, c := range rep.Checks {
+		if c.Status != doctor.Missing || c.Name == "region" || c.Name == "RAM map" ||
+			c.Name == "kernel config" || strings.HasPrefix(c.Name, "CONFIG_") {
+			continue
+		}
+		missing = append(missing, c.Name+": "+c.Detail)
+	}
+	return missing
 }
 
 // Resume restores the system saved in the image on o.From and jumps back to it.

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/kjump/kjump/bootparam"
+	"github.com/kjump/kjump/doctor"
 	"github.com/kjump/kjump/image"
 	"github.com/kjump/kjump/memmap"
 )
@@ -332,5 +334,28 @@ func TestResumeCommandLineMatchesCheckOverlap(t *testing.T) {
 	}
 	if err := checkOverlap(own, runs, image.Range{Start: second.Start, Size: second.Size}); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestJumpBackProblems: a resume kernel without a readable config (Debian: no
+// IKCONFIG, no /boot in the initramfs) is not refused once the build matched;
+// what would really stop the jump back still is.
+func TestJumpBackProblems(t *testing.T) {
+	debianInitramfs := doctor.Report{Checks: []doctor.Check{
+		{Name: "kernel config", Status: doctor.Missing, Detail: "neither /proc/config.gz nor /boot/config-6.12.118 exists"},
+		{Name: "CONFIG_KEXEC_JUMP", Status: doctor.Warn, Detail: "cannot verify: no kernel config"},
+		{Name: "kernel.kexec_load_disabled", Status: doctor.OK},
+		{Name: "region", Status: doctor.Missing, Detail: "no free window"},
+		{Name: "RAM map", Status: doctor.Missing},
+	}}
+	if got := jumpBackProblems(debianInitramfs); len(got) != 0 {
+		t.Errorf("Debian's resume initramfs: refused for %v", got)
+	}
+	locked := debianInitramfs
+	locked.Checks = append(slices.Clone(locked.Checks),
+		doctor.Check{Name: "lockdown", Status: doctor.Missing, Detail: "integrity"},
+		doctor.Check{Name: "CONFIG_DEVMEM", Status: doctor.Missing, Detail: "is not set"})
+	if got := jumpBackProblems(locked); len(got) != 1 || !strings.HasPrefix(got[0], "lockdown: ") {
+		t.Errorf("lockdown: %v; want it alone", got)
 	}
 }

@@ -15,12 +15,14 @@ import (
 	"github.com/kjump/kjump/doctor"
 	"github.com/kjump/kjump/extents"
 	"github.com/kjump/kjump/image"
+	"github.com/kjump/kjump/initramfs"
 	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/internal/initmode"
 	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/memmap"
+	"github.com/kjump/kjump/modules"
 )
 
 // Request is what the first kernel asks of the second, through the mailbox.
@@ -53,6 +55,9 @@ type Request struct {
 	// else the request's own page. A parked writer's request page (the park
 	// page) is not saved in the image.
 	Report uint64 `json:"report,omitempty"`
+	// Names locate Device and the mounted devices in the second kernel, whose
+	// modular disk drivers may number them differently.
+	Names blockdev.Names `json:"names,omitempty"`
 }
 
 // Report is what the resume kernel leaves in the mailbox for the resumed
@@ -92,6 +97,10 @@ type Options struct {
 	Load           jump.LoadOptions
 	Root           string    // default "/"
 	Log            io.Writer // told how to resume before the jump
+	// ResumeInitrd, if set, is the initramfs the resume kernel will boot with
+	// (/boot/initrd.img-RELEASE): checked before anything is loaded to hold
+	// kjump, the resume script and the disks' modules (CheckResumeInitrd).
+	ResumeInitrd string
 }
 
 // Result of Hibernate: the system was saved, powered off, and resumed.
@@ -222,6 +231,27 @@ func Hibernate(o Options) (*Result, error) {
 		logf("hibernate: the region %s is not reserved at boot, so loading needs %s of free memory; reserve it with memmap=%dM$%dM",
 			region.Range, memmap.FormatSize(region.Size), region.Size>>20, region.Start>>20)
 	}
+	// The second kernel needs the drivers of the target and of every mounted
+	// disk (it reads their superblocks); those that are modules go into its
+	// initramfs. (A file target is on a mounted disk.)
+	var devs []string
+	if !isFile {
+		devs = append(devs, dev)
+	}
+	for _, m := range mounts {
+		devs = append(devs, m.Device)
+	}
+	if lo.Modules, err = modules.ForDevices(o.Root, devs...); err != nil {
+		return nil, err
+	}
+	// The resume kernel's initramfs must be able to resume: check it now,
+	// while the system can still carry on.
+	if o.ResumeInitrd != "" {
+		room := region.Size - min(region.Size, uint64(bz.Header.InitSize))
+		if err := CheckResumeInitrd(o.ResumeInitrd, sys.Release, lo.Modules, o.KeyFile, o.PassphraseFile, room); err != nil {
+			return nil, err
+		}
+	}
 	// Checked all that can be: only now preallocate a file target.
 	var file *extents.Map
 	if isFile {
@@ -234,6 +264,10 @@ func Hibernate(o Options) (*Result, error) {
 		}
 		dev = file.Device
 	}
+	if file != nil {
+		devs = append(devs, dev)
+	}
+	req.Names = blockdev.NameAll(o.Root, devs...)
 	res, err := hibernate(o, req, dev, file, region, lo, parked)
 	if errors.Is(err, ErrCannotServe) {
 		logf("hibernate: %v; loading a fresh writer", err)
@@ -454,4 +488,90 @@ func ParseCompression(s string) (image.Compression, error) {
 		return image.None, nil
 	}
 	return 0, fmt.Errorf("compression %q: zstd, lz4 or none", s)
+}
+
+// ErrResumePath means the resume kernel's initramfs could not resume the image.
+var ErrResumePath = errors.New("the resume path is incomplete")
+
+// ResumeWorkingSet is what a resume kernel needs in its region beside its
+// image and initramfs: the kernel's own allocations and kjump resume's buffers.
+const ResumeWorkingSet = 96 << 20
+
+// CheckResumeInitrd checks that the initramfs at path, which the resume kernel
+// of release boots with, can resume an image: it holds kjump, initramfs-tools'
+// local-premount script that runs it (dist/), the named modules (the disks'
+// drivers; a module built into the kernel needs nothing) and the key or
+// passphrase file at its own path.
+//
+// It also checks that the resume kernel fits its region: room is the region's
+// size less the kernel's init_size; the compressed initramfs, its unpacked
+// files and ResumeWorkingSet must fit in it (a Debian initramfs with every
+// module, MODULES=most, unpacks to 137 MiB: a 240 MiB region panics "System is
+// deadlocked on memory" while unpacking it).
+func CheckResumeInitrd(path, release string, mods []string, keyFile, passFile string, room uint64) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w: the resume kernel's initramfs: %w (update-initramfs -u)", ErrResumePath, err)
+	}
+	defer f.Close()
+	listing, err := initramfs.List(f)
+	if err != nil {
+		return fmt.Errorf("%w: reading %s: %w", ErrResumePath, path, err)
+	}
+	names := listing.Names
+	if st, err := f.Stat(); err == nil && room > 0 {
+		need := uint64(st.Size()) + listing.Unpacked + ResumeWorkingSet
+		if need > room {
+			return fmt.Errorf("%w: %s is %s and unpacks to %s: with %s of working memory the resume kernel needs %s beside its own image, but its region leaves %s; make the initramfs smaller (MODULES=dep in /etc/initramfs-tools/initramfs.conf, then update-initramfs -u) or the region larger (KJUMP_REGION=496M@16M with memmap=496M$16M)",
+				ErrResumePath, path, memmap.FormatSize(uint64(st.Size())), memmap.FormatSize(listing.Unpacked), memmap.FormatSize(ResumeWorkingSet), memmap.FormatSize(need), memmap.FormatSize(room))
+		}
+	}
+	have := map[string]bool{}
+	modsIn := map[string]bool{}
+	for _, n := range names {
+		have[n] = true
+		for _, dir := range []string{"lib/modules/" + release + "/", "usr/lib/modules/" + release + "/"} {
+			if strings.HasPrefix(n, dir) && strings.Contains(n, ".ko") {
+				modsIn[modules.Name(n)] = true
+			}
+		}
+	}
+	var missing []string
+	if !have["usr/sbin/kjump"] && !have["sbin/kjump"] && !have["usr/bin/kjump"] && !have["bin/kjump"] {
+		missing = append(missing, "kjump (install dist/initramfs-tools/hooks/kjump)")
+	}
+	if !have["scripts/local-premount/kjump"] {
+		missing = append(missing, "scripts/local-premount/kjump (install dist/initramfs-tools/scripts/local-premount/kjump)")
+	}
+	for _, m := range mods {
+		if !modsIn[strings.ReplaceAll(m, "-", "_")] {
+			missing = append(missing, "module "+m+" (a disk's driver: with MODULES=dep, list it in /etc/initramfs-tools/modules)")
+		}
+	}
+	for _, k := range []string{keyFile, passFile} {
+		if k != "" && !have[strings.TrimPrefix(k, "/")] {
+			missing = append(missing, k+" (set it in /etc/kjump/resume.conf, which the hook reads)")
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: %s lacks %s; then run update-initramfs -u", ErrResumePath, path, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// PrepareFile preallocates an image file of size bytes (rounded up to a MiB)
+// the way 'kjump hibernate --to FILE --size SIZE' does, and returns its map
+// and the /dev node of its disk. A later hibernation with the same size reuses
+// its blocks, so the resume entry's offset (Extents[0].Physical) can be set
+// before the first hibernation.
+func PrepareFile(path string, size uint64) (*extents.Map, string, error) {
+	m, err := prepareImageFile(path, size)
+	if err != nil {
+		return nil, "", err
+	}
+	node, err := blockdev.Node("/", m.Device)
+	if err != nil {
+		node = "?"
+	}
+	return m, node, nil
 }

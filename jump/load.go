@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -20,13 +21,18 @@ import (
 	"github.com/kjump/kjump/kconfig"
 	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/memmap"
+	"github.com/kjump/kjump/modules"
 )
 
 // LoadOptions say what second kernel to load and what it should do.
 type LoadOptions struct {
-	Kernel   string          // bzImage; default /boot/vmlinuz-$(uname -r)
-	Initrd   string          // default: an initramfs generated from kjump itself (+ busybox)
-	Add      []string        // extra files for the generated initramfs: HOSTPATH or HOSTPATH=GUESTPATH
+	Kernel string   // bzImage; default /boot/vmlinuz-$(uname -r)
+	Initrd string   // default: an initramfs generated from kjump itself (+ busybox)
+	Add    []string // extra files for the generated initramfs: HOSTPATH or HOSTPATH=GUESTPATH
+	// Modules are kernel modules (names) the second kernel loads before its
+	// commands, with what they depend on (modules.dep): the drivers of the
+	// disks it writes (package modules). They go into the generated initramfs.
+	Modules  []string
 	Cmdline  string          // replaces the first kernel's command line as the base (--command-line)
 	Reuse    bool            // base the command line on the first kernel's (default when Cmdline is "")
 	Append   string          // appended to the base (--append)
@@ -144,7 +150,8 @@ func Load(o LoadOptions) (*Loaded, error) {
 		}
 	}
 
-	initrd, from, err := loadInitrd(o)
+	release, _, _ := strings.Cut(bz.Header.KernelVersion, " ")
+	initrd, from, err := loadInitrd(o, release)
 	if err != nil {
 		return nil, err
 	}
@@ -240,26 +247,73 @@ func memoryMaps(root string) (memmap.Map, []*memmap.Resource, error) {
 	return fw, iomem, nil
 }
 
-func loadInitrd(o LoadOptions) ([]byte, string, error) {
+func loadInitrd(o LoadOptions, release string) ([]byte, string, error) {
 	if o.Initrd != "" {
-		if len(o.Add) > 0 {
-			return nil, "", errors.New("--add puts files into the generated initramfs; it does not go with --initrd")
+		if len(o.Add) > 0 || len(o.Modules) > 0 {
+			return nil, "", errors.New("--add and the disk drivers' modules go into the generated initramfs; they do not go with --initrd")
 		}
 		b, err := os.ReadFile(o.Initrd)
 		return b, o.Initrd, err
 	}
-	return Initramfs(o.Add)
+	var mods map[string][]byte
+	if len(o.Modules) > 0 {
+		var err error
+		if mods, err = ModuleFiles(o.Root, release, o.Modules); err != nil {
+			return nil, "", err
+		}
+	}
+	return Initramfs(o.Add, mods)
+}
+
+// ModuleFiles returns the initramfs files that make a second kernel of
+// release load the named modules and their dependencies (see package
+// modules), from root/lib/modules/RELEASE. The kernel's config
+// (root/boot/config-RELEASE, or the running kernel's) says whether it
+// decompresses modules itself.
+func ModuleFiles(root, release string, names []string) (map[string][]byte, error) {
+	dep, err := modules.LoadDep(root, release)
+	if err != nil {
+		return nil, fmt.Errorf("the second kernel's modules (%s): %w", strings.Join(names, ", "), err)
+	}
+	order, err := dep.Order(names)
+	if err != nil {
+		return nil, fmt.Errorf("the second kernel's modules: %w", err)
+	}
+	cfg, cerr := kconfig.Load(filepath.Join(root, "boot", "config-"+release))
+	if cerr != nil && runningRelease() == release {
+		cfg, _, cerr = kconfig.LoadRunning(root)
+	}
+	decompresses := cerr == nil && cfg.Enabled("MODULE_DECOMPRESS")
+	files, list, err := modules.Files(modules.Dir(root, release), release, order, decompresses)
+	if err != nil {
+		return nil, err
+	}
+	files[modules.ListPath] = list
+	return files, nil
+}
+
+func runningRelease() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
 }
 
 // Initramfs generates the second kernel's default initramfs: this kjump binary as
-// /init, busybox when /bin/busybox is static, and the add files (HOSTPATH or
-// HOSTPATH=GUESTPATH). It also returns a description of what it holds.
-func Initramfs(add []string) ([]byte, string, error) {
+// /init, busybox when /bin/busybox is static, the add files (HOSTPATH or
+// HOSTPATH=GUESTPATH) and the files of mods (from ModuleFiles). It also
+// returns a description of what it holds.
+func Initramfs(add []string, mods map[string][]byte) ([]byte, string, error) {
 	ro := initramfs.Options{Kjump: "/proc/self/exe", Files: map[string][]byte{}}
 	what := "generated: kjump"
 	if _, err := os.Stat("/bin/busybox"); err == nil {
 		ro.Busybox = "/bin/busybox"
 		what += " + busybox"
+	}
+	if n := len(mods); n > 0 {
+		what += fmt.Sprintf(" + %d modules", n-1)
+		maps.Copy(ro.Files, mods)
 	}
 	for _, a := range add {
 		host, guest, ok := strings.Cut(a, "=")

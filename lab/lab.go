@@ -38,6 +38,7 @@ type Lab struct {
 	cacheDir string
 	progress io.Writer
 	ropt     initramfs.Options // how Initramfs was made, for guests with extra files
+	real     *RealMachine      // once built (Real)
 
 	toolsMu sync.Mutex
 	tools   *tools.Chroot

@@ -20,6 +20,7 @@ import (
 	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/memmap"
+	"github.com/kjump/kjump/modules"
 	"github.com/kjump/kjump/pageclass"
 )
 
@@ -28,10 +29,13 @@ type Request struct {
 	Device string `json:"device"` // "MAJOR:MINOR" of the output block device
 	// File, when the output is a file of the first kernel's filesystem: where
 	// its blocks are on Device (the second kernel writes them raw).
-	File        *extents.Map `json:"file,omitempty"`
-	Level       int          `json:"level"`
-	Format      string       `json:"format"`
-	Compression string       `json:"compression"`
+	File *extents.Map `json:"file,omitempty"`
+	// Names locate Device in the second kernel, whose modular disk drivers
+	// may number it differently.
+	Names       blockdev.Names `json:"names,omitempty"`
+	Level       int            `json:"level"`
+	Format      string         `json:"format"`
+	Compression string         `json:"compression"`
 	// PID and CrashNotes describe the CPU the first kernel jumps on (the
 	// kernel takes the others offline first and jumps on the lowest-numbered
 	// CPU, CPU 0): the task making the jump (the thread calling reboot) and
@@ -112,6 +116,14 @@ func Take(o Options) (*Result, error) {
 		dev = file.Device
 	}
 	o.Request.Device, o.Request.File = dev, file
+	o.Request.Names = blockdev.NameAll(root, dev)
+	o.Load.Modules, err = modules.ForDevices(root, dev)
+	if err != nil {
+		if file != nil {
+			os.Remove(o.Output)
+		}
+		return nil, err
+	}
 	res, err := take(o, file, region)
 	if err != nil && file != nil {
 		os.Remove(o.Output)

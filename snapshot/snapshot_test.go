@@ -1,11 +1,26 @@
 package snapshot
 
 import (
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/jump"
 )
+
+// TestRequestRoundTrip: the request, with the names that locate its device
+// in the second kernel, survives the mailbox's JSON.
+func TestRequestRoundTrip(t *testing.T) {
+	req := Request{Device: "254:0", Level: 31, Format: "kdump", Compression: "zlib",
+		Names: blockdev.Names{"254:0": {Parent: "devices/pci0000:00/0000:00:05.0/virtio3", Partition: 1}}}
+	b, _ := json.Marshal(req)
+	var back Request
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, req) {
+		t.Fatalf("request round trip: %+v, %v", back, err)
+	}
+}
 
 // TestTakeRefusesOptionsFirst: bad options are refused before anything is
 // read, loaded or frozen (before the fix, --level 99 was refused by the

@@ -27,7 +27,7 @@ Inside the lab guest ('kjump lab test boot') it reports ready.
 
 Examples:
   $ sudo kjump doctor
-  $ sudo kjump doctor --json | jq .Ready`,
+  $ sudo kjump doctor --json | jq .ready`,
 		setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 			asJSON := fs.Bool("json", false, "print the report as JSON")
 			root := fs.String("root", "/", "read /proc, /sys and /boot below this directory (to check a mounted system image)")

@@ -86,6 +86,7 @@ Examples:
 				fs.StringVar(&o.KeyFile, "key-file", "", "encrypt the image with this 32-byte key")
 				fs.StringVar(&o.PassphraseFile, "passphrase-file", "", "encrypt the image with the passphrase in this file (Argon2id)")
 				fs.StringVar(&o.Compression, "compress", "zstd", "chunk compression: zstd (smaller), lz4 (cheaper on the CPU, a larger image) or none")
+				fs.StringVar(&o.ResumeInitrd, "resume-initrd", "", "check before anything is loaded that this initramfs (the resume kernel's, e.g. /boot/initrd.img-RELEASE) holds kjump, dist/'s resume script and the disks' modules")
 				prepare := fs.Bool("prepare", false, "park a writer kernel now (load it, boot it once, come back), so that hibernating later takes a re-entry instead of a load and a boot; needs a memmap=SIZE$ADDR region")
 				status := fs.Bool("status", false, "say whether a writer kernel is parked, and exit")
 				then := fs.String("then", "poweroff", "what the second kernel does once the image is written: poweroff, reboot, or suspend (hybrid sleep: suspend to RAM; on wake, revoke the image and come back)")

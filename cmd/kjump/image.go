@@ -18,7 +18,7 @@ func init() {
 	registry = append(registry, command{
 		name:    "image",
 		summary: "inspect or verify a hibernation image (a file or a raw device)",
-		usage:   "inspect [--json] PATH | verify [--key-file F | --passphrase-file F] PATH",
+		usage:   "inspect [--json] PATH | verify [--key-file F | --passphrase-file F] PATH | prepare --size N FILE",
 		help: `Reads a kjump hibernation image (see image/doc.go for the format).
 
   inspect PATH   the header: the saved kernel's identity, RAM, CPUs, pages, chunks,
@@ -28,6 +28,14 @@ func init() {
   verify PATH    checks everything a resume would: header, page map, commit
                  record, and every chunk's checksum, decryption and
                  decompression; lists every problem found. Exits 1 on any.
+
+  prepare --size N FILE
+                 preallocates an image file (on ext4 or XFS) for 'kjump
+                 hibernate --to FILE --size N', which then reuses its blocks,
+                 and prints KJUMP_FILE=, KJUMP_RESUME_OFFSET= (the disk offset of
+                 its first block) and the device, for /etc/kjump/resume.conf:
+                 the resume entry knows where the image will be before the
+                 first hibernation.
 
 An encrypted image needs its key: --key-file (32 raw bytes) or
 --passphrase-file (a passphrase, stretched with Argon2id).
@@ -40,7 +48,20 @@ Examples:
 			asJSON := fs.Bool("json", false, "inspect: print the summary as JSON")
 			keyFile := fs.String("key-file", "", "verify: a file holding the 32-byte key of an encrypted image")
 			passFile := fs.String("passphrase-file", "", "verify: a file holding the passphrase of an encrypted image")
+			var size uint64
+			fs.Var(sizeFlag{&size}, "size", "prepare: the file's size (as 'kjump hibernate --size' will be given)")
 			return func(args []string, stdout, stderr io.Writer) error {
+				if len(args) == 2 && args[0] == "prepare" {
+					if size == 0 {
+						return fmt.Errorf("prepare needs --size: %w", errUsage)
+					}
+					m, node, err := hibernate.PrepareFile(args[1], size)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(stdout, "KJUMP_FILE=%s\nKJUMP_RESUME_OFFSET=%#x\n# on %s (device %s): name it in KJUMP_DEVICE, by PARTUUID= or PARTLABEL=\n", args[1], m.Extents[0].Physical, node, m.Device)
+					return nil
+				}
 				if len(args) != 2 || (args[0] != "inspect" && args[0] != "verify") {
 					return errUsage
 				}

@@ -197,7 +197,7 @@ Example: give a kexec-tools-loaded second kernel kjump, and return with it:
 					if len(args) > 0 || *out == "" {
 						return errUsage
 					}
-					data, what, err := jump.Initramfs(add)
+					data, what, err := jump.Initramfs(add, nil)
 					if err != nil {
 						return err
 					}

@@ -186,6 +186,17 @@ func TestDoctorFakeRoot(t *testing.T) {
 	if r.Ready || !found {
 		t.Errorf("--json: ready %v, CONFIG_KEXEC_JUMP missing %v", r.Ready, found)
 	}
+	// The help's example ("| jq .KEY") names a key the JSON has.
+	_, help, _ := runKjump("help", "doctor")
+	var keys map[string]json.RawMessage
+	json.Unmarshal([]byte(out), &keys)
+	for _, line := range strings.Split(help, "\n") {
+		if _, key, ok := strings.Cut(line, "| jq ."); ok {
+			if _, has := keys[strings.Fields(key)[0]]; !has {
+				t.Errorf("help example %q: the JSON has no key %q", strings.TrimSpace(line), strings.Fields(key)[0])
+			}
+		}
+	}
 }
 
 // TestUsageErrors: wrong flags or arguments exit 2 with the command's usage,

@@ -138,7 +138,7 @@ func freshView(root string, req hibernate.Request) error {
 		devs = append(devs, m.Device)
 	}
 	for _, d := range devs {
-		node, err := blockdev.Node(root, d)
+		node, err := req.Names.Node(root, d)
 		if err != nil {
 			return fmt.Errorf("the parked writer has no block device %s (added after it booted?): %w", d, err)
 		}
@@ -197,7 +197,7 @@ func killSelf(when string) {
 // revokeDevice revokes the image the request's target holds (best effort, in
 // the second kernel: the first kernel revokes it again).
 func revokeDevice(root string, req hibernate.Request) error {
-	node, err := blockdev.Node(root, req.Device)
+	node, err := req.Names.Node(root, req.Device)
 	if err != nil {
 		return err
 	}
@@ -217,7 +217,7 @@ func revokeDevice(root string, req hibernate.Request) error {
 }
 
 func write(req hibernate.Request, mailboxAddr uint64, root string, progress hibernate.Progress, fault string) (*image.Stats, error) {
-	node, err := blockdev.Node(root, req.Device)
+	node, err := req.Names.Node(root, req.Device)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func write(req hibernate.Request, mailboxAddr uint64, root string, progress hibe
 		h.SecondKernel = image.Range{Start: largest.Start, Size: largest.Size}
 	}
 	for _, mnt := range req.Mounts {
-		fs, err := fingerprintDevice(root, mnt)
+		fs, err := fingerprintDevice(root, req.Names, mnt)
 		if err != nil {
 			return nil, err
 		}
@@ -323,8 +323,8 @@ func write(req hibernate.Request, mailboxAddr uint64, root string, progress hibe
 	return &stats, nil
 }
 
-func fingerprintDevice(root string, m hibernate.Mount) (image.Filesystem, error) {
-	node, err := blockdev.Node(root, m.Device)
+func fingerprintDevice(root string, names blockdev.Names, m hibernate.Mount) (image.Filesystem, error) {
+	node, err := names.Node(root, m.Device)
 	if err != nil {
 		return image.Filesystem{}, err
 	}

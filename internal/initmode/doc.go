@@ -12,7 +12,9 @@
 //	                   shell (busybox sh on the console), hold (stay up, for debugging).
 //	kjump.onerror=ACTION  the same, when a command failed (default: the value of then).
 //
-// Init mounts /proc, /sys, /dev (devtmpfs), /tmp and /run (tmpfs), runs each command as
+// Init mounts /proc, /sys, /dev (devtmpfs), /tmp and /run (tmpfs), loads the kernel
+// modules listed in /etc/kjump/modules (the disk drivers a loader put in; package
+// modules), runs each command as
 // a child process (so a crash in one never kills PID 1) with its output on the console,
 // and prints one line per command that scripts and the lab match:
 //

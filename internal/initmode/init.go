@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kjump/kjump/modules"
 )
 
 // Prefix starts every line init prints, so logs and the lab can find them.
@@ -31,6 +33,10 @@ func Main(cfg Config) {
 	os.Setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin")
 	os.Setenv("HOME", "/root")
 	for _, err := range mountAll() {
+		say("warning: %v", err)
+	}
+	// The drivers of the disks the job needs, when they are modules.
+	if err := modules.LoadList(modules.ListPath, say); err != nil {
 		say("warning: %v", err)
 	}
 

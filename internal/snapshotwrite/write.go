@@ -14,7 +14,6 @@ import (
 
 	"github.com/kjump/kjump/dump"
 	"github.com/kjump/kjump/extents"
-	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/kexec"
@@ -60,7 +59,7 @@ func replyMessage(seq uint64, reply snapshot.Reply, werr error) mailbox.Message 
 }
 
 func write(req snapshot.Request, root string, reply *snapshot.Reply, progress func(done, total uint64)) error {
-	node, err := blockdev.Node(root, req.Device)
+	node, err := req.Names.Node(root, req.Device)
 	if err != nil {
 		return err
 	}

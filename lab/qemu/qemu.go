@@ -28,11 +28,15 @@ type Disk struct {
 	// through (file=blkdebug:CONFIG:PATH): its [inject-error] rules make
 	// chosen reads fail, a real I/O error for the guest.
 	Blkdebug string
+	// Serial is the disk's serial number (virtio: /dev/disk/by-id/virtio-SERIAL
+	// in the guest), a name that stays the same whatever the probe order.
+	Serial string
 }
 
 // Config describes one QEMU run.
 type Config struct {
 	Binary    string   // QEMU binary; "qemu-system-x86_64" looked up in PATH if empty
+	Machine   string   // -machine type: "pc" if empty, or "q35"
 	Kernel    string   // -kernel; without it the firmware runs and nothing boots
 	Initrd    string   // -initrd; needs Kernel
 	Append    string   // -append, the kernel command line; needs Kernel
@@ -83,8 +87,15 @@ func (c *Config) args() ([]string, error) {
 	if c.Kernel == "" && (c.Initrd != "" || c.Append != "") {
 		return nil, fmt.Errorf("qemu: Initrd and Append need a Kernel: %w", ErrInvalidConfig)
 	}
+	machine := c.Machine
+	if machine == "" {
+		machine = "pc"
+	}
+	if machine != "pc" && machine != "q35" {
+		return nil, fmt.Errorf("qemu: machine %q (want pc or q35): %w", c.Machine, ErrInvalidConfig)
+	}
 	a := []string{
-		"-machine", "pc,accel=tcg",
+		"-machine", machine + ",accel=tcg",
 		"-cpu", "qemu64",
 		"-m", strconv.Itoa(mem),
 		"-smp", strconv.Itoa(cpus),
@@ -107,7 +118,11 @@ func (c *Config) args() ([]string, error) {
 	if c.Append != "" {
 		a = append(a, "-append", c.Append)
 	}
+	serials := false
 	for _, d := range c.Disks {
+		serials = serials || d.Serial != ""
+	}
+	for i, d := range c.Disks {
 		if d.Path == "" {
 			return nil, fmt.Errorf("qemu: disk with no path: %w", ErrInvalidConfig)
 		}
@@ -129,6 +144,26 @@ func (c *Config) args() ([]string, error) {
 		drive := "file=" + strings.ReplaceAll(file, ",", ",,") + ",if=virtio,format=" + format
 		if d.ReadOnly {
 			drive += ",readonly=on"
+		}
+		if strings.ContainsAny(d.Serial, ",= ") || len(d.Serial) > 20 {
+			return nil, fmt.Errorf("qemu: disk serial %q (at most 20 characters, no ',', '=' or blanks): %w", d.Serial, ErrInvalidConfig)
+		}
+		if serials {
+			// A serial number is a property of the virtio-blk device, not of
+			// the drive: -drive if=none plus -device, for every disk, and the
+			// first one is where the firmware boots from (SeaBIOS would
+			// otherwise try the disks in its own order).
+			id := fmt.Sprintf("disk%d", i)
+			drive = strings.Replace(drive, ",if=virtio,", ",if=none,id="+id+",", 1)
+			dev := "virtio-blk-pci,drive=" + id
+			if d.Serial != "" {
+				dev += ",serial=" + d.Serial
+			}
+			if i == 0 {
+				dev += ",bootindex=0"
+			}
+			a = append(a, "-drive", drive, "-device", dev)
+			continue
 		}
 		a = append(a, "-drive", drive)
 	}
