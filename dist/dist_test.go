@@ -1183,12 +1183,47 @@ func TestKjumpSleep(t *testing.T) {
 			wantErr:    "KJUMP_DEVICE is not set",
 		},
 		{
-			name:       "only hibernate",
+			name:       "not suspend",
 			cmdline:    reserved,
 			args:       []string{"suspend"},
 			wantExit:   1,
 			wantEvents: func(string) []string { return nil },
-			wantErr:    "usage: kjump-sleep hibernate",
+			wantErr:    "usage: kjump-sleep hibernate|hybrid-sleep|prepare",
+		},
+		{
+			name:    "hybrid sleep",
+			cmdline: reserved,
+			args:    []string{"hybrid-sleep"},
+			wantEvents: func(r string) []string {
+				return []string{"hook pre hybrid-sleep hybrid-sleep", "grub-reboot kjump-resume>kjump-resume-" + r,
+					"kjump hibernate --to /dev/vdb --mem-min 16384K --mem-max 0xfffffff --mem-size 245760K --then suspend --key-file /etc/kjump.key --resume-initrd /boot/initrd.img-" + r,
+					"grub-editenv - unset next_entry", "hook post hybrid-sleep hybrid-sleep"}
+			},
+		},
+		{
+			name:    "prepare: park a writer in the region, no hooks, no boot entry",
+			cmdline: reserved,
+			args:    []string{"prepare"},
+			wantEvents: func(string) []string {
+				return []string{"kjump hibernate --prepare --mem-min 16384K --mem-max 0xfffffff --mem-size 245760K"}
+			},
+		},
+		{
+			name:       "prepare refuses an unreserved region",
+			cmdline:    "ro quiet",
+			args:       []string{"prepare"},
+			wantExit:   1,
+			wantEvents: func(string) []string { return nil },
+			wantErr:    "does not reserve KJUMP_REGION",
+		},
+		{
+			name:    "KJUMP_PARK=yes: a new writer is parked after the resume",
+			cmdline: reserved,
+			conf:    "KJUMP_DEVICE=/dev/vdb\nKJUMP_BOOTLOADER=none\nKJUMP_PARK=yes\n",
+			wantEvents: func(string) []string {
+				return []string{"hook pre hibernate hibernate", "kjump hibernate --to /dev/vdb --mem-min 16384K --mem-max 0xfffffff --mem-size 245760K",
+					"hook post hibernate hibernate", "kjump hibernate --prepare --mem-min 16384K --mem-max 0xfffffff --mem-size 245760K"}
+			},
 		},
 	}
 	for _, tt := range tests {
@@ -1236,7 +1271,7 @@ func TestUnits(t *testing.T) {
 		}
 		writeFile(t, dst, string(b), 0o644)
 	}
-	units := []string{"kjump-hibernate.service", "kjump-resume-cleanup.service"}
+	units := []string{"kjump-hibernate.service", "kjump-resume-cleanup.service", "kjump-prepare.service"}
 	// A refused resume must not leave the machine running in the confined
 	// resume kernel: the cleanup reboots, after the journal is on disk.
 	cleanup, err := os.ReadFile(filepath.Join("systemd", "kjump-resume-cleanup.service"))
@@ -1252,7 +1287,7 @@ func TestUnits(t *testing.T) {
 		copyFile(filepath.Join("systemd", u), filepath.Join(dir, u))
 	}
 	// The drop-ins, next to the units they change.
-	for _, u := range []string{"systemd-hibernate.service", "systemd-logind.service"} {
+	for _, u := range []string{"systemd-hibernate.service", "systemd-hybrid-sleep.service", "systemd-logind.service"} {
 		orig := filepath.Join("/lib/systemd/system", u)
 		if _, err := os.Stat(orig); err != nil {
 			t.Logf("%s: %v; not verifying its drop-in", orig, err)
@@ -1270,7 +1305,7 @@ func TestUnits(t *testing.T) {
 		// Where kjump-sleep is not installed, verify names the command the
 		// unit would run: for systemd-hibernate.service that shows the
 		// drop-in's empty ExecStart= dropped systemd-sleep.
-		if statErr != nil && (u == "systemd-hibernate.service" || u == "kjump-hibernate.service") && !strings.Contains(string(out), notInstalled) {
+		if statErr != nil && (u == "systemd-hibernate.service" || u == "systemd-hybrid-sleep.service" || u == "kjump-hibernate.service" || u == "kjump-prepare.service") && !strings.Contains(string(out), notInstalled) {
 			t.Errorf("systemd-analyze verify %s does not run kjump-sleep:\n%s", u, out)
 		}
 		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
