@@ -50,8 +50,15 @@ func TestDisks(t *testing.T) {
 			link(virtio, virtio+"/block/vda/device")
 			mkdir("bus/virtio/drivers/virtio_blk")
 			link("bus/virtio/drivers/virtio_blk", virtio+"/driver")
+			// virtio_pci is built in, with a /sys/module entry for its
+			// parameters (no initstate), as on Debian's kernel.
+			mkdir("bus/pci/drivers/virtio-pci")
+			mkdir("module/virtio_pci/parameters")
+			link("module/virtio_pci", "bus/pci/drivers/virtio-pci/module")
+			link("bus/pci/drivers/virtio-pci", "devices/pci0000:00/0000:00:04.0/driver")
 			if tt.module {
 				mkdir("module/virtio_blk")
+				os.WriteFile(filepath.Join(sys, "module/virtio_blk/initstate"), []byte("live\n"), 0o644)
 				link("module/virtio_blk", "bus/virtio/drivers/virtio_blk/module")
 			}
 			mkdir("devices/virtual/block/loop0")

@@ -12,7 +12,9 @@
 //     directory under /sys/devices; every directory from there up to the root
 //     that has a "driver" link names a driver, and a driver built as a module
 //     has a "module" link (/sys/bus/virtio/drivers/virtio_blk/module ->
-//     /sys/module/virtio_blk). Built-in drivers have none and need nothing.
+//     /sys/module/virtio_blk) to a directory with an "initstate". Built-in
+//     drivers need nothing: they have no link, or (virtio_pci, with module
+//     parameters) one to a /sys/module entry without an initstate.
 //     [ForDevice] returns those module names.
 //   - modules.dep (/lib/modules/RELEASE/modules.dep, written by depmod):
 //     one line per module, "PATH: DEP DEP …", each PATH relative to that

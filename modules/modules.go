@@ -53,9 +53,14 @@ func ForDevice(root, dev string) ([]string, error) {
 		if err != nil {
 			continue
 		}
-		mod, err := os.Readlink(filepath.Join(drv, "module"))
+		mod, err := filepath.EvalSymlinks(filepath.Join(drv, "module"))
 		if err != nil {
-			continue // built in
+			continue // built in, without a /sys/module entry
+		}
+		// A built-in driver may have a /sys/module entry too (for its
+		// parameters); only a loaded module has an initstate.
+		if _, err := os.Stat(filepath.Join(mod, "initstate")); err != nil {
+			continue
 		}
 		if name := filepath.Base(mod); !slices.Contains(out, name) {
 			out = append(out, name)

@@ -37,9 +37,12 @@ func fakeSys(t *testing.T) string {
 	driver := func(dev, bus, name string, module bool) {
 		d := filepath.Join(sys, "bus", bus, "drivers", name)
 		must(t, os.MkdirAll(d, 0o755))
+		// Built-in drivers with module parameters have a /sys/module entry
+		// too, without an initstate.
+		must(t, os.MkdirAll(filepath.Join(sys, "module", name), 0o755))
+		symlink(t, filepath.Join(sys, "module", name), filepath.Join(d, "module"))
 		if module {
-			must(t, os.MkdirAll(filepath.Join(sys, "module", name), 0o755))
-			symlink(t, filepath.Join(sys, "module", name), filepath.Join(d, "module"))
+			must(t, os.WriteFile(filepath.Join(sys, "module", name, "initstate"), []byte("live\n"), 0o644))
 		}
 		symlink(t, d, filepath.Join(sys, dev, "driver"))
 	}
@@ -57,6 +60,8 @@ func fakeSys(t *testing.T) string {
 	driver(sata+"/ata1/host0/target0:0:0/0:0:0:0", "scsi", "sd", false)
 	// sd's module link lives on the driver: make sd a module too.
 	must(t, os.MkdirAll(filepath.Join(sys, "module/sd_mod"), 0o755))
+	must(t, os.WriteFile(filepath.Join(sys, "module/sd_mod/initstate"), []byte("live\n"), 0o644))
+	os.Remove(filepath.Join(sys, "bus/scsi/drivers/sd/module"))
 	symlink(t, filepath.Join(sys, "module/sd_mod"), filepath.Join(sys, "bus/scsi/drivers/sd/module"))
 	block(sata+"/ata1/host0/target0:0:0/0:0:0:0/block/sda", "8:0")
 	block("devices/virtual/block/loop0", "7:0")
