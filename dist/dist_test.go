@@ -1321,3 +1321,21 @@ func TestUnits(t *testing.T) {
 		}
 	}
 }
+
+// TestPremountNeedsNoBusybox: an initramfs built without busybox has only
+// klibc-utils' commands, which lack rm and tee (the real machine's resume
+// entry printed "rm: not found"). The local-premount script must not use them.
+func TestPremountNeedsNoBusybox(t *testing.T) {
+	b, err := os.ReadFile(premountScript)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		code, _, _ := strings.Cut(line, "#")
+		for _, f := range strings.Fields(code) {
+			if f == "rm" || f == "tee" || f == "mktemp" {
+				t.Errorf("line %d uses %s, which an initramfs without busybox lacks: %s", i+1, f, strings.TrimSpace(line))
+			}
+		}
+	}
+}
