@@ -54,6 +54,10 @@ func Write(mailboxAddr uint64, root string, progress hibernate.Progress) (*image
 		return nil, box.WriteChecked(mailbox.Message{State: mailbox.Done, Seq: m.Seq, Payload: payload})
 	}
 	if req.Report != 0 {
+		// Take the request (and any key) out of the park page too.
+		if err := box.WriteChecked(mailbox.Message{State: mailbox.Working, Seq: m.Seq}); err != nil {
+			return nil, err
+		}
 		rb, err := mailbox.Attach(physmem.Path, req.Report)
 		if err != nil {
 			return nil, err
