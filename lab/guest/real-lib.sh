@@ -1,6 +1,6 @@
-# real-lib.sh: shell functions for the scripts the real machine runs (the lab
-# puts this file before each script). Output goes to the kernel log and from
-# there to the serial console (lab-run); the lab matches "lab: " lines.
+# real-lib.sh: shell functions for the scripts the real machine runs (lab-run
+# puts this file before each script). Output goes to the serial console; the
+# lab matches "lab: " lines.
 say() { echo "lab: $*"; }
 fail() {
 	echo "lab: FAIL: $*"
@@ -40,7 +40,7 @@ cursor() { journalctl -n 0 --show-cursor --no-pager -q | sed -n 's/^-- cursor: /
 # check_errors CURSOR WHAT: no err-level (or worse) journal line since CURSOR;
 # the journal holds the kernel's messages too.
 check_errors() {
-	errs=$(journalctl --after-cursor="$1" -p err --no-pager -q -o short-monotonic | grep -v ' lab: ')
+	errs=$(journalctl --after-cursor="$1" -p err --no-pager -q -o short-monotonic)
 	if [ -n "$errs" ]; then
 		echo "$errs"
 		fail "err-level journal lines $2"

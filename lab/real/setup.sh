@@ -41,6 +41,11 @@ Wants=network-online.target
 [Service]
 Type=simple
 ExecStart=/usr/local/sbin/lab-run
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/ttyS0
+TTYReset=no
+TTYVHangup=no
 
 [Install]
 WantedBy=multi-user.target
