@@ -16,6 +16,9 @@ type Scenario struct {
 	Name    string
 	Summary string
 	Run     func(ctx context.Context, l *Lab) error
+	// Known, when set, is an open problem that keeps the scenario out of the
+	// default run (kjump lab test with no names); it runs when named.
+	Known string
 }
 
 var scenarios = map[string]Scenario{}
@@ -32,10 +35,17 @@ func Scenarios() []Scenario {
 	return out
 }
 
-// Lookup resolves scenario names; none means all.
+// Lookup resolves scenario names; none means all but those with a Known
+// problem.
 func Lookup(names []string) ([]Scenario, error) {
 	if len(names) == 0 {
-		return Scenarios(), nil
+		var out []Scenario
+		for _, s := range Scenarios() {
+			if s.Known == "" {
+				out = append(out, s)
+			}
+		}
+		return out, nil
 	}
 	var out []Scenario
 	for _, n := range names {

@@ -60,7 +60,11 @@ Examples:
 				switch sub {
 				case "list":
 					for _, s := range lab.Scenarios() {
-						fmt.Fprintf(stdout, "%-24s %s\n", s.Name, s.Summary)
+						summary := s.Summary
+						if s.Known != "" {
+							summary += " [not in the default run: " + s.Known + "]"
+						}
+						fmt.Fprintf(stdout, "%-24s %s\n", s.Name, summary)
 					}
 					return nil
 				case "build", "test", "demo", "bench":
