@@ -125,20 +125,27 @@ func realExit(vm *qemu.VM) error {
 	return vm.Wait(180 * time.Second)
 }
 
+// runReal boots the real machine with a script, waits for the script's ok and
+// the machine's power-off, and returns the stopped VM.
+func (l *Lab) runReal(ctx context.Context, b realBoot) (*qemu.VM, error) {
+	vm, err := l.bootReal(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	defer vm.Kill()
+	if err := realScriptOK(vm, 900*time.Second); err != nil {
+		return vm, err
+	}
+	return vm, realExit(vm)
+}
+
 func realRoundtrip(ctx context.Context, l *Lab) error {
 	root, image, err := l.realDisks(ctx, "real-roundtrip")
 	if err != nil {
 		return err
 	}
-	vm, err := l.bootReal(ctx, realBoot{name: "real-roundtrip", script: "roundtrip", root: root, image: image})
-	if err != nil {
-		return err
-	}
-	defer vm.Kill()
-	if err := realScriptOK(vm, 900*time.Second); err != nil {
-		return err
-	}
-	return realExit(vm)
+	_, err = l.runReal(ctx, realBoot{name: "real-roundtrip", script: "roundtrip", root: root, image: image})
+	return err
 }
 
 func realHibernate(ctx context.Context, l *Lab) error {
@@ -195,15 +202,8 @@ func (l *Lab) realHibernate(ctx context.Context, name, script string) error {
 		return err
 	}
 	// The next boot is a normal one, with all the RAM.
-	vm, err = l.bootReal(ctx, realBoot{name: name + "-next", script: "normal-boot", root: root, image: image})
-	if err != nil {
-		return err
-	}
-	defer vm.Kill()
-	if err := realScriptOK(vm, 900*time.Second); err != nil {
-		return err
-	}
-	return realExit(vm)
+	_, err = l.runReal(ctx, realBoot{name: name + "-next", script: "normal-boot", root: root, image: image})
+	return err
 }
 
 func realSnapshot(ctx context.Context, l *Lab) error {
@@ -211,15 +211,8 @@ func realSnapshot(ctx context.Context, l *Lab) error {
 	if err != nil {
 		return err
 	}
-	vm, err := l.bootReal(ctx, realBoot{name: "real-snapshot", script: "snapshot", root: root, image: image})
+	vm, err := l.runReal(ctx, realBoot{name: "real-snapshot", script: "snapshot", root: root, image: image})
 	if err != nil {
-		return err
-	}
-	defer vm.Kill()
-	if err := realScriptOK(vm, 900*time.Second); err != nil {
-		return err
-	}
-	if err := realExit(vm); err != nil {
 		return err
 	}
 	m := regexp.MustCompile(`lab: marker: (kjump-lab snapshot marker [0-9a-f-]+)`).FindStringSubmatch(vm.Console())
@@ -321,13 +314,6 @@ func realHibernateRefused(ctx context.Context, l *Lab) error {
 	if strings.Contains(vm.Console(), "lab: running the script") {
 		return fmt.Errorf("the boot went on in the confined resume kernel instead of rebooting (log: %s)", vm.LogPath())
 	}
-	vm, err = l.bootReal(ctx, realBoot{name: "real-refused-next", script: "refused-after", root: root, image: image})
-	if err != nil {
-		return err
-	}
-	defer vm.Kill()
-	if err := realScriptOK(vm, 900*time.Second); err != nil {
-		return err
-	}
-	return realExit(vm)
+	_, err = l.runReal(ctx, realBoot{name: "real-refused-next", script: "refused-after", root: root, image: image})
+	return err
 }
