@@ -100,9 +100,39 @@ func (l *Lab) bootReal(ctx context.Context, b realBoot) (*qemu.VM, error) {
 		Extra: []string{
 			"-netdev", "user,id=net0", "-device", "virtio-net-pci,netdev=net0",
 			"-fw_cfg", "name=opt/kjump/script,file=" + script,
+			"-device", "vmcoreinfo",
 		},
-		Log: filepath.Join(l.LogDir, b.name+".log"),
+		Log:     filepath.Join(l.LogDir, b.name+".log"),
+		Monitor: true, // for postmortem
 	})
+}
+
+// postmortem saves what a hung real machine was doing, next to its log: the
+// CPUs' registers, its memory as a vmcore (QEMU's dump-guest-memory; the
+// machine has -device vmcoreinfo, so the vmcore names the KASLR offset), and
+// Debian 13's crash on it: every CPU's backtrace, the tasks that are not
+// running, and the kernel log's tail. It returns where it left them.
+func (l *Lab) postmortem(ctx context.Context, vm *qemu.VM) string {
+	base := strings.TrimSuffix(vm.LogPath(), ".log")
+	regs, err := vm.Monitor("info registers -a")
+	if err != nil {
+		return fmt.Sprintf("no post-mortem: %v", err)
+	}
+	os.WriteFile(base+".regs", []byte(regs), 0o644)
+	vmcore := base + ".vmcore"
+	if err := vm.DumpMemory(vmcore); err != nil {
+		return fmt.Sprintf("registers in %s.regs; no vmcore: %v", base, err)
+	}
+	t, err := l.Tools(ctx)
+	if err != nil {
+		return fmt.Sprintf("registers in %s.regs, memory in %s; no crash: %v", base, vmcore, err)
+	}
+	out, err := crashTrixie(ctx, t, l.real.Kernel.Vmlinux, vmcore, "bt -a\nforeach UN bt\nforeach IN bt\nlog -T | tail -n 40\nquit\n")
+	if err != nil {
+		out = err.Error()
+	}
+	os.WriteFile(base+".crash", []byte(out), 0o644)
+	return fmt.Sprintf("post-mortem: registers in %s.regs, memory in %s, crash's backtraces in %s.crash", base, vmcore, base)
 }
 
 // realScriptOK waits for the script's end: "lab: script ok", or its FAIL
@@ -191,9 +221,9 @@ func (l *Lab) realHibernate(ctx context.Context, name, script string) error {
 	if _, _, err := vm.Expect(600*time.Second, `Booting .*\(kjump\)`); err != nil {
 		return fmt.Errorf("GRUB did not boot the resume entry: %w", err)
 	}
-	idx, line, err = vm.Expect(900*time.Second, `lab: hibernate ok`, `lab: FAIL: `, `lab: script`, `Kernel panic`)
+	idx, line, err = vm.Expect(300*time.Second, `lab: hibernate ok`, `lab: FAIL: `, `lab: script`, `Kernel panic`)
 	if err != nil {
-		return err
+		return fmt.Errorf("after the resume: %w; %s", err, l.postmortem(ctx, vm))
 	}
 	if idx != 0 {
 		return fmt.Errorf("after the resume: %s (log: %s)", strings.TrimSpace(line), vm.LogPath())

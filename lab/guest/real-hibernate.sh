@@ -16,6 +16,7 @@ echo "$stamp" >/root/dirty
 before=$(systemctl show -p InvocationID --value systemd-hibernate.service)
 c=$(cursor)
 a=$(counter)
+diag_start
 say "counter $a; systemctl hibernate"
 systemctl hibernate || fail "systemctl hibernate"
 # Wait for systemd-hibernate.service to have run (it returns after the resume).

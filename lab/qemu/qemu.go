@@ -607,12 +607,31 @@ func monitorArg(c *Config) string {
 // Monitor runs one command of QEMU's human monitor (Config.Monitor) and
 // returns what it printed, e.g. Monitor("system_wakeup").
 func (vm *VM) Monitor(command string) (string, error) {
+	return vm.monitor(command, 30*time.Second)
+}
+
+// DumpMemory writes the guest's memory to path as a kdump-compressed vmcore
+// (the monitor's dump-guest-memory -z), which crash and drgn open; with
+// -device vmcoreinfo in the guest it carries the guest kernel's VMCOREINFO
+// (KASLR offset included). The lab's post-mortem of a guest that hangs.
+func (vm *VM) DumpMemory(path string) error {
+	out, err := vm.monitor("dump-guest-memory -z "+path, 10*time.Minute)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("qemu: dump-guest-memory wrote nothing: %s", strings.TrimSpace(out))
+	}
+	return nil
+}
+
+func (vm *VM) monitor(command string, timeout time.Duration) (string, error) {
 	c, err := net.DialTimeout("unix", vm.logPath+".mon", 5*time.Second)
 	if err != nil {
 		return "", fmt.Errorf("qemu: monitor (started with Config.Monitor?): %w", err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
+	c.SetDeadline(time.Now().Add(timeout))
 	r := bufio.NewReader(c)
 	prompt := func() (string, error) {
 		var b strings.Builder
