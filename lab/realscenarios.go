@@ -102,8 +102,9 @@ func (l *Lab) bootReal(ctx context.Context, b realBoot) (*qemu.VM, error) {
 			"-fw_cfg", "name=opt/kjump/script,file=" + script,
 			"-device", "vmcoreinfo",
 		},
-		Log:     filepath.Join(l.LogDir, b.name+".log"),
-		Monitor: true, // for postmortem
+		Log:        filepath.Join(l.LogDir, b.name+".log"),
+		Monitor:    true,
+		Postmortem: func(vm *qemu.VM) string { return l.postmortem(ctx, vm) },
 	})
 }
 
@@ -223,7 +224,7 @@ func (l *Lab) realHibernate(ctx context.Context, name, script string) error {
 	}
 	idx, line, err = vm.Expect(300*time.Second, `lab: hibernate ok`, `lab: FAIL: `, `lab: script`, `Kernel panic`)
 	if err != nil {
-		return fmt.Errorf("after the resume: %w; %s", err, l.postmortem(ctx, vm))
+		return fmt.Errorf("after the resume: %w", err)
 	}
 	if idx != 0 {
 		return fmt.Errorf("after the resume: %s (log: %s)", strings.TrimSpace(line), vm.LogPath())

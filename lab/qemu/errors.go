@@ -22,6 +22,8 @@ type TimeoutError struct {
 	Elapsed  time.Duration // time since QEMU started, when it was killed
 	Log      string        // console log path
 	Tail     []string      // the last console lines
+	// Postmortem is what Config.Postmortem said it saved, if it ran.
+	Postmortem string
 }
 
 func (e *TimeoutError) Error() string {
@@ -32,6 +34,9 @@ func (e *TimeoutError) Error() string {
 		fmt.Fprintf(&b, "qemu: no console line matched %s within %v", quoteList(e.Patterns), e.After)
 	}
 	fmt.Fprintf(&b, " (killed at %.3fs); console log %s", e.Elapsed.Seconds(), e.Log)
+	if e.Postmortem != "" {
+		fmt.Fprintf(&b, "; %s", e.Postmortem)
+	}
 	writeTail(&b, "last console lines", e.Tail)
 	return b.String()
 }

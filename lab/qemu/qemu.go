@@ -49,9 +49,13 @@ type Config struct {
 	Monitor bool
 	// S3 lets the guest suspend to RAM (ACPI S3: PIIX4_PM.disable_s3=0); it
 	// wakes by the monitor's system_wakeup.
-	S3   bool
-	Log  string    // console log path; required
-	Echo io.Writer // if set, gets a copy of every log line as it arrives
+	S3 bool
+	// Postmortem, if set, runs when a timeout is about to kill the VM, while
+	// it still runs (with Monitor: registers, DumpMemory); what it returns
+	// (where it left what it saved) goes into the *TimeoutError.
+	Postmortem func(*VM) string
+	Log        string    // console log path; required
+	Echo       io.Writer // if set, gets a copy of every log line as it arrives
 }
 
 const defaultBinary = "qemu-system-x86_64"
@@ -172,18 +176,19 @@ func (c *Config) args() ([]string, error) {
 
 // VM is a running (or finished) QEMU process.
 type VM struct {
-	cmd     *exec.Cmd
-	pid     int
-	start   time.Time
-	logPath string
-	echo    *echoer // nil without Config.Echo
-	stdin   *os.File
-	stdout  *os.File
-	stderr  *os.File
-	readers sync.WaitGroup
-	stopCtx func() bool
-	done    chan struct{} // closed once QEMU is reaped and the log closed
-	quiet   time.Duration // partialQuiet; tests lengthen it
+	cmd        *exec.Cmd
+	pid        int
+	start      time.Time
+	logPath    string
+	postmortem func(*VM) string
+	echo       *echoer // nil without Config.Echo
+	stdin      *os.File
+	stdout     *os.File
+	stderr     *os.File
+	readers    sync.WaitGroup
+	stopCtx    func() bool
+	done       chan struct{} // closed once QEMU is reaped and the log closed
+	quiet      time.Duration // partialQuiet; tests lengthen it
 
 	mu         sync.Mutex
 	log        *bufio.Writer
@@ -261,16 +266,17 @@ func Start(ctx context.Context, cfg Config) (*VM, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 
 	vm := &VM{
-		cmd:     cmd,
-		logPath: cfg.Log,
-		stdin:   inW,
-		stdout:  outR,
-		stderr:  errR,
-		done:    make(chan struct{}),
-		quiet:   partialQuiet,
-		log:     bufio.NewWriterSize(logFile, 64<<10),
-		logFile: logFile,
-		changed: make(chan struct{}),
+		cmd:        cmd,
+		logPath:    cfg.Log,
+		postmortem: cfg.Postmortem,
+		stdin:      inW,
+		stdout:     outR,
+		stderr:     errR,
+		done:       make(chan struct{}),
+		quiet:      partialQuiet,
+		log:        bufio.NewWriterSize(logFile, 64<<10),
+		logFile:    logFile,
+		changed:    make(chan struct{}),
 	}
 	vm.log.WriteString(shellJoin(append([]string{path}, args...)) + "\n")
 	if err := vm.log.Flush(); err != nil {
@@ -563,12 +569,16 @@ func (vm *VM) Wait(timeout time.Duration) error {
 // timedOut kills the VM and describes the timeout.
 func (vm *VM) timedOut(timeout time.Duration, patterns []string) error {
 	elapsed := time.Since(vm.start)
+	var pm string
+	if vm.postmortem != nil {
+		pm = vm.postmortem(vm)
+	}
 	if err := vm.Kill(); err != nil {
 		return err
 	}
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
-	return &TimeoutError{Patterns: patterns, After: timeout, Elapsed: elapsed, Log: vm.logPath, Tail: vm.tail()}
+	return &TimeoutError{Patterns: patterns, After: timeout, Elapsed: elapsed, Log: vm.logPath, Tail: vm.tail(), Postmortem: pm}
 }
 
 // exitedError describes how QEMU ended; vm.mu is held and QEMU is reaped.

@@ -468,3 +468,22 @@ func TestLog(t *testing.T) {
 		t.Errorf("Echo got %q, want the log without its first line, %q", echoed, body)
 	}
 }
+
+func TestExpectTimeoutPostmortem(t *testing.T) {
+	cfg := fakeQEMU(t, "echo booting; sleep 300")
+	var alive error
+	cfg.Postmortem = func(vm *VM) string {
+		alive = syscall.Kill(vm.Pid(), 0) // still running when it is called
+		return "post-mortem in /x"
+	}
+	vm := start(t, cfg)
+	_, _, err := vm.Expect(300*time.Millisecond, `never-printed`)
+	var te *TimeoutError
+	if !errors.As(err, &te) || te.Postmortem != "post-mortem in /x" || !strings.Contains(err.Error(), "post-mortem in /x") {
+		t.Fatalf("Expect = %v; want a *TimeoutError with the post-mortem", err)
+	}
+	if alive != nil {
+		t.Errorf("the VM was gone when Postmortem ran: %v", alive)
+	}
+	assertGone(t, vm)
+}
