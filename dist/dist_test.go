@@ -1003,9 +1003,10 @@ func TestGrubEntryCases(t *testing.T) {
 	}
 }
 
-// sleepEnv runs systemd/kjump-sleep with fake kjump, grub-reboot and
-// grub-editenv (all appending to one events file, so the order shows), a
-// fake /proc/cmdline, /proc/iomem and grub.cfg, and one system-sleep hook.
+// sleepEnv runs systemd/kjump-sleep with fake kjump, grub-reboot,
+// grub-editenv and fsfreeze (all appending to one events file, so the order
+// shows), a fake /proc/cmdline, /proc/iomem, grub.cfg and grubenv, and one
+// system-sleep hook.
 type sleepEnv struct {
 	dir     string
 	release string
@@ -1024,6 +1025,15 @@ func newSleepEnv(t *testing.T) *sleepEnv {
 	rec("kjump", `exit "${KJUMP_TEST_RC:-0}"`+"\n")
 	rec("grub-reboot", `exit "${KJUMP_TEST_GRUB_RC:-0}"`+"\n")
 	rec("grub-editenv", "")
+	// fsfreeze records its flag only, and complains of a mount point other
+	// than grubenv's.
+	writeFile(t, filepath.Join(bin, "fsfreeze"), `#!/bin/sh
+printf 'fsfreeze %s\n' "$1" >>"$KJUMP_TEST_DIR/events"
+[ "$2" = "$KJUMP_TEST_MOUNT" ] || printf 'fsfreeze: %s is not the mount point %s\n' "$2" "$KJUMP_TEST_MOUNT" >>"$KJUMP_TEST_DIR/events"
+[ "$1" = --freeze ] && exit "${KJUMP_TEST_FREEZE_RC:-0}"
+exit 0
+`, 0o755)
+	writeFile(t, filepath.Join(s.dir, "grubenv"), "# GRUB Environment Block\n", 0o644)
 	writeFile(t, filepath.Join(s.dir, "hooks", "50-test"), "#!/bin/sh\nprintf 'hook %s %s %s\\n' \"$1\" \"$2\" \"$SYSTEMD_SLEEP_ACTION\" >>\"$KJUMP_TEST_DIR/events\"\n", 0o755)
 	writeFile(t, filepath.Join(s.dir, "hooks", "README"), "not executable: skipped\n", 0o644)
 	writeFile(t, filepath.Join(s.dir, "grub.cfg"), "submenu 'kjump: resume from hibernation' $menuentry_id_option 'kjump-resume' {\n\tmenuentry 'Resume' $menuentry_id_option 'kjump-resume-"+s.release+"' {\n\t}\n}\n", 0o644)
@@ -1039,6 +1049,10 @@ func (s *sleepEnv) run(t *testing.T, cmdline string, env []string, args ...strin
 	}
 	os.Remove(filepath.Join(s.dir, "events"))
 	writeFile(t, filepath.Join(s.dir, "cmdline"), cmdline+"\n", 0o644)
+	mount, err := exec.Command("stat", "-c", "%m", filepath.Join(s.dir, "grubenv")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
 	cmd := exec.Command("sh", append([]string{script}, args...)...)
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -1050,6 +1064,8 @@ func (s *sleepEnv) run(t *testing.T, cmdline string, env []string, args ...strin
 		"KJUMP_IOMEM=" + filepath.Join(s.dir, "iomem"),
 		"KJUMP_GRUB_CFG=" + filepath.Join(s.dir, "grub.cfg"),
 		"KJUMP_SLEEP_HOOKS=" + filepath.Join(s.dir, "hooks"),
+		"KJUMP_GRUBENV=" + filepath.Join(s.dir, "grubenv"),
+		"KJUMP_TEST_MOUNT=" + strings.TrimSpace(string(mount)),
 	}, env...)
 	exit = exitCode(t, cmd)
 	return readLines(t, filepath.Join(s.dir, "events")), out.String(), exit
@@ -1074,7 +1090,7 @@ func TestKjumpSleep(t *testing.T) {
 			name:    "hibernated and resumed",
 			cmdline: reserved,
 			wantEvents: func(r string) []string {
-				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate + " --resume-initrd /boot/initrd.img-" + r, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
+				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, "fsfreeze --freeze", "fsfreeze --unfreeze", hibernate + " --resume-initrd /boot/initrd.img-" + r, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
 			},
 		},
 		{
@@ -1083,7 +1099,7 @@ func TestKjumpSleep(t *testing.T) {
 			env:      []string{"KJUMP_TEST_RC=1"},
 			wantExit: 1,
 			wantEvents: func(r string) []string {
-				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate + " --resume-initrd /boot/initrd.img-" + r, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
+				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, "fsfreeze --freeze", "fsfreeze --unfreeze", hibernate + " --resume-initrd /boot/initrd.img-" + r, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
 			},
 		},
 		{
@@ -1097,10 +1113,20 @@ func TestKjumpSleep(t *testing.T) {
 			wantErr: "grub-reboot 'kjump-resume>kjump-resume-",
 		},
 		{
+			name:     "fsfreeze fails: one-shot entry cleared, no hibernation",
+			cmdline:  reserved,
+			env:      []string{"KJUMP_TEST_FREEZE_RC=1"},
+			wantExit: 1,
+			wantEvents: func(r string) []string {
+				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, "fsfreeze --freeze", "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
+			},
+			wantErr: "GRUB, which reads the filesystem without its journal, might not see the resume entry",
+		},
+		{
 			name:    "crashkernel reservation in hex",
 			cmdline: "ro crashkernel=240M@0x1000000",
 			wantEvents: func(r string) []string {
-				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate + " --resume-initrd /boot/initrd.img-" + r, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
+				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, "fsfreeze --freeze", "fsfreeze --unfreeze", hibernate + " --resume-initrd /boot/initrd.img-" + r, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
 			},
 		},
 		{
@@ -1116,7 +1142,7 @@ func TestKjumpSleep(t *testing.T) {
 			cmdline: reserved,
 			conf:    "KJUMP_DEVICE=/dev/sda2\nKJUMP_FILE=/var/lib/kjump/image\nKJUMP_RESUME_OFFSET=0x3a40000\nKJUMP_HIBERNATE_ARGS='--size 8G'\n",
 			wantEvents: func(r string) []string {
-				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r,
+				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, "fsfreeze --freeze", "fsfreeze --unfreeze",
 					"kjump hibernate --to /var/lib/kjump/image --mem-min 16384K --mem-max 0xfffffff --mem-size 245760K --resume-initrd /boot/initrd.img-" + r + " --size 8G",
 					"grub-editenv - unset next_entry", "hook post hibernate hibernate"}
 			},
@@ -1163,7 +1189,7 @@ func TestKjumpSleep(t *testing.T) {
 			cmdline: reserved,
 			iomem:   "00000000-00000000 : Reserved\n  00000000-00000000 : Kernel code\n",
 			wantEvents: func(r string) []string {
-				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, hibernate + " --resume-initrd /boot/initrd.img-" + r, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
+				return []string{"hook pre hibernate hibernate", "grub-reboot kjump-resume>kjump-resume-" + r, "fsfreeze --freeze", "fsfreeze --unfreeze", hibernate + " --resume-initrd /boot/initrd.img-" + r, "grub-editenv - unset next_entry", "hook post hibernate hibernate"}
 			},
 		},
 		{
@@ -1195,7 +1221,7 @@ func TestKjumpSleep(t *testing.T) {
 			cmdline: reserved,
 			args:    []string{"hybrid-sleep"},
 			wantEvents: func(r string) []string {
-				return []string{"hook pre hybrid-sleep hybrid-sleep", "grub-reboot kjump-resume>kjump-resume-" + r,
+				return []string{"hook pre hybrid-sleep hybrid-sleep", "grub-reboot kjump-resume>kjump-resume-" + r, "fsfreeze --freeze", "fsfreeze --unfreeze",
 					"kjump hibernate --to /dev/vdb --mem-min 16384K --mem-max 0xfffffff --mem-size 245760K --then suspend --key-file /etc/kjump.key --resume-initrd /boot/initrd.img-" + r,
 					"grub-editenv - unset next_entry", "hook post hybrid-sleep hybrid-sleep"}
 			},
