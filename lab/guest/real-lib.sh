@@ -46,19 +46,3 @@ check_errors() {
 		fail "err-level journal lines $2"
 	fi
 }
-# diag_start: every 15 s, one kernel log line (the kernel console is polled,
-# so it reaches the lab even when the tty does not) naming each process of
-# lab-run.service with its state and where it waits.
-diag_start() {
-	(
-		while :; do
-			sleep 15
-			l="lab-diag:"
-			for p in $(cat /sys/fs/cgroup/system.slice/lab-run.service/cgroup.procs); do
-				[ "$p" = "$$" ] && continue
-				l="$l $p/$(cat /proc/$p/comm 2>/dev/null)/$(awk '{print $3}' /proc/$p/stat 2>/dev/null)/$(cat /proc/$p/wchan 2>/dev/null)"
-			done
-			echo "$l" >/dev/kmsg
-		done
-	) &
-}
