@@ -50,6 +50,12 @@ type Config struct {
 	// S3 lets the guest suspend to RAM (ACPI S3: PIIX4_PM.disable_s3=0); it
 	// wakes by the monitor's system_wakeup.
 	S3 bool
+	// SingleThread runs all vCPUs in one host thread (-accel
+	// tcg,thread=single) instead of one thread each. QEMU 7.2's
+	// multi-threaded TCG (Debian 12's) races when one vCPU patches code
+	// another runs (fixed in 8.1): a distribution kernel, which flips static
+	// keys at run time, then dies now and then with "Oops: int3".
+	SingleThread bool
 	// Postmortem, if set, runs when a timeout is about to kill the VM, while
 	// it still runs (with Monitor: registers, DumpMemory); what it returns
 	// (where it left what it saved) goes into the *TimeoutError.
@@ -98,8 +104,11 @@ func (c *Config) args() ([]string, error) {
 	if machine != "pc" && machine != "q35" {
 		return nil, fmt.Errorf("qemu: machine %q (want pc or q35): %w", c.Machine, ErrInvalidConfig)
 	}
-	a := []string{
-		"-machine", machine + ",accel=tcg",
+	accel := []string{"-machine", machine + ",accel=tcg"}
+	if c.SingleThread {
+		accel = []string{"-machine", machine, "-accel", "tcg,thread=single"}
+	}
+	a := append(accel,
 		"-cpu", "qemu64",
 		"-m", strconv.Itoa(mem),
 		"-smp", strconv.Itoa(cpus),
@@ -109,7 +118,7 @@ func (c *Config) args() ([]string, error) {
 		"-monitor", monitorArg(c),
 		"-no-reboot",
 		"-net", "none",
-	}
+	)
 	if c.S3 {
 		a = append(a, "-global", "PIIX4_PM.disable_s3=0")
 	}

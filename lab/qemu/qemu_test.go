@@ -52,6 +52,8 @@ func TestArgs(t *testing.T) {
 			append(append([]string{"-machine", "q35,accel=tcg"}, withFixed("1024", "1")[2:]...),
 				"-drive", "file=/d/root,if=none,id=disk0,format=raw", "-device", "virtio-blk-pci,drive=disk0,bootindex=0",
 				"-drive", "file=/d/img,if=none,id=disk1,format=raw", "-device", "virtio-blk-pci,drive=disk1,serial=kjump-image")},
+		{"single-threaded TCG", Config{Machine: "q35", SingleThread: true},
+			append([]string{"-machine", "q35", "-accel", "tcg,thread=single"}, withFixed("1024", "1")[2:]...)},
 		{"unknown machine", Config{Machine: "virt"}, nil},
 		{"serial with comma", Config{Disks: []Disk{{Path: "/d", Serial: "a,b"}}}, nil},
 		{"append without kernel", Config{Append: "quiet"}, nil},
