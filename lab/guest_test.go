@@ -81,24 +81,3 @@ func TestPruneOld(t *testing.T) {
 		t.Errorf("left %q, want %q (every recent one, no old one)", names, want)
 	}
 }
-
-// TestLookupDefault: a scenario with a known open problem is left out of the
-// default run and runs when named.
-func TestLookupDefault(t *testing.T) {
-	all, err := Lookup(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range all {
-		if s.Known != "" {
-			t.Errorf("%s (known: %s) is in the default run", s.Name, s.Known)
-		}
-	}
-	named, err := Lookup([]string{"real-hibernate"})
-	if err != nil || len(named) != 1 || named[0].Known == "" {
-		t.Errorf("Lookup(real-hibernate) = %v, %v", named, err)
-	}
-	if len(all)+2 != len(Scenarios()) {
-		t.Errorf("default run %d of %d scenarios, want all but real-hibernate and real-hibernate-file", len(all), len(Scenarios()))
-	}
-}

@@ -16,9 +16,6 @@ type Scenario struct {
 	Name    string
 	Summary string
 	Run     func(ctx context.Context, l *Lab) error
-	// Known, when set, is an open problem that keeps the scenario out of the
-	// default run (kjump lab test with no names); it runs when named.
-	Known string
 }
 
 var scenarios = map[string]Scenario{}
@@ -35,17 +32,10 @@ func Scenarios() []Scenario {
 	return out
 }
 
-// Lookup resolves scenario names; none means all but those with a Known
-// problem.
+// Lookup resolves scenario names; none means all.
 func Lookup(names []string) ([]Scenario, error) {
 	if len(names) == 0 {
-		var out []Scenario
-		for _, s := range Scenarios() {
-			if s.Known == "" {
-				out = append(out, s)
-			}
-		}
-		return out, nil
+		return Scenarios(), nil
 	}
 	var out []Scenario
 	for _, n := range names {

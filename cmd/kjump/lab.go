@@ -60,11 +60,7 @@ Examples:
 				switch sub {
 				case "list":
 					for _, s := range lab.Scenarios() {
-						summary := s.Summary
-						if s.Known != "" {
-							summary += " [not in the default run: " + s.Known + "]"
-						}
-						fmt.Fprintf(stdout, "%-24s %s\n", s.Name, summary)
+						fmt.Fprintf(stdout, "%-24s %s\n", s.Name, s.Summary)
 					}
 					return nil
 				case "build", "test", "demo", "bench":
