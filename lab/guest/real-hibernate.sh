@@ -34,6 +34,10 @@ while :; do
 done
 journalctl --after-cursor="$c" -u systemd-hibernate.service --no-pager -q | tail -n 20
 [ "$res" = success ] || fail "systemd-hibernate.service: $res"
+case $log in
+*"frozen and thawed so that GRUB reads it"*) ;;
+*) fail "kjump-sleep did not write grubenv's journal into place (fsfreeze)" ;;
+esac
 sleep 1
 b=$(counter)
 [ "$b" -gt "$a" ] || fail "the counter did not carry on ($a -> $b)"
