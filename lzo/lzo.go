@@ -79,14 +79,22 @@ func encode(table *[1 << tableBits]uint32, base uint32, src, out []byte, d int) 
 	limit := n - minMatch
 	ip := 1
 	table[hash(binary.LittleEndian.Uint32(src))] = base
-	for ip <= limit {
-		v := binary.LittleEndian.Uint32(src[ip:])
-		h := hash(v)
-		cand := int(table[h]) - int(base)
-		table[h] = base + uint32(ip)
-		if cand < 0 || ip-cand > m3MaxOffset || binary.LittleEndian.Uint32(src[cand:]) != v {
+	for {
+		// Find the next match: a tight loop, apart from the rest so that
+		// its few variables stay in registers.
+		var cand int
+		for {
+			if ip > limit {
+				return d, statePos, lit
+			}
+			v := binary.LittleEndian.Uint32(src[ip:])
+			h := hash(v)
+			cand = int(table[h]) - int(base)
+			table[h] = base + uint32(ip)
+			if cand >= 0 && ip-cand <= m3MaxOffset && binary.LittleEndian.Uint32(src[cand:]) == v {
+				break
+			}
 			ip += 1 + (ip-lit)>>skipShift
-			continue
 		}
 		// Extend backwards into the pending literals, then forwards.
 		for cand > 0 && ip > lit && src[cand-1] == src[ip-1] {
@@ -125,7 +133,6 @@ func encode(table *[1 << tableBits]uint32, base uint32, src, out []byte, d int) 
 			table[hash(binary.LittleEndian.Uint32(src[ip-2:]))] = base + uint32(ip-2)
 		}
 	}
-	return d, statePos, lit
 }
 
 func hash(v uint32) uint32 { return (v * 2654435761) >> (32 - tableBits) }
