@@ -3,6 +3,7 @@ package zpage
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 
 	"github.com/kjump/kjump/internal/prefix"
 )
@@ -199,24 +200,52 @@ func (c *Compressor) block() {
 		canonical(c.litLen[:], c.litCode[:])
 		canonical(c.dstLen[:], c.dstCode[:])
 	}
+	c.writeTokens()
+	c.w.write(uint64(c.litCode[endBlock]), uint(c.litLen[endBlock]))
+}
+
+// writeTokens writes the tokens with the block's codes. A token's bits
+// (at most 15+5+15+13 for a match) are gathered in a 64-bit word holding
+// fewer than 8 other bits, and after each token its whole bytes are stored
+// as one 8-byte word: no branch on how many bits are pending.
+func (c *Compressor) writeTokens() {
+	w := &c.w
+	for w.nbits >= 8 {
+		w.out = append(w.out, byte(w.acc))
+		w.acc >>= 8
+		w.nbits -= 8
+	}
+	acc, nbits := w.acc, w.nbits
+	o := len(w.out)
+	w.out = slices.Grow(w.out, 6*len(c.tokens)+8)
+	buf := w.out[:cap(w.out)]
+	litCode, litLen := &c.litCode, &c.litLen
+	dstCode, dstLen := &c.dstCode, &c.dstLen
 	for _, t := range c.tokens {
 		if t < 1<<31 {
-			c.w.write(uint64(c.litCode[t]), uint(c.litLen[t]))
-			continue
+			acc |= uint64(litCode[uint8(t)]) << nbits
+			nbits += uint(litLen[uint8(t)])
+		} else {
+			length, dist := t>>16&0x1ff, t&0xffff
+			ls := lengthSym[length] - 257
+			acc |= uint64(litCode[257+ls]) << nbits
+			nbits += uint(litLen[257+ls])
+			acc |= uint64(length-uint32(lengthBase[ls])) << nbits
+			nbits += uint(lengthExtra[ls])
+			ds := distSym(int(dist))
+			acc |= uint64(dstCode[ds]) << nbits
+			nbits += uint(dstLen[ds])
+			acc |= uint64(dist-distBase[ds]) << nbits
+			nbits += uint(distExtra[ds])
 		}
-		length, dist := int(t>>16&0x1ff), int(t&0xffff)
-		ls := lengthSym[length]
-		c.w.write(uint64(c.litCode[ls]), uint(c.litLen[ls]))
-		if e := lengthExtra[ls-257]; e > 0 {
-			c.w.write(uint64(length-int(lengthBase[ls-257])), uint(e))
-		}
-		ds := distSym(dist)
-		c.w.write(uint64(c.dstCode[ds]), uint(c.dstLen[ds]))
-		if e := distExtra[ds]; e > 0 {
-			c.w.write(uint64(dist-int(distBase[ds])), uint(e))
-		}
+		binary.LittleEndian.PutUint64(buf[o:], acc)
+		k := nbits >> 3
+		o += int(k)
+		acc >>= k << 3
+		nbits &= 7
 	}
-	c.w.write(uint64(c.litCode[endBlock]), uint(c.litLen[endBlock]))
+	w.out = buf[:o]
+	w.acc, w.nbits = acc, nbits
 }
 
 // header is a dynamic block's code description, ready to write.
