@@ -102,8 +102,11 @@ func (c *Compressor) lz(src []byte) {
 		c.head[h] = base + int32(i)
 	}
 	i, misses := 0, 0
-	for i+minMatch <= n {
-		h := hash3(src[i:])
+	// The last 3 bytes are left as literals: a position is searched with
+	// the 4 bytes there in one load.
+	for i+4 <= n {
+		v := binary.LittleEndian.Uint32(src[i:])
+		h := hash3v(v)
 		cand := c.head[h] - base
 		prev[i] = c.head[h]
 		c.head[h] = base + int32(i)
@@ -111,16 +114,19 @@ func (c *Compressor) lz(src []byte) {
 		limit := min(maxMatch, n-i)
 		for tries := maxChain; tries > 0 && cand >= 0 && i-int(cand) <= windowSize; tries-- {
 			j := int(cand)
-			if src[j+bestLen] == src[i+bestLen] || bestLen == 0 {
-				l := prefix.Len(src[j:j+limit], src[i:i+limit])
-				if l > bestLen {
-					bestLen, bestDist = l, i-j
-					if l >= min(niceMatch, limit) {
-						break
-					}
+			cand = prev[j] - base
+			// A candidate must share 3 bytes (not just their hash) and the
+			// byte that would make it longer than the best so far.
+			if (binary.LittleEndian.Uint32(src[j:])^v)&0xffffff != 0 || src[j+bestLen] != src[i+bestLen] {
+				continue
+			}
+			l := 3 + prefix.Len(src[j+3:j+limit], src[i+3:i+limit])
+			if l > bestLen {
+				bestLen, bestDist = l, i-j
+				if l >= min(niceMatch, limit) {
+					break
 				}
 			}
-			cand = prev[j] - base
 		}
 		if bestLen < minMatch || (bestLen == minMatch && bestDist > 4096) {
 			// Where nothing matches for a while, look at fewer positions:
@@ -152,9 +158,11 @@ func (c *Compressor) lz(src []byte) {
 }
 
 func hash3(b []byte) uint32 {
-	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16
-	return (v * 506832829) >> (32 - hashBits)
+	return hash3v(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16)
 }
+
+// hash3v hashes the low 3 bytes of v.
+func hash3v(v uint32) uint32 { return ((v & 0xffffff) * 506832829) >> (32 - hashBits) }
 
 func (c *Compressor) literal(b byte) {
 	c.tokens = append(c.tokens, uint32(b))
