@@ -28,7 +28,7 @@ type Compressor struct {
 	prev []int32              // the previous string of the same hash, by position
 	base int32
 
-	tokens  []uint32 // literal byte, or 1<<31 | length<<16 | distance
+	seqs    []seq // the matches, each after the literals before it
 	litFreq [286]uint32
 	litLen  [286]uint8
 	litCode [286]uint16
@@ -46,26 +46,38 @@ func (c *Compressor) Compress(dst, src []byte) []byte {
 	c.w = bitWriter{out: dst}
 	c.w.out = append(c.w.out, 0x78, 0x01) // deflate, 32 KiB window, fastest
 	c.lz(src)
-	c.block()
+	c.block(src)
 	c.w.flush()
 	c.w.out = binary.BigEndian.AppendUint32(c.w.out, adler32(src))
 	return c.w.out
 }
 
-// adler32 is hash/adler32.Checksum, 8 bytes a step: s2 gains 8·s1 and the
-// bytes weighted 8 down to 1, and the sums are reduced modulo 65521 once
-// per 5552 bytes, before 32 bits can overflow (as zlib does).
+// adler32 is hash/adler32.Checksum, a 64-bit word at a time: s1 gains
+// the sum of the word's 8 bytes and s2 8·s1 plus the bytes weighted 8 down
+// to 1. Both sums come from multiplications that add the 16-bit lanes of
+// the word's even and odd bytes into the top lane (no lane can carry into
+// another: the largest lane sum is 255·20). The sums are reduced modulo
+// 65521 once per 5552 bytes, before 32 bits can overflow (as zlib does).
 func adler32(p []byte) uint32 {
-	const mod, nmax = 65521, 5552
+	const (
+		mod, nmax = 65521, 5552
+		lanes     = 0x00ff00ff00ff00ff
+		ones      = 0x0001000100010001
+		// The weights of the even bytes (b0 8, b2 6, b4 4, b6 2) and of
+		// the odd ones (b1 7, b3 5, b5 3, b7 1), lane i's weight in lane
+		// 3-i of the multiplier.
+		evenW = 2 | 4<<16 | 6<<32 | 8<<48
+		oddW  = 1 | 3<<16 | 5<<32 | 7<<48
+	)
 	s1, s2 := uint32(1), uint32(0)
 	for len(p) > 0 {
 		q := p[:min(len(p), nmax/8*8)]
 		p = p[len(q):]
 		for len(q) >= 8 {
-			b0, b1, b2, b3 := uint32(q[0]), uint32(q[1]), uint32(q[2]), uint32(q[3])
-			b4, b5, b6, b7 := uint32(q[4]), uint32(q[5]), uint32(q[6]), uint32(q[7])
-			s2 += 8*s1 + 8*b0 + 7*b1 + 6*b2 + 5*b3 + 4*b4 + 3*b5 + 2*b6 + b7
-			s1 += b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7
+			w := binary.LittleEndian.Uint64(q)
+			e, o := w&lanes, w>>8&lanes
+			s2 += 8*s1 + uint32((e*evenW+o*oddW)>>48)
+			s1 += uint32(((e + o) * ones) >> 48)
 			q = q[8:]
 		}
 		for _, b := range q {
@@ -78,10 +90,10 @@ func adler32(p []byte) uint32 {
 	return s2<<16 | s1
 }
 
-// lz turns src into tokens, counting symbol frequencies.
+// lz turns src into sequences, counting symbol frequencies.
 func (c *Compressor) lz(src []byte) {
 	n := len(src)
-	c.tokens = c.tokens[:0]
+	c.seqs = c.seqs[:0]
 	c.litFreq = [286]uint32{}
 	c.dstFreq = [30]uint32{}
 	if cap(c.prev) < n {
@@ -101,7 +113,7 @@ func (c *Compressor) lz(src []byte) {
 		prev[i] = c.head[h]
 		c.head[h] = base + int32(i)
 	}
-	i, misses := 0, 0
+	i, misses, lit := 0, 0, 0
 	// The last 3 bytes are left as literals: a position is searched with
 	// the 4 bytes there in one load.
 	for i+4 <= n {
@@ -134,12 +146,12 @@ func (c *Compressor) lz(src []byte) {
 			step := 1 + misses>>skipShift
 			misses++
 			for end := min(i+step, n); i < end; i++ {
-				c.literal(src[i])
+				c.litFreq[src[i]]++
 			}
 			continue
 		}
 		misses = 0
-		c.match(bestLen, bestDist)
+		c.match(i-lit, bestLen, bestDist)
 		// Insert the strings the match covers, for the matches after it;
 		// long runs only at their end.
 		end := i + bestLen
@@ -151,10 +163,12 @@ func (c *Compressor) lz(src []byte) {
 			insert(end - 1)
 		}
 		i = end
+		lit = end
 	}
 	for ; i < n; i++ {
-		c.literal(src[i])
+		c.litFreq[src[i]]++
 	}
+	c.seqs = append(c.seqs, seq{lits: uint32(n - lit)})
 }
 
 func hash3(b []byte) uint32 {
@@ -164,20 +178,24 @@ func hash3(b []byte) uint32 {
 // hash3v hashes the low 3 bytes of v.
 func hash3v(v uint32) uint32 { return ((v & 0xffffff) * 506832829) >> (32 - hashBits) }
 
-func (c *Compressor) literal(b byte) {
-	c.tokens = append(c.tokens, uint32(b))
-	c.litFreq[b]++
+// seq is a run of literals (taken from the input when the block is
+// written) and the match after it; the last seq of an input has no match
+// (length 0).
+type seq struct {
+	lits   uint32
+	length uint16
+	dist   uint16
 }
 
-func (c *Compressor) match(length, dist int) {
-	c.tokens = append(c.tokens, 1<<31|uint32(length)<<16|uint32(dist))
+func (c *Compressor) match(lits, length, dist int) {
+	c.seqs = append(c.seqs, seq{uint32(lits), uint16(length), uint16(dist)})
 	c.litFreq[lengthSym[length]]++
 	c.dstFreq[distSym(dist)]++
 }
 
-// block writes the tokens as one final block, with dynamic or fixed codes,
+// block writes the sequences of src as one final block, with dynamic or fixed codes,
 // whichever is smaller.
-func (c *Compressor) block() {
+func (c *Compressor) block(src []byte) {
 	c.litFreq[endBlock] = 1
 	huffLengths(c.litFreq[:], c.litLen[:], 15, c.scratch[:])
 	huffLengths(c.dstFreq[:], c.dstLen[:], 15, c.scratch[:])
@@ -208,15 +226,16 @@ func (c *Compressor) block() {
 		canonical(c.litLen[:], c.litCode[:])
 		canonical(c.dstLen[:], c.dstCode[:])
 	}
-	c.writeTokens()
+	c.writeSeqs(src)
 	c.w.write(uint64(c.litCode[endBlock]), uint(c.litLen[endBlock]))
 }
 
-// writeTokens writes the tokens with the block's codes. A token's bits
-// (at most 15+5+15+13 for a match) are gathered in a 64-bit word holding
-// fewer than 8 other bits, and after each token its whole bytes are stored
-// as one 8-byte word: no branch on how many bits are pending.
-func (c *Compressor) writeTokens() {
+// writeSeqs writes the sequences of src with the block's codes. A symbol's
+// bits (at most 15+5+15+13 for a match) are gathered in a 64-bit word
+// holding fewer than 8 other bits, and after each its whole bytes are
+// stored as one 8-byte word: no branch on how many bits are pending, and
+// none between literals.
+func (c *Compressor) writeSeqs(src []byte) {
 	w := &c.w
 	for w.nbits >= 8 {
 		w.out = append(w.out, byte(w.acc))
@@ -225,27 +244,38 @@ func (c *Compressor) writeTokens() {
 	}
 	acc, nbits := w.acc, w.nbits
 	o := len(w.out)
-	w.out = slices.Grow(w.out, 6*len(c.tokens)+8)
+	// 2 bytes at most per literal, 6 per match, and the last word's slack.
+	w.out = slices.Grow(w.out, 2*len(src)+6*len(c.seqs)+8)
 	buf := w.out[:cap(w.out)]
 	litCode, litLen := &c.litCode, &c.litLen
 	dstCode, dstLen := &c.dstCode, &c.dstLen
-	for _, t := range c.tokens {
-		if t < 1<<31 {
-			acc |= uint64(litCode[uint8(t)]) << nbits
-			nbits += uint(litLen[uint8(t)])
-		} else {
-			length, dist := t>>16&0x1ff, t&0xffff
-			ls := lengthSym[length] - 257
-			acc |= uint64(litCode[257+ls]) << nbits
-			nbits += uint(litLen[257+ls])
-			acc |= uint64(length-uint32(lengthBase[ls])) << nbits
-			nbits += uint(lengthExtra[ls])
-			ds := distSym(int(dist))
-			acc |= uint64(dstCode[ds]) << nbits
-			nbits += uint(dstLen[ds])
-			acc |= uint64(dist-distBase[ds]) << nbits
-			nbits += uint(distExtra[ds])
+	p := 0
+	for _, q := range c.seqs {
+		for _, b := range src[p : p+int(q.lits)] {
+			acc |= uint64(litCode[b]) << nbits
+			nbits += uint(litLen[b])
+			binary.LittleEndian.PutUint64(buf[o:], acc)
+			k := nbits >> 3
+			o += int(k)
+			acc >>= k << 3
+			nbits &= 7
 		}
+		p += int(q.lits)
+		if q.length == 0 {
+			break // the last seq
+		}
+		length, dist := uint32(q.length), uint32(q.dist)
+		p += int(length)
+		ls := lengthSym[length] - 257
+		acc |= uint64(litCode[257+ls]) << nbits
+		nbits += uint(litLen[257+ls])
+		acc |= uint64(length-uint32(lengthBase[ls])) << nbits
+		nbits += uint(lengthExtra[ls])
+		ds := distSym(int(dist))
+		acc |= uint64(dstCode[ds]) << nbits
+		nbits += uint(dstLen[ds])
+		acc |= uint64(dist-distBase[ds]) << nbits
+		nbits += uint(distExtra[ds])
 		binary.LittleEndian.PutUint64(buf[o:], acc)
 		k := nbits >> 3
 		o += int(k)
