@@ -251,7 +251,23 @@ func (c *Compressor) writeSeqs(src []byte) {
 	dstCode, dstLen := &c.dstCode, &c.dstLen
 	p := 0
 	for _, q := range c.seqs {
-		for _, b := range src[p : p+int(q.lits)] {
+		lits := src[p : p+int(q.lits)]
+		// Three literals (45 bits at most) at a time: their codes joined
+		// first, then added to the pending bits with one shift.
+		for len(lits) >= 3 {
+			b0, b1, b2 := lits[0], lits[1], lits[2]
+			n0, n1 := uint(litLen[b0]), uint(litLen[b1])
+			v := uint64(litCode[b0]) | uint64(litCode[b1])<<n0 | uint64(litCode[b2])<<(n0+n1)
+			acc |= v << nbits
+			nbits += n0 + n1 + uint(litLen[b2])
+			binary.LittleEndian.PutUint64(buf[o:], acc)
+			k := nbits >> 3
+			o += int(k)
+			acc >>= k << 3
+			nbits &= 7
+			lits = lits[3:]
+		}
+		for _, b := range lits {
 			acc |= uint64(litCode[b]) << nbits
 			nbits += uint(litLen[b])
 			binary.LittleEndian.PutUint64(buf[o:], acc)
