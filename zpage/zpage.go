@@ -14,8 +14,8 @@ const (
 	maxMatch   = 258
 
 	hashBits  = 13
-	maxChain  = 8  // candidates tried per position
-	niceMatch = 64 // a match this long ends the search
+	maxChain  = 6  // candidates tried per position
+	niceMatch = 32 // a match this long ends the search
 	skipShift = 5
 
 	endBlock = 256
