@@ -101,9 +101,31 @@ func encode(table *[1 << tableBits]uint32, base uint32, src, out []byte, d int) 
 			cand--
 			ip--
 		}
-		m := minMatch + matchLen(src, cand+minMatch, ip+minMatch)
+		// Most matches end within 8 more bytes: that compare here, the
+		// rest in matchLen.
+		var m int
+		if ip+minMatch+8 <= n {
+			x := binary.LittleEndian.Uint64(src[ip+minMatch:]) ^ binary.LittleEndian.Uint64(src[cand+minMatch:])
+			if x != 0 {
+				m = minMatch + bits.TrailingZeros64(x)>>3
+			} else {
+				m = minMatch + 8 + matchLen(src, cand+minMatch+8, ip+minMatch+8)
+			}
+		} else {
+			m = minMatch + matchLen(src, cand+minMatch, ip+minMatch)
+		}
 
-		d = literals(out, d, statePos, src, lit, ip)
+		// The literals before the match: none, or 1 to 3 in the last
+		// match's S bits (most often), here; others in literals.
+		if t := ip - lit; t > 0 {
+			if statePos >= 0 && t <= 3 {
+				out[statePos] |= byte(t)
+				binary.LittleEndian.PutUint32(out[d:], binary.LittleEndian.Uint32(src[lit:]))
+				d += t
+			} else {
+				d = literals(out, d, statePos, src, lit, ip)
+			}
+		}
 
 		// The match, with S = 0: 2 bytes when short and near, else
 		// 001LLLLL (and the length's continuation) and 2 bytes of distance.
@@ -128,10 +150,7 @@ func encode(table *[1 << tableBits]uint32, base uint32, src, out []byte, d int) 
 
 		ip += m
 		lit = ip
-		if ip <= limit {
-			// Remember the position just before the next search starts.
-			table[hash(binary.LittleEndian.Uint32(src[ip-2:]))] = base + uint32(ip-2)
-		}
+
 	}
 }
 
