@@ -63,9 +63,9 @@
 // backwards into the pending literals and forwards 8 bytes at a time (64
 // at a time past 64). The positions a match covers are not added to the
 // table (as in LZO1X-1: on two lab vmcores' pages adding the one before
-// the next search wrote 0.1–0.4% less for 7–10% more time). Where no match is found for a while the search steps
-// over more bytes at a time (as LZ4 and LZO1X-1 do), so incompressible
-// data costs little. The table is reused across calls without clearing
+// the next search wrote 0.1–0.4% less for 7–10% more time). Where no
+// match is found for a while the search steps over more bytes at a time
+// (as LZ4 and LZO1X-1 do), so incompressible data costs little. The table is reused across calls without clearing
 // it: positions carry a per-call base, so a stale entry lies before the
 // input and is ignored. The output depends on the input alone.
 package lzo
