@@ -322,16 +322,24 @@ func (c *Compressor) dynamicHeader() *header {
 	for h.ndist > 1 && c.dstLen[h.ndist-1] == 0 {
 		h.ndist--
 	}
-	var all [286 + 30]uint8
+	// The lengths, then 8 bytes no length equals, where runs stop: a run
+	// is measured 8 lengths at a time.
+	var all [286 + 30 + 8]uint8
 	copy(all[:], c.litLen[:h.nlit])
 	copy(all[h.nlit:], c.dstLen[:h.ndist])
-	lens := all[:h.nlit+h.ndist]
+	m := h.nlit + h.ndist
+	binary.LittleEndian.PutUint64(all[m:], ^uint64(0))
 	var freq [19]uint32
-	for i := 0; i < len(lens); {
-		l := lens[i]
+	for i := 0; i < m; {
+		l := all[i]
 		run := 1
-		for i+run < len(lens) && lens[i+run] == l {
-			run++
+		for {
+			x := binary.LittleEndian.Uint64(all[i+run:]) ^ uint64(l)*0x0101010101010101
+			if x != 0 {
+				run += bits.TrailingZeros64(x) >> 3
+				break
+			}
+			run += 8
 		}
 		i += run
 		if l == 0 {
