@@ -155,7 +155,7 @@ func (c *Compressor) lz(src []byte) {
 		// Insert the strings the match covers, for the matches after it;
 		// long runs only at their end.
 		end := i + bestLen
-		if bestLen <= 16 {
+		if bestLen <= 6 {
 			for i++; i < end && i+minMatch <= n; i++ {
 				insert(i)
 			}
