@@ -27,7 +27,13 @@ func huffLengths(freq []uint32, lens []uint8, limit int, sorted []uint32) {
 		lens[s[0]&1023] = 1
 		return
 	}
-	radixSort(s, sorted[len(sorted)/2:][:len(s)], hi)
+	if len(s) <= 32 {
+		// Few symbols (a page that is mostly one byte): an insertion sort
+		// costs less than the radix sort's tables.
+		insertionSort(s)
+	} else {
+		radixSort(s, sorted[len(sorted)/2:][:len(s)], hi)
+	}
 	n := len(s)
 	// Moffat and Katajainen's in-place algorithm: a holds the weights,
 	// then parent indices, then depths.
@@ -182,5 +188,18 @@ func radixSort(s, tmp []uint32, hi uint32) {
 			count[d]++
 		}
 		copy(s, tmp)
+	}
+}
+
+// insertionSort sorts s (frequency<<10 | symbol) by value: by frequency,
+// symbols of equal frequency in symbol order, as radixSort leaves them
+// when s starts in symbol order.
+func insertionSort(s []uint32) {
+	for i := 1; i < len(s); i++ {
+		v, j := s[i], i
+		for ; j > 0 && s[j-1] > v; j-- {
+			s[j] = s[j-1]
+		}
+		s[j] = v
 	}
 }

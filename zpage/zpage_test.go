@@ -2,11 +2,13 @@ package zpage
 
 import (
 	"bytes"
+	"cmp"
 	stdzlib "compress/zlib"
 	"encoding/binary"
 	stdadler32 "hash/adler32"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	kzlib "github.com/klauspost/compress/zlib"
@@ -186,4 +188,43 @@ func BenchmarkPages(b *testing.B) {
 		total += min(len(c.Compress(out[:0], p)), len(p))
 	}
 	b.ReportMetric(float64(total), "out_bytes")
+}
+
+// TestSorts: huffLengths sorts symbols by frequency with an insertion sort
+// (few symbols) or a radix sort (many); both give the order of a sort by
+// frequency that keeps symbols of equal frequency in symbol order.
+func TestSorts(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(9, 10))
+	for _, tc := range []struct {
+		name    string
+		n       int
+		maxFreq uint32
+	}{
+		{"empty", 0, 1},
+		{"one", 1, 5},
+		{"few, many ties", 20, 3},
+		{"32", 32, 4096},
+		{"alphabet, low", 286, 200},
+		{"alphabet, high", 286, 1 << 16},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s []uint32
+			for sym := range tc.n {
+				s = append(s, (1+rnd.Uint32N(tc.maxFreq))<<10|uint32(sym))
+			}
+			want := slices.Clone(s)
+			slices.SortStableFunc(want, func(a, b uint32) int { return cmp.Compare(a>>10, b>>10) })
+			ins := slices.Clone(s)
+			insertionSort(ins)
+			var hi uint32
+			for _, v := range s {
+				hi |= v >> 10
+			}
+			rad := slices.Clone(s)
+			radixSort(rad, make([]uint32, len(rad)), hi)
+			if !slices.Equal(ins, want) || !slices.Equal(rad, want) {
+				t.Errorf("insertion %v\nradix %v\nwant %v", ins, rad, want)
+			}
+		})
+	}
 }
