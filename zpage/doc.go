@@ -36,7 +36,7 @@
 // The block is written from the matches and the literal runs before them
 // (the literals read from the input again), the bits of a match or of
 // three literals gathered in a 64-bit word and stored 8 bytes at a time.
-// The Adler-32 adds 8 bytes a step with multiplications that sum the
+// The Adler-32 adds 16 bytes a step with multiplications that sum the
 // bytes' 16-bit lanes.
 //
 // Code lengths come from Moffat and Katajainen's in-place algorithm on the

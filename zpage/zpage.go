@@ -52,33 +52,38 @@ func (c *Compressor) Compress(dst, src []byte) []byte {
 	return c.w.out
 }
 
-// adler32 is hash/adler32.Checksum, a 64-bit word at a time: s1 gains
-// the sum of the word's 8 bytes and s2 8·s1 plus the bytes weighted 8 down
-// to 1. Both sums come from multiplications that add the 16-bit lanes of
-// the word's even and odd bytes into the top lane (no lane can carry into
-// another: the largest lane sum is 255·20). The sums are reduced modulo
-// 65521 once per 5552 bytes, before 32 bits can overflow (as zlib does).
+// adler32 is hash/adler32.Checksum, 16 bytes a step: s1 gains their sum
+// and s2 16·s1 plus the bytes weighted 16 down to 1. Both sums come from
+// multiplications that add the 16-bit lanes of the two words' even and odd
+// bytes into the top lane; no lane can carry into another (the top lane's
+// largest sum is 255·136, the next one's 255·90). The sums
+// are reduced modulo 65521 once per 5552 bytes, before 32 bits can
+// overflow (as zlib does).
 func adler32(p []byte) uint32 {
 	const (
 		mod, nmax = 65521, 5552
 		lanes     = 0x00ff00ff00ff00ff
 		ones      = 0x0001000100010001
-		// The weights of the even bytes (b0 8, b2 6, b4 4, b6 2) and of
-		// the odd ones (b1 7, b3 5, b5 3, b7 1), lane i's weight in lane
-		// 3-i of the multiplier.
-		evenW = 2 | 4<<16 | 6<<32 | 8<<48
-		oddW  = 1 | 3<<16 | 5<<32 | 7<<48
+		// The weights of a word's even bytes (b0, b2, b4, b6) and of its
+		// odd ones (b1, b3, b5, b7), lane i's weight in lane 3-i of the
+		// multiplier: 16 down to 9 for the first word, 8 down to 1 for
+		// the second.
+		even1 = 10 | 12<<16 | 14<<32 | 16<<48
+		odd1  = 9 | 11<<16 | 13<<32 | 15<<48
+		even2 = 2 | 4<<16 | 6<<32 | 8<<48
+		odd2  = 1 | 3<<16 | 5<<32 | 7<<48
 	)
 	s1, s2 := uint32(1), uint32(0)
 	for len(p) > 0 {
-		q := p[:min(len(p), nmax/8*8)]
+		q := p[:min(len(p), nmax/16*16)]
 		p = p[len(q):]
-		for len(q) >= 8 {
-			w := binary.LittleEndian.Uint64(q)
-			e, o := w&lanes, w>>8&lanes
-			s2 += 8*s1 + uint32((e*evenW+o*oddW)>>48)
-			s1 += uint32(((e + o) * ones) >> 48)
-			q = q[8:]
+		for len(q) >= 16 {
+			w1, w2 := binary.LittleEndian.Uint64(q), binary.LittleEndian.Uint64(q[8:])
+			e1, o1 := w1&lanes, w1>>8&lanes
+			e2, o2 := w2&lanes, w2>>8&lanes
+			s2 += 16*s1 + uint32((e1*even1+o1*odd1+e2*even2+o2*odd2)>>48)
+			s1 += uint32(((e1 + o1 + e2 + o2) * ones) >> 48)
+			q = q[16:]
 		}
 		for _, b := range q {
 			s1 += uint32(b)
