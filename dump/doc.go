@@ -22,7 +22,8 @@
 //
 // The output is written to DST.tmp-XXXX next to DST (mode 0600: a dump
 // holds all the kernel's secrets), synced and renamed to DST only when
-// complete; on any error, or when the context is cancelled, the temporary
+// complete (while it is written, the kernel is asked every 4 MiB to start
+// writing it back, so that the final fsync has little left); on any error, or when the context is cancelled, the temporary
 // file is removed. A DST that exists is replaced only then. A DST that is
 // a device (the raw disk a kexec jump's second kernel writes to) is
 // written in place instead, its first block last, so that a dump cut

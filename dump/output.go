@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // output is where a dump is written: a temporary file renamed over DST,
@@ -64,7 +66,7 @@ func writeAtomically(dst string, write func(output) error) (size int64, err erro
 			os.Remove(tmp)
 		}
 	}()
-	if err = write(f); err != nil {
+	if err = write(&writeBack{File: f}); err != nil {
 		return 0, err
 	}
 	if err = f.Sync(); err != nil {
@@ -85,6 +87,36 @@ func writeAtomically(dst string, write func(output) error) (size int64, err erro
 		d.Close()
 	}
 	return fi.Size(), nil
+}
+
+// writeBackEvery is how many bytes writeBack lets be written between two
+// requests to start writing them back.
+const writeBackEvery = 4 << 20
+
+// writeBack is a new file that starts the write-back of what has been
+// written every writeBackEvery bytes (sync_file_range without waiting), so
+// that the disk works while the dump goes on and the fsync before the
+// rename finds little left to do. The requests are advice: their errors
+// are left to that fsync.
+type writeBack struct {
+	*os.File
+	mu      sync.Mutex
+	pending int64 // bytes written since the last request
+}
+
+func (w *writeBack) WriteAt(p []byte, off int64) (int, error) {
+	n, err := w.File.WriteAt(p, off)
+	w.mu.Lock()
+	w.pending += int64(n)
+	start := w.pending >= writeBackEvery
+	if start {
+		w.pending = 0
+	}
+	w.mu.Unlock()
+	if start {
+		unix.SyncFileRange(int(w.File.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+	}
+	return n, err
 }
 
 // headSize is how much of a device's start waits for the end: the first

@@ -108,3 +108,36 @@ func TestRunToDevNull(t *testing.T) {
 		t.Errorf("output bytes %d", sum.OutputBytes)
 	}
 }
+
+// TestWriteBack: a new dump file written through writeBack (which starts
+// the write-back every writeBackEvery bytes) holds what was written, in
+// whatever order, and writeAtomically gives its size.
+func TestWriteBack(t *testing.T) {
+	const chunk = 1 << 20
+	n := 2*writeBackEvery/chunk + 3 // past two requests, and some
+	dst := filepath.Join(t.TempDir(), "dump")
+	var wb *writeBack
+	size, err := writeAtomically(dst, func(o output) error {
+		wb = o.(*writeBack)
+		for _, i := range []int{1, 0} { // the first chunk last, as a header
+			for ; i < n; i += 2 {
+				if _, err := o.WriteAt(bytes.Repeat([]byte{byte(i)}, chunk), int64(i)*chunk); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil || size != int64(n)*chunk {
+		t.Fatalf("writeAtomically = %d, %v; want %d bytes", size, err, n*chunk)
+	}
+	if wb.pending >= writeBackEvery {
+		t.Errorf("%d bytes pending: no write-back was started", wb.pending)
+	}
+	got := readAll(t, dst)
+	for i := range n {
+		if c := got[i*chunk : (i+1)*chunk]; !bytes.Equal(c, bytes.Repeat([]byte{byte(i)}, chunk)) {
+			t.Fatalf("chunk %d holds %x…", i, c[:4])
+		}
+	}
+}

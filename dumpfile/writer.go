@@ -271,8 +271,14 @@ func (pw *pageWriter) run(comps []compressor, dataOff int64) (Stats, error) {
 	if _, err := pw.w.WriteAt(pw.zero, dataOff); err != nil {
 		return st, fmt.Errorf("dumpfile: writing zero page at %#x: %w", dataOff, err)
 	}
-	zeroDesc := PageDesc{Offset: dataOff, Size: uint32(bs)}
-	cursor := dataOff + int64(bs)
+	cm := committer{pw: pw, st: &st, zeroDesc: PageDesc{Offset: dataOff, Size: uint32(bs)}, cursor: dataOff + int64(bs)}
+	if len(comps) == 1 {
+		// One goroutine reads, compresses and writes: no hand-offs.
+		if err := pw.sequential(comps[0], &cm); err != nil {
+			return st, err
+		}
+		return pw.finish(&cm, dataOff)
+	}
 
 	inflight := 2 * len(comps)
 	free := make(chan *batch, inflight)
@@ -329,42 +335,13 @@ func (pw *pageWriter) run(comps []compressor, dataOff int64) (Stats, error) {
 		}()
 	}
 
-	var (
-		firstErr error
-		desc     []byte
-		index    uint64
-	)
+	var firstErr error
 	for b := range order {
 		<-b.done
 		if firstErr == nil {
-			if b.err != nil {
-				firstErr = b.err
-			} else {
-				desc = desc[:0]
-				for i := range b.pfns {
-					d := zeroDesc
-					if b.sizes[i] == 0 {
-						st.ZeroPages++
-					} else {
-						d = PageDesc{Offset: cursor, Size: b.sizes[i], Flags: b.flags[i]}
-						cursor += int64(b.sizes[i])
-						if b.flags[i] == 0 {
-							st.RawPages++
-						}
-					}
-					desc = append(desc, make([]byte, pageDescSize)...)
-					putPageDesc(desc[len(desc)-pageDescSize:], d)
-				}
-				off := pw.descOff + int64(index)*pageDescSize
-				if _, err := pw.w.WriteAt(desc, off); err != nil {
-					firstErr = fmt.Errorf("dumpfile: writing page descriptors at %#x: %w", off, err)
-				} else if _, err := pw.w.WriteAt(b.data, cursor-int64(len(b.data))); err != nil {
-					firstErr = fmt.Errorf("dumpfile: writing pages at %#x: %w", cursor-int64(len(b.data)), err)
-				}
-				index += uint64(len(b.pfns))
-				if firstErr == nil && pw.progress != nil {
-					pw.progress(index, pw.total)
-				}
+			firstErr = b.err
+			if firstErr == nil {
+				firstErr = cm.commit(b)
 			}
 			if firstErr != nil {
 				close(stop)
@@ -376,16 +353,91 @@ func (pw *pageWriter) run(comps []compressor, dataOff int64) (Stats, error) {
 	if firstErr != nil {
 		return st, firstErr
 	}
-	if index != pw.total {
+	return pw.finish(&cm, dataOff)
+}
+
+// sequential is run with one compressor, in the caller's goroutine.
+func (pw *pageWriter) sequential(c compressor, cm *committer) error {
+	b := &batch{}
+	page := make([]byte, pw.blockSize)
+	next := uint64(0)
+	for {
+		b.pfns = b.pfns[:0]
+		for len(b.pfns) < batchPages {
+			pfn, ok := pw.dumped.Next(next)
+			if !ok || pfn >= pw.maxPFN {
+				break
+			}
+			b.pfns = append(b.pfns, pfn)
+			next = pfn + 1
+		}
+		if len(b.pfns) == 0 {
+			return nil
+		}
+		if err := pw.fill(b, c, page); err != nil {
+			return err
+		}
+		if err := cm.commit(b); err != nil {
+			return err
+		}
+	}
+}
+
+// finish checks that every planned page was written and completes st.
+func (pw *pageWriter) finish(cm *committer, dataOff int64) (Stats, error) {
+	st := cm.st
+	if cm.index != pw.total {
 		// Cannot happen: the plan counted the same bitmap.
-		return st, fmt.Errorf("dumpfile: wrote %d pages, planned %d", index, pw.total)
+		return *st, fmt.Errorf("dumpfile: wrote %d pages, planned %d", cm.index, pw.total)
 	}
 	if pw.total == 0 && pw.progress != nil {
 		pw.progress(0, 0)
 	}
-	st.BytesOut = uint64(cursor - dataOff)
-	st.Size = cursor
-	return st, nil
+	st.BytesOut = uint64(cm.cursor - dataOff)
+	st.Size = cm.cursor
+	return *st, nil
+}
+
+// committer writes filled batches, in order: their page descriptors and
+// their data.
+type committer struct {
+	pw       *pageWriter
+	st       *Stats
+	zeroDesc PageDesc
+	cursor   int64  // where the next page's data goes
+	index    uint64 // the next page descriptor's index
+	desc     []byte
+}
+
+func (cm *committer) commit(b *batch) error {
+	pw, st := cm.pw, cm.st
+	cm.desc = cm.desc[:0]
+	for i := range b.pfns {
+		d := cm.zeroDesc
+		if b.sizes[i] == 0 {
+			st.ZeroPages++
+		} else {
+			d = PageDesc{Offset: cm.cursor, Size: b.sizes[i], Flags: b.flags[i]}
+			cm.cursor += int64(b.sizes[i])
+			if b.flags[i] == 0 {
+				st.RawPages++
+			}
+		}
+		cm.desc = append(cm.desc, make([]byte, pageDescSize)...)
+		putPageDesc(cm.desc[len(cm.desc)-pageDescSize:], d)
+	}
+	off := pw.descOff + int64(cm.index)*pageDescSize
+	if _, err := pw.w.WriteAt(cm.desc, off); err != nil {
+		return fmt.Errorf("dumpfile: writing page descriptors at %#x: %w", off, err)
+	}
+	if _, err := pw.w.WriteAt(b.data, cm.cursor-int64(len(b.data))); err != nil {
+		return fmt.Errorf("dumpfile: writing pages at %#x: %w", cm.cursor-int64(len(b.data)), err)
+	}
+	cm.index += uint64(len(b.pfns))
+	if pw.progress != nil {
+		pw.progress(cm.index, pw.total)
+	}
+	return nil
 }
 
 // errStopped marks batches skipped after an error; Write never returns it.

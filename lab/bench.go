@@ -290,6 +290,10 @@ func benchDumpTools(kjump string) []benchTool {
 	tools := []benchTool{
 		{"makedumpfile -c (zlib)", "makedumpfile", []string{"-d", "31", "-c"}},
 		{"makedumpfile -l (lzo)", "makedumpfile", []string{"-d", "31", "-l"}},
+		// No compression: the floor under every row (reading the vmcore,
+		// writing the pages; for kjump the fsync before the rename).
+		{"makedumpfile (none)", "makedumpfile", []string{"-d", "31"}},
+		{"kjump none, 1 thread", kjump, []string{"dump", "--compress", "none", "--threads", "1"}},
 	}
 	for _, c := range []string{"zlib", "lzo", "zstd", "snappy"} {
 		for _, n := range []string{"1", all} {

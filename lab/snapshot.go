@@ -208,6 +208,7 @@ func drgnTasksLog(ctx context.Context, t *tools.Chroot, vmlinux, dump string) ([
 
 func dumpDmesg(img string) (string, error) {
 	out := img + ".dmesg"
+	os.Remove(out) // makedumpfile will not overwrite the log of an earlier run ($KJUMP_TEST_VMCORE)
 	if b, err := exec.Command("makedumpfile", "--dump-dmesg", img, out).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("makedumpfile --dump-dmesg %s: %v\n%s", img, err, b)
 	}

@@ -59,10 +59,13 @@
 // # The compressor
 //
 // Greedy, one pass: a hash table of the last position of each 4-byte
-// sequence finds candidate matches, which are checked and extended 8
-// bytes at a time; where no match is found for a while the search steps
-// over more bytes at a time (as LZ4 and LZO1X-1 do), so incompressible
-// data costs little. The table is reused across calls without clearing
+// sequence searched finds candidate matches, which are checked, extended
+// backwards into the pending literals and forwards 8 bytes at a time (64
+// at a time past 64). The positions a match covers are not added to the
+// table (as in LZO1X-1: on two lab vmcores' pages adding the one before
+// the next search wrote 0.1–0.4% less for 7–10% more time). Where no
+// match is found for a while the search steps over more bytes at a time
+// (as LZ4 and LZO1X-1 do), so incompressible data costs little. The table is reused across calls without clearing
 // it: positions carry a per-call base, so a stale entry lies before the
 // input and is ignored. The output depends on the input alone.
 package lzo

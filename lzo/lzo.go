@@ -1,13 +1,16 @@
 package lzo
 
 import (
+	"bytes"
 	"encoding/binary"
-
-	"github.com/kjump/kjump/internal/prefix"
+	"math/bits"
 )
 
 const (
-	tableBits = 12 // 4096 entries: one per 4-byte sequence of a page, about
+	// tableBits: 8192 entries, two per position of a page, for fewer
+	// collisions: on two lab vmcores' pages 2–6% faster than 4096, and
+	// the output slightly smaller.
+	tableBits = 13
 	minMatch  = 4
 
 	m2MaxLen    = 8
@@ -19,6 +22,10 @@ const (
 	// faster than 6 for 0.5% more output, and 4 is larger than
 	// makedumpfile -l's (liblzo2's LZO1X-1).
 	skipShift = 5
+
+	// slack is room Compress keeps after the worst case in its output
+	// buffer, so that a short literal run is copied as two 8-byte words.
+	slack = 16
 )
 
 // MaxLen is the largest output Compress can produce for n bytes of input:
@@ -26,7 +33,7 @@ const (
 func MaxLen(n int) int { return n + n/255 + 6 }
 
 // Compressor compresses into LZO1X. The zero value is ready to use; it
-// holds a 16 KiB table, reused from one call to the next. A Compressor is
+// holds a 32 KiB table, reused from one call to the next. A Compressor is
 // not safe for concurrent use.
 type Compressor struct {
 	table [1 << tableBits]uint32
@@ -34,7 +41,8 @@ type Compressor struct {
 }
 
 // Compress appends the LZO1X stream of src to dst and returns it. See the
-// package documentation for what it writes.
+// package documentation for what it writes. It allocates only when dst
+// has less than MaxLen(len(src)) + 16 bytes of room.
 func (c *Compressor) Compress(dst, src []byte) []byte {
 	n := len(src)
 	if uint64(c.base)+uint64(n)+1 >= 1<<32 {
@@ -44,103 +52,176 @@ func (c *Compressor) Compress(dst, src []byte) []byte {
 	base := c.base
 	c.base += uint32(n) + 1
 
-	e := encoder{out: dst, start: len(dst), statePos: -1}
-	if n >= minMatch+4 {
-		e.matches(&c.table, base, src)
+	start := len(dst)
+	if need := MaxLen(n) + slack; cap(dst)-start < need {
+		grown := make([]byte, start, start+need)
+		copy(grown, dst)
+		dst = grown
 	}
-	e.literals(src[e.lit:])
-	e.out = append(e.out, 0x11, 0, 0)
-	return e.out
+	out := dst[:cap(dst)]
+	d, statePos, lit := start, -1, 0
+	if n >= minMatch+4 {
+		d, statePos, lit = encode(&c.table, base, src, out, d)
+	}
+	d = literals(out, d, statePos, src, lit, n)
+	out[d], out[d+1], out[d+2] = 0x11, 0, 0
+	return out[:d+3]
 }
 
-// encoder writes one stream.
-type encoder struct {
-	out      []byte
-	start    int // where the stream begins in out
-	statePos int // the byte of the last match that holds S, or -1 before any match
-	lit      int // where the pending literal run starts in the input
-}
-
-// matches finds and writes the matches of src (and the literal runs between
-// them), leaving the last literal run to the caller.
-func (e *encoder) matches(table *[1 << tableBits]uint32, base uint32, src []byte) {
+// encode writes the matches of src and the literal runs between them into
+// out from d on, leaving the last literal run, from lit on, to the caller.
+// statePos is the index in out of the last match's byte that holds S, or
+// -1 when there was no match.
+//
+// out has room for the worst case plus slack: no write below checks it.
+func encode(table *[1 << tableBits]uint32, base uint32, src, out []byte, d int) (end, statePos, lit int) {
 	n := len(src)
-	// The last match must end within src, and a match is found by reading
-	// 4 bytes at ip and extended 8 at a time: stop hashing before the end.
+	statePos = -1
+	// The last match must start where 4 bytes can be read; it is extended
+	// to the end of src.
 	limit := n - minMatch
 	ip := 1
 	table[hash(binary.LittleEndian.Uint32(src))] = base
-	for ip <= limit {
-		v := binary.LittleEndian.Uint32(src[ip:])
-		h := hash(v)
-		cand := int(table[h]) - int(base)
-		table[h] = base + uint32(ip)
-		if cand < 0 || ip-cand > m3MaxOffset || binary.LittleEndian.Uint32(src[cand:]) != v {
-			ip += 1 + (ip-e.lit)>>skipShift
-			continue
+	for {
+		// Find the next match: a tight loop, apart from the rest so that
+		// its few variables stay in registers.
+		var cand int
+		for {
+			if ip > limit {
+				return d, statePos, lit
+			}
+			v := binary.LittleEndian.Uint32(src[ip:])
+			h := hash(v)
+			cand = int(table[h]) - int(base)
+			table[h] = base + uint32(ip)
+			if cand >= 0 && ip-cand <= m3MaxOffset && binary.LittleEndian.Uint32(src[cand:]) == v {
+				break
+			}
+			ip += 1 + (ip-lit)>>skipShift
 		}
 		// Extend backwards into the pending literals, then forwards.
-		for cand > 0 && ip > e.lit && src[cand-1] == src[ip-1] {
+		for cand > 0 && ip > lit && src[cand-1] == src[ip-1] {
 			cand--
 			ip--
 		}
-		m := minMatch + prefix.Len(src[cand+minMatch:], src[ip+minMatch:])
-		e.literals(src[e.lit:ip])
-		e.match(ip-cand, m)
-		ip += m
-		e.lit = ip
-		if ip <= limit {
-			// Remember the position just before the next search starts.
-			table[hash(binary.LittleEndian.Uint32(src[ip-2:]))] = base + uint32(ip-2)
+		// Most matches end within 8 more bytes: that compare here, the
+		// rest in matchLen.
+		var m int
+		if ip+minMatch+8 <= n {
+			x := binary.LittleEndian.Uint64(src[ip+minMatch:]) ^ binary.LittleEndian.Uint64(src[cand+minMatch:])
+			if x != 0 {
+				m = minMatch + bits.TrailingZeros64(x)>>3
+			} else {
+				m = minMatch + 8 + matchLen(src, cand+minMatch+8, ip+minMatch+8)
+			}
+		} else {
+			m = minMatch + matchLen(src, cand+minMatch, ip+minMatch)
 		}
+
+		// The literals before the match: none, or 1 to 3 in the last
+		// match's S bits (most often), here; others in literals.
+		if t := ip - lit; t > 0 {
+			if statePos >= 0 && t <= 3 {
+				out[statePos] |= byte(t)
+				binary.LittleEndian.PutUint32(out[d:], binary.LittleEndian.Uint32(src[lit:]))
+				d += t
+			} else {
+				d = literals(out, d, statePos, src, lit, ip)
+			}
+		}
+
+		// The match, with S = 0: 2 bytes when short and near, else
+		// 001LLLLL (and the length's continuation) and 2 bytes of distance.
+		dist := ip - cand - 1
+		if m <= m2MaxLen && dist < m2MaxOffset {
+			out[d] = byte((m-1)<<5 | (dist&7)<<2)
+			out[d+1] = byte(dist >> 3)
+			d += 2
+		} else {
+			if m <= 33 {
+				out[d] = byte(32 | (m - 2))
+				d++
+			} else {
+				out[d] = 32
+				d = length(out, d+1, m-33)
+			}
+			out[d] = byte(dist << 2)
+			out[d+1] = byte(dist >> 6)
+			d += 2
+		}
+		statePos = d - 2
+
+		ip += m
+		lit = ip
+
 	}
 }
 
 func hash(v uint32) uint32 { return (v * 2654435761) >> (32 - tableBits) }
 
-// literals writes a literal run.
-func (e *encoder) literals(lit []byte) {
-	t := len(lit)
+// matchLen returns how many bytes src[a:] and src[b:] share, a < b: up to
+// the end of src.
+func matchLen(src []byte, a, b int) int {
+	n := 0
+	// Most matches are short: 8 bytes at a time for the first 64.
+	for b+n+8 <= len(src) {
+		x := binary.LittleEndian.Uint64(src[a+n:]) ^ binary.LittleEndian.Uint64(src[b+n:])
+		if x != 0 {
+			return n + bits.TrailingZeros64(x)>>3
+		}
+		n += 8
+		if n == 64 {
+			// A long one (a run of zeros, a repeated structure): 64 bytes
+			// at a time through bytes.Equal's vector instructions.
+			for b+n+64 <= len(src) && bytes.Equal(src[a+n:a+n+64], src[b+n:b+n+64]) {
+				n += 64
+			}
+		}
+	}
+	for b+n < len(src) && src[a+n] == src[b+n] {
+		n++
+	}
+	return n
+}
+
+// literals writes the literal run src[lit:end] at out[d:] and returns
+// where the next instruction goes. statePos is as in encode: a run of 1 to
+// 3 bytes after a match goes into that match's S bits.
+func literals(out []byte, d, statePos int, src []byte, lit, end int) int {
+	t := end - lit
 	switch {
 	case t == 0:
-		return
-	case e.statePos < 0 && t <= 238:
-		e.out = append(e.out, byte(17+t))
-	case e.statePos >= 0 && t <= 3:
-		e.out[e.statePos] |= byte(t)
+		return d
+	case statePos < 0 && t <= 238:
+		out[d] = byte(17 + t)
+		d++
+	case statePos >= 0 && t <= 3:
+		out[statePos] |= byte(t)
 	case t <= 18:
-		e.out = append(e.out, byte(t-3))
+		out[d] = byte(t - 3)
+		d++
 	default:
-		e.out = append(e.out, 0)
-		e.length(t - 18)
+		out[d] = 0
+		d = length(out, d+1, t-18)
 	}
-	e.out = append(e.out, lit...)
-}
-
-// match writes a match of m ≥ 4 bytes at distance d ≤ m3MaxOffset, with
-// S = 0.
-func (e *encoder) match(d, m int) {
-	d--
-	if m <= m2MaxLen && d < m2MaxOffset {
-		e.out = append(e.out, byte((m-1)<<5|(d&7)<<2), byte(d>>3))
+	if t <= 16 && lit+16 <= len(src) {
+		// Two words; out has slack for what lies past the run.
+		binary.LittleEndian.PutUint64(out[d:], binary.LittleEndian.Uint64(src[lit:]))
+		binary.LittleEndian.PutUint64(out[d+8:], binary.LittleEndian.Uint64(src[lit+8:]))
 	} else {
-		if m <= 33 {
-			e.out = append(e.out, byte(32|(m-2)))
-		} else {
-			e.out = append(e.out, 32)
-			e.length(m - 33)
-		}
-		e.out = append(e.out, byte(d<<2), byte(d>>6))
+		copy(out[d:], src[lit:end])
 	}
-	e.statePos = len(e.out) - 2
+	return d + t
 }
 
-// length writes the continuation of a length, n ≥ 1: a zero byte for each
-// 255, then the rest.
-func (e *encoder) length(n int) {
+// length writes the continuation of a length, n ≥ 1, at out[d:]: a zero
+// byte for each 255, then the rest; it returns the index after it.
+func length(out []byte, d, n int) int {
 	for n > 255 {
-		e.out = append(e.out, 0)
+		out[d] = 0
+		d++
 		n -= 255
 	}
-	e.out = append(e.out, byte(n))
+	out[d] = byte(n)
+	return d + 1
 }

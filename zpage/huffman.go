@@ -27,7 +27,13 @@ func huffLengths(freq []uint32, lens []uint8, limit int, sorted []uint32) {
 		lens[s[0]&1023] = 1
 		return
 	}
-	radixSort(s, sorted[len(sorted)/2:][:len(s)], hi)
+	if len(s) <= 32 {
+		// Few symbols (a page that is mostly one byte): an insertion sort
+		// costs less than the radix sort's tables.
+		insertionSort(s)
+	} else {
+		radixSort(s, sorted[len(sorted)/2:][:len(s)], hi)
+	}
 	n := len(s)
 	// Moffat and Katajainen's in-place algorithm: a holds the weights,
 	// then parent indices, then depths.
@@ -123,9 +129,17 @@ func limitLengths(a []uint32, limit int) {
 // (RFC 1951 3.2.2), bit-reversed for a writer that sends the least
 // significant bit first.
 func canonical(lens []uint8, codes []uint16) {
-	var count [16]uint16
-	for _, l := range lens {
-		count[l]++
+	// Two tables of counts, for alternate symbols (see radixSort).
+	var count, count2 [16]uint16
+	for i := 0; i+1 < len(lens); i += 2 {
+		count[lens[i]&15]++
+		count2[lens[i+1]&15]++
+	}
+	if len(lens)&1 != 0 {
+		count[lens[len(lens)-1]&15]++
+	}
+	for l := range count {
+		count[l] += count2[l]
 	}
 	count[0] = 0
 	var next [16]uint16
@@ -151,12 +165,22 @@ func reverse(c uint16, n uint8) uint16 { return bits.Reverse16(c) >> (16 - n) }
 // tmp is scratch of len(s).
 func radixSort(s, tmp []uint32, hi uint32) {
 	for shift := uint(10); hi>>(shift-10) != 0; shift += 8 {
-		var count [257]int
-		for _, v := range s {
-			count[(v>>shift)&0xff+1]++
+		// Two tables of counts, for alternate symbols: increments of the
+		// same count (many symbols share a frequency) wait on each other.
+		var count, count2 [256]int
+		if len(s)&1 != 0 {
+			count[(s[len(s)-1]>>shift)&0xff]++
 		}
-		for i := 1; i < 257; i++ {
-			count[i] += count[i-1]
+		for i := 0; i+1 < len(s); i += 2 {
+			count[(s[i]>>shift)&0xff]++
+			count2[(s[i+1]>>shift)&0xff]++
+		}
+		// Where each digit's symbols start, the running sum in a register.
+		sum := 0
+		for i := range count {
+			c := count[i] + count2[i]
+			count[i] = sum
+			sum += c
 		}
 		for _, v := range s {
 			d := (v >> shift) & 0xff
@@ -164,5 +188,18 @@ func radixSort(s, tmp []uint32, hi uint32) {
 			count[d]++
 		}
 		copy(s, tmp)
+	}
+}
+
+// insertionSort sorts s (frequency<<10 | symbol) by value: by frequency,
+// symbols of equal frequency in symbol order, as radixSort leaves them
+// when s starts in symbol order.
+func insertionSort(s []uint32) {
+	for i := 1; i < len(s); i++ {
+		v, j := s[i], i
+		for ; j > 0 && s[j-1] > v; j-- {
+			s[j] = s[j-1]
+		}
+		s[j] = v
 	}
 }

@@ -3,6 +3,7 @@ package zpage
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 
 	"github.com/kjump/kjump/internal/prefix"
 )
@@ -13,8 +14,8 @@ const (
 	maxMatch   = 258
 
 	hashBits  = 13
-	maxChain  = 8  // candidates tried per position
-	niceMatch = 64 // a match this long ends the search
+	maxChain  = 6  // candidates tried per position
+	niceMatch = 32 // a match this long ends the search
 	skipShift = 5
 
 	endBlock = 256
@@ -27,7 +28,7 @@ type Compressor struct {
 	prev []int32              // the previous string of the same hash, by position
 	base int32
 
-	tokens  []uint32 // literal byte, or 1<<31 | length<<16 | distance
+	seqs    []seq // the matches, each after the literals before it
 	litFreq [286]uint32
 	litLen  [286]uint8
 	litCode [286]uint16
@@ -45,27 +46,44 @@ func (c *Compressor) Compress(dst, src []byte) []byte {
 	c.w = bitWriter{out: dst}
 	c.w.out = append(c.w.out, 0x78, 0x01) // deflate, 32 KiB window, fastest
 	c.lz(src)
-	c.block()
+	c.block(src)
 	c.w.flush()
 	c.w.out = binary.BigEndian.AppendUint32(c.w.out, adler32(src))
 	return c.w.out
 }
 
-// adler32 is hash/adler32.Checksum, 8 bytes a step: s2 gains 8·s1 and the
-// bytes weighted 8 down to 1, and the sums are reduced modulo 65521 once
-// per 5552 bytes, before 32 bits can overflow (as zlib does).
+// adler32 is hash/adler32.Checksum, 16 bytes a step: s1 gains their sum
+// and s2 16·s1 plus the bytes weighted 16 down to 1. Both sums come from
+// multiplications that add the 16-bit lanes of the two words' even and odd
+// bytes into the top lane; no lane can carry into another (the top lane's
+// largest sum is 255·136, the next one's 255·90). The sums
+// are reduced modulo 65521 once per 5552 bytes, before 32 bits can
+// overflow (as zlib does).
 func adler32(p []byte) uint32 {
-	const mod, nmax = 65521, 5552
+	const (
+		mod, nmax = 65521, 5552
+		lanes     = 0x00ff00ff00ff00ff
+		ones      = 0x0001000100010001
+		// The weights of a word's even bytes (b0, b2, b4, b6) and of its
+		// odd ones (b1, b3, b5, b7), lane i's weight in lane 3-i of the
+		// multiplier: 16 down to 9 for the first word, 8 down to 1 for
+		// the second.
+		even1 = 10 | 12<<16 | 14<<32 | 16<<48
+		odd1  = 9 | 11<<16 | 13<<32 | 15<<48
+		even2 = 2 | 4<<16 | 6<<32 | 8<<48
+		odd2  = 1 | 3<<16 | 5<<32 | 7<<48
+	)
 	s1, s2 := uint32(1), uint32(0)
 	for len(p) > 0 {
-		q := p[:min(len(p), nmax/8*8)]
+		q := p[:min(len(p), nmax/16*16)]
 		p = p[len(q):]
-		for len(q) >= 8 {
-			b0, b1, b2, b3 := uint32(q[0]), uint32(q[1]), uint32(q[2]), uint32(q[3])
-			b4, b5, b6, b7 := uint32(q[4]), uint32(q[5]), uint32(q[6]), uint32(q[7])
-			s2 += 8*s1 + 8*b0 + 7*b1 + 6*b2 + 5*b3 + 4*b4 + 3*b5 + 2*b6 + b7
-			s1 += b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7
-			q = q[8:]
+		for len(q) >= 16 {
+			w1, w2 := binary.LittleEndian.Uint64(q), binary.LittleEndian.Uint64(q[8:])
+			e1, o1 := w1&lanes, w1>>8&lanes
+			e2, o2 := w2&lanes, w2>>8&lanes
+			s2 += 16*s1 + uint32((e1*even1+o1*odd1+e2*even2+o2*odd2)>>48)
+			s1 += uint32(((e1 + o1 + e2 + o2) * ones) >> 48)
+			q = q[16:]
 		}
 		for _, b := range q {
 			s1 += uint32(b)
@@ -77,10 +95,10 @@ func adler32(p []byte) uint32 {
 	return s2<<16 | s1
 }
 
-// lz turns src into tokens, counting symbol frequencies.
+// lz turns src into sequences, counting symbol frequencies.
 func (c *Compressor) lz(src []byte) {
 	n := len(src)
-	c.tokens = c.tokens[:0]
+	c.seqs = c.seqs[:0]
 	c.litFreq = [286]uint32{}
 	c.dstFreq = [30]uint32{}
 	if cap(c.prev) < n {
@@ -100,9 +118,12 @@ func (c *Compressor) lz(src []byte) {
 		prev[i] = c.head[h]
 		c.head[h] = base + int32(i)
 	}
-	i, misses := 0, 0
-	for i+minMatch <= n {
-		h := hash3(src[i:])
+	i, misses, lit := 0, 0, 0
+	// The last 3 bytes are left as literals: a position is searched with
+	// the 4 bytes there in one load.
+	for i+4 <= n {
+		v := binary.LittleEndian.Uint32(src[i:])
+		h := hash3v(v)
 		cand := c.head[h] - base
 		prev[i] = c.head[h]
 		c.head[h] = base + int32(i)
@@ -110,16 +131,19 @@ func (c *Compressor) lz(src []byte) {
 		limit := min(maxMatch, n-i)
 		for tries := maxChain; tries > 0 && cand >= 0 && i-int(cand) <= windowSize; tries-- {
 			j := int(cand)
-			if src[j+bestLen] == src[i+bestLen] || bestLen == 0 {
-				l := prefix.Len(src[j:j+limit], src[i:i+limit])
-				if l > bestLen {
-					bestLen, bestDist = l, i-j
-					if l >= min(niceMatch, limit) {
-						break
-					}
+			cand = prev[j] - base
+			// A candidate must share 3 bytes (not just their hash) and the
+			// byte that would make it longer than the best so far.
+			if (binary.LittleEndian.Uint32(src[j:])^v)&0xffffff != 0 || src[j+bestLen] != src[i+bestLen] {
+				continue
+			}
+			l := 3 + prefix.Len(src[j+3:j+limit], src[i+3:i+limit])
+			if l > bestLen {
+				bestLen, bestDist = l, i-j
+				if l >= min(niceMatch, limit) {
+					break
 				}
 			}
-			cand = prev[j] - base
 		}
 		if bestLen < minMatch || (bestLen == minMatch && bestDist > 4096) {
 			// Where nothing matches for a while, look at fewer positions:
@@ -127,16 +151,16 @@ func (c *Compressor) lz(src []byte) {
 			step := 1 + misses>>skipShift
 			misses++
 			for end := min(i+step, n); i < end; i++ {
-				c.literal(src[i])
+				c.litFreq[src[i]]++
 			}
 			continue
 		}
 		misses = 0
-		c.match(bestLen, bestDist)
+		c.match(i-lit, bestLen, bestDist)
 		// Insert the strings the match covers, for the matches after it;
 		// long runs only at their end.
 		end := i + bestLen
-		if bestLen <= 16 {
+		if bestLen <= 6 {
 			for i++; i < end && i+minMatch <= n; i++ {
 				insert(i)
 			}
@@ -144,31 +168,39 @@ func (c *Compressor) lz(src []byte) {
 			insert(end - 1)
 		}
 		i = end
+		lit = end
 	}
 	for ; i < n; i++ {
-		c.literal(src[i])
+		c.litFreq[src[i]]++
 	}
+	c.seqs = append(c.seqs, seq{lits: uint32(n - lit)})
 }
 
 func hash3(b []byte) uint32 {
-	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16
-	return (v * 506832829) >> (32 - hashBits)
+	return hash3v(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16)
 }
 
-func (c *Compressor) literal(b byte) {
-	c.tokens = append(c.tokens, uint32(b))
-	c.litFreq[b]++
+// hash3v hashes the low 3 bytes of v.
+func hash3v(v uint32) uint32 { return ((v & 0xffffff) * 506832829) >> (32 - hashBits) }
+
+// seq is a run of literals (taken from the input when the block is
+// written) and the match after it; the last seq of an input has no match
+// (length 0).
+type seq struct {
+	lits   uint32
+	length uint16
+	dist   uint16
 }
 
-func (c *Compressor) match(length, dist int) {
-	c.tokens = append(c.tokens, 1<<31|uint32(length)<<16|uint32(dist))
+func (c *Compressor) match(lits, length, dist int) {
+	c.seqs = append(c.seqs, seq{uint32(lits), uint16(length), uint16(dist)})
 	c.litFreq[lengthSym[length]]++
 	c.dstFreq[distSym(dist)]++
 }
 
-// block writes the tokens as one final block, with dynamic or fixed codes,
+// block writes the sequences of src as one final block, with dynamic or fixed codes,
 // whichever is smaller.
-func (c *Compressor) block() {
+func (c *Compressor) block(src []byte) {
 	c.litFreq[endBlock] = 1
 	huffLengths(c.litFreq[:], c.litLen[:], 15, c.scratch[:])
 	huffLengths(c.dstFreq[:], c.dstLen[:], 15, c.scratch[:])
@@ -199,24 +231,80 @@ func (c *Compressor) block() {
 		canonical(c.litLen[:], c.litCode[:])
 		canonical(c.dstLen[:], c.dstCode[:])
 	}
-	for _, t := range c.tokens {
-		if t < 1<<31 {
-			c.w.write(uint64(c.litCode[t]), uint(c.litLen[t]))
-			continue
-		}
-		length, dist := int(t>>16&0x1ff), int(t&0xffff)
-		ls := lengthSym[length]
-		c.w.write(uint64(c.litCode[ls]), uint(c.litLen[ls]))
-		if e := lengthExtra[ls-257]; e > 0 {
-			c.w.write(uint64(length-int(lengthBase[ls-257])), uint(e))
-		}
-		ds := distSym(dist)
-		c.w.write(uint64(c.dstCode[ds]), uint(c.dstLen[ds]))
-		if e := distExtra[ds]; e > 0 {
-			c.w.write(uint64(dist-int(distBase[ds])), uint(e))
-		}
-	}
+	c.writeSeqs(src)
 	c.w.write(uint64(c.litCode[endBlock]), uint(c.litLen[endBlock]))
+}
+
+// writeSeqs writes the sequences of src with the block's codes. A symbol's
+// bits (at most 15+5+15+13 for a match) are gathered in a 64-bit word
+// holding fewer than 8 other bits, and after each its whole bytes are
+// stored as one 8-byte word: no branch on how many bits are pending, and
+// none between literals.
+func (c *Compressor) writeSeqs(src []byte) {
+	w := &c.w
+	for w.nbits >= 8 {
+		w.out = append(w.out, byte(w.acc))
+		w.acc >>= 8
+		w.nbits -= 8
+	}
+	acc, nbits := w.acc, w.nbits
+	o := len(w.out)
+	// 2 bytes at most per literal, 6 per match, and the last word's slack.
+	w.out = slices.Grow(w.out, 2*len(src)+6*len(c.seqs)+8)
+	buf := w.out[:cap(w.out)]
+	litCode, litLen := &c.litCode, &c.litLen
+	dstCode, dstLen := &c.dstCode, &c.dstLen
+	p := 0
+	for _, q := range c.seqs {
+		lits := src[p : p+int(q.lits)]
+		// Three literals (45 bits at most) at a time: their codes joined
+		// first, then added to the pending bits with one shift.
+		for len(lits) >= 3 {
+			b0, b1, b2 := lits[0], lits[1], lits[2]
+			n0, n1 := uint(litLen[b0]), uint(litLen[b1])
+			v := uint64(litCode[b0]) | uint64(litCode[b1])<<n0 | uint64(litCode[b2])<<(n0+n1)
+			acc |= v << nbits
+			nbits += n0 + n1 + uint(litLen[b2])
+			binary.LittleEndian.PutUint64(buf[o:], acc)
+			k := nbits >> 3
+			o += int(k)
+			acc >>= k << 3
+			nbits &= 7
+			lits = lits[3:]
+		}
+		for _, b := range lits {
+			acc |= uint64(litCode[b]) << nbits
+			nbits += uint(litLen[b])
+			binary.LittleEndian.PutUint64(buf[o:], acc)
+			k := nbits >> 3
+			o += int(k)
+			acc >>= k << 3
+			nbits &= 7
+		}
+		p += int(q.lits)
+		if q.length == 0 {
+			break // the last seq
+		}
+		length, dist := uint32(q.length), uint32(q.dist)
+		p += int(length)
+		ls := lengthSym[length] - 257
+		acc |= uint64(litCode[257+ls]) << nbits
+		nbits += uint(litLen[257+ls])
+		acc |= uint64(length-uint32(lengthBase[ls])) << nbits
+		nbits += uint(lengthExtra[ls])
+		ds := distSym(int(dist))
+		acc |= uint64(dstCode[ds]) << nbits
+		nbits += uint(dstLen[ds])
+		acc |= uint64(dist-distBase[ds]) << nbits
+		nbits += uint(distExtra[ds])
+		binary.LittleEndian.PutUint64(buf[o:], acc)
+		k := nbits >> 3
+		o += int(k)
+		acc >>= k << 3
+		nbits &= 7
+	}
+	w.out = buf[:o]
+	w.acc, w.nbits = acc, nbits
 }
 
 // header is a dynamic block's code description, ready to write.
@@ -239,16 +327,24 @@ func (c *Compressor) dynamicHeader() *header {
 	for h.ndist > 1 && c.dstLen[h.ndist-1] == 0 {
 		h.ndist--
 	}
-	var all [286 + 30]uint8
+	// The lengths, then 8 bytes no length equals, where runs stop: a run
+	// is measured 8 lengths at a time.
+	var all [286 + 30 + 8]uint8
 	copy(all[:], c.litLen[:h.nlit])
 	copy(all[h.nlit:], c.dstLen[:h.ndist])
-	lens := all[:h.nlit+h.ndist]
+	m := h.nlit + h.ndist
+	binary.LittleEndian.PutUint64(all[m:], ^uint64(0))
 	var freq [19]uint32
-	for i := 0; i < len(lens); {
-		l := lens[i]
+	for i := 0; i < m; {
+		l := all[i]
 		run := 1
-		for i+run < len(lens) && lens[i+run] == l {
-			run++
+		for {
+			x := binary.LittleEndian.Uint64(all[i+run:]) ^ uint64(l)*0x0101010101010101
+			if x != 0 {
+				run += bits.TrailingZeros64(x) >> 3
+				break
+			}
+			run += 8
 		}
 		i += run
 		if l == 0 {

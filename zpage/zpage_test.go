@@ -2,14 +2,18 @@ package zpage
 
 import (
 	"bytes"
+	"cmp"
 	stdzlib "compress/zlib"
 	"encoding/binary"
 	stdadler32 "hash/adler32"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	kzlib "github.com/klauspost/compress/zlib"
+
+	"github.com/kjump/kjump/internal/testpages"
 )
 
 // roundTrip compresses src and checks that Go's compress/zlib and
@@ -147,5 +151,80 @@ func TestAdler32(t *testing.T) {
 				t.Errorf("%d bytes of %s: %#x, want %#x", n, fill, got, want)
 			}
 		}
+	}
+}
+
+// TestPages round-trips every page of $KJUMP_TEST_PAGES (pages of a real
+// dump) and reports the ratio.
+func TestPages(t *testing.T) {
+	pages := testpages.Load(t)
+	var c Compressor
+	var in, out int
+	for _, p := range pages {
+		in += len(p)
+		out += len(roundTrip(t, &c, p))
+	}
+	t.Logf("%d pages: %d → %d bytes (%.2f%%)", len(pages), in, out, 100*float64(out)/float64(in))
+}
+
+// BenchmarkPages compresses the pages of $KJUMP_TEST_PAGES, one op a page;
+// out_bytes is their total size as a dump stores them (a page that does not
+// shrink is stored as it is).
+func BenchmarkPages(b *testing.B) {
+	pages := testpages.Load(b)
+	var c Compressor
+	var out []byte
+	i := 0
+	b.SetBytes(testpages.Size)
+	for b.Loop() {
+		out = c.Compress(out[:0], pages[i])
+		i++
+		if i == len(pages) {
+			i = 0
+		}
+	}
+	total := 0
+	for _, p := range pages {
+		total += min(len(c.Compress(out[:0], p)), len(p))
+	}
+	b.ReportMetric(float64(total), "out_bytes")
+}
+
+// TestSorts: huffLengths sorts symbols by frequency with an insertion sort
+// (few symbols) or a radix sort (many); both give the order of a sort by
+// frequency that keeps symbols of equal frequency in symbol order.
+func TestSorts(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(9, 10))
+	for _, tc := range []struct {
+		name    string
+		n       int
+		maxFreq uint32
+	}{
+		{"empty", 0, 1},
+		{"one", 1, 5},
+		{"few, many ties", 20, 3},
+		{"32", 32, 4096},
+		{"alphabet, low", 286, 200},
+		{"alphabet, high", 286, 1 << 16},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s []uint32
+			for sym := range tc.n {
+				s = append(s, (1+rnd.Uint32N(tc.maxFreq))<<10|uint32(sym))
+			}
+			want := slices.Clone(s)
+			slices.SortStableFunc(want, func(a, b uint32) int { return cmp.Compare(a>>10, b>>10) })
+			ins := slices.Clone(s)
+			insertionSort(ins)
+			var hi uint32
+			for _, v := range s {
+				hi |= v >> 10
+			}
+			rad := slices.Clone(s)
+			radixSort(rad, make([]uint32, len(rad)), hi)
+			if !slices.Equal(ins, want) || !slices.Equal(rad, want) {
+				t.Errorf("insertion %v\nradix %v\nwant %v", ins, rad, want)
+			}
+		})
 	}
 }
