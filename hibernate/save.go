@@ -2,6 +2,7 @@ package hibernate
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +51,12 @@ type Request struct {
 	// Then itself (its init's action is to jump back).
 	Parked bool            `json:"parked,omitempty"`
 	Then   initmode.Action `json:"then,omitempty"`
+	// Snapshot, with Parked, is a snapshot request (package snapshot's
+	// Request) for the parked writer instead of a hibernation: it takes the
+	// snapshot as a fresh snapshot-write kernel does, answers in this page
+	// (snapshot's Reply) and its init jumps back, still parked. Every other
+	// field is then unused.
+	Snapshot json.RawMessage `json:"snapshot,omitempty"`
 	// Report, if set, is the mailbox page (in the first kernel's memory, so
 	// in the image) where the writer and the resume kernel leave the states;
 	// else the request's own page. A parked writer's request page (the park
@@ -203,12 +210,9 @@ func Hibernate(o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	parked, err := jump.ReadParked(o.Root)
+	parked, err := ParkedWriter(o.Root)
 	if err != nil {
 		return nil, err
-	}
-	if parked != nil && parked.Command != writeCommand {
-		return nil, fmt.Errorf("%w: a second kernel is parked for %q; unload it first (kjump unload)", kexec.ErrLoaded, parked.Command)
 	}
 	if parked != nil && o.Then == Suspend {
 		// Hybrid sleep needs the writer's init to jump back after the wake:
@@ -284,6 +288,21 @@ func Hibernate(o Options) (*Result, error) {
 
 // writeCommand is the second kernel's half (hibernate-write).
 const writeCommand = "hibernate-write"
+
+// ParkedWriter returns the parked writer kernel (Prepare), or nil when none
+// is parked; a second kernel parked for another command is an error
+// (kexec.ErrLoaded): it must be unloaded first. kjump snapshot re-enters the
+// parked writer too (Request.Snapshot).
+func ParkedWriter(root string) (*jump.Parked, error) {
+	p, err := jump.ReadParked(root)
+	if err != nil || p == nil {
+		return nil, err
+	}
+	if p.Command != writeCommand {
+		return nil, fmt.Errorf("%w: a second kernel is parked for %q; unload it first (kjump unload)", kexec.ErrLoaded, p.Command)
+	}
+	return p, nil
+}
 
 // writerKernel reads the writer's kernel (also the resume kernel) and checks
 // this kernel can jump: the load options for the writer, whose region starts

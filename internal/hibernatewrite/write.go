@@ -27,11 +27,13 @@ import (
 	"github.com/kjump/kjump/internal/cmdline"
 	"github.com/kjump/kjump/internal/initmode"
 	"github.com/kjump/kjump/internal/mailbox"
+	"github.com/kjump/kjump/internal/snapshotwrite"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/memmap"
 	"github.com/kjump/kjump/pageclass"
 	"github.com/kjump/kjump/pageset"
 	"github.com/kjump/kjump/physmem"
+	"github.com/kjump/kjump/snapshot"
 )
 
 // Write is the second kernel's half (kjump hibernate-write): it takes the
@@ -53,6 +55,9 @@ func Write(mailboxAddr uint64, root string, progress hibernate.Progress) (*image
 		payload, _ := json.Marshal(hibernate.Report{Parked: true})
 		return nil, box.WriteChecked(mailbox.Message{State: mailbox.Done, Seq: m.Seq, Payload: payload})
 	}
+	if req.Parked && len(req.Snapshot) > 0 {
+		return nil, snapshotParked(box, m.Seq, req.Snapshot, root)
+	}
 	if req.Report != 0 {
 		// Take the request (and any key) out of the park page too.
 		if err := box.WriteChecked(mailbox.Message{State: mailbox.Working, Seq: m.Seq}); err != nil {
@@ -66,7 +71,11 @@ func Write(mailboxAddr uint64, root string, progress hibernate.Progress) (*image
 		box = rb
 	}
 	if req.Parked {
-		if err := freshView(root, req); err != nil {
+		devs := []string{req.Device}
+		for _, m := range req.Mounts {
+			devs = append(devs, m.Device)
+		}
+		if err := freshView(root, req.Names, devs); err != nil {
 			return nil, errors.Join(err, box.WriteChecked(failedMessage(m.Seq, err, hibernate.Report{CannotServe: true})))
 		}
 	}
@@ -129,20 +138,42 @@ func hybridSleep(root string, req hibernate.Request, box *mailbox.Box, seq uint6
 	return nil
 }
 
+// snapshotParked takes a snapshot in a parked writer (kjump snapshot re-entered
+// it): with a fresh view of the output's device, as a fresh snapshot-write
+// kernel does, answering in the park page; init then jumps back, still parked.
+// A device it does not have makes it answer CannotServe (the first kernel
+// loads a fresh snapshot kernel).
+func snapshotParked(box *mailbox.Box, seq uint64, raw json.RawMessage, root string) error {
+	var req snapshot.Request
+	err := json.Unmarshal(raw, &req)
+	if err == nil {
+		err = freshView(root, req.Names, []string{req.Device})
+		if err != nil {
+			return errors.Join(err, box.WriteChecked(snapshotwrite.ReplyMessage(seq, snapshot.Reply{CannotServe: true}, err)))
+		}
+	}
+	if err != nil {
+		return errors.Join(err, box.WriteChecked(snapshotwrite.ReplyMessage(seq, snapshot.Reply{}, err)))
+	}
+	r, err := snapshotwrite.Answer(box, seq, req, root, nil)
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(r)
+	fmt.Fprintf(os.Stderr, "hibernate-write: snapshot taken by the parked writer: %s\n", b)
+	return nil
+}
+
 // freshView makes a re-entered parked writer forget what it saw before: the
 // page cache of the disks (the first kernel wrote to them since), and it
-// checks it has every device the request names (a disk added since it booted
-// is not there: it cannot serve, and the first kernel loads a fresh writer).
-func freshView(root string, req hibernate.Request) error {
+// checks it has every device devs names (a disk added since it booted is not
+// there: it cannot serve, and the first kernel loads a fresh second kernel).
+func freshView(root string, names blockdev.Names, devs []string) error {
 	if err := os.WriteFile(filepath.Join(root, "proc/sys/vm/drop_caches"), []byte("3"), 0); err != nil {
 		return fmt.Errorf("dropping the parked writer's caches: %w", err)
 	}
-	devs := []string{req.Device}
-	for _, m := range req.Mounts {
-		devs = append(devs, m.Device)
-	}
 	for _, d := range devs {
-		node, err := req.Names.Node(root, d)
+		node, err := names.Node(root, d)
 		if err != nil {
 			return fmt.Errorf("the parked writer has no block device %s (added after it booted?): %w", d, err)
 		}
