@@ -39,6 +39,9 @@ type Lab struct {
 	progress io.Writer
 	ropt     initramfs.Options // how Initramfs was made, for guests with extra files
 	real     *RealMachine      // once built (Real)
+	// parked: every hibernation by /lab/hibernate.sh goes through a parked
+	// writer kernel (hibernateJob; the scenario hibernate-parked-all).
+	parked bool
 
 	toolsMu sync.Mutex
 	tools   *tools.Chroot
