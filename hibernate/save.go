@@ -35,7 +35,7 @@ type Request struct {
 	Key         []byte  `json:"key,omitempty"`        // raw 32-byte key
 	Passphrase  []byte  `json:"passphrase,omitempty"` // or a passphrase (Argon2id)
 	KDFMemoryMi uint32  `json:"kdf_memory_mib,omitempty"`
-	Compression string  `json:"compression,omitempty"` // zstd (default), lz4 or none
+	Compression string  `json:"compression,omitempty"` // auto (default), zstd, lz4 or none: CompressionOptions
 	// File, when the image goes into a file of a mounted filesystem: its
 	// extents on Device (the second kernel writes them raw).
 	File *extents.Map `json:"file,omitempty"`
@@ -100,7 +100,7 @@ type Options struct {
 	KeyFile        string          // 32-byte key file: encrypt the image
 	PassphraseFile string          // or a file holding a passphrase
 	Then           initmode.Action // what the second kernel does once the image is written: PowerOff (default) or Reboot
-	Compression    string          // zstd (default), lz4 or none
+	Compression    string          // auto (default), zstd, lz4 or none: CompressionOptions
 	Load           jump.LoadOptions
 	Root           string    // default "/"
 	Log            io.Writer // told how to resume before the jump
@@ -180,7 +180,7 @@ func Hibernate(o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ParseCompression(o.Compression); err != nil {
+	if _, err := CompressionOptions(o.Compression); err != nil {
 		return nil, err
 	}
 	req := Request{System: sys, MemMapHash: hex.EncodeToString(sys.MemMapHash[:]), Mounts: mounts, Compression: o.Compression}
@@ -495,18 +495,22 @@ func prepareImageFile(path string, want uint64) (*extents.Map, error) {
 	return m, nil
 }
 
-// ParseCompression names an image compression: zstd (the default, also for
-// ""), lz4 or none.
-func ParseCompression(s string) (image.Compression, error) {
+// CompressionOptions are the image.WriteOptions of a compression name: auto
+// (the default, also for ""): zstd on the chunks the CPUs compress while
+// keeping ahead of the disk, the others stored raw (image.WriteOptions.Adaptive);
+// zstd, lz4 (every chunk) or none.
+func CompressionOptions(s string) (image.WriteOptions, error) {
 	switch s {
-	case "", "zstd":
-		return image.Zstd, nil
+	case "", "auto":
+		return image.WriteOptions{Compression: image.Zstd, Adaptive: true}, nil
+	case "zstd":
+		return image.WriteOptions{Compression: image.Zstd}, nil
 	case "lz4":
-		return image.LZ4, nil
+		return image.WriteOptions{Compression: image.LZ4}, nil
 	case "none":
-		return image.None, nil
+		return image.WriteOptions{Compression: image.None}, nil
 	}
-	return 0, fmt.Errorf("compression %q: zstd, lz4 or none", s)
+	return image.WriteOptions{}, fmt.Errorf("compression %q: auto, zstd, lz4 or none", s)
 }
 
 // ErrResumePath means the resume kernel's initramfs could not resume the image.

@@ -74,6 +74,8 @@ func TestRoundTrip(t *testing.T) {
 		{"no pages", nil, WriteOptions{}, Key{}},
 		{"raw key", smallRuns, WriteOptions{PagesPerChunk: 2, Key: mustRawKey(t, testRawKey)}, mustRawKey(t, testRawKey)},
 		{"passphrase", smallRuns, WriteOptions{PagesPerChunk: 3, Key: Passphrase([]byte("hunter2"))}, Passphrase([]byte("hunter2"))},
+		{"adaptive zstd", manyRuns, WriteOptions{PagesPerChunk: 1, Adaptive: true, Workers: 2}, Key{}},
+		{"adaptive lz4 raw key", manyRuns, WriteOptions{PagesPerChunk: 1, Compression: LZ4, Adaptive: true, Key: mustRawKey(t, testRawKey)}, mustRawKey(t, testRawKey)},
 		{"raw key uncompressed", manyRuns, WriteOptions{PagesPerChunk: 5, Compression: None, Key: mustRawKey(t, testRawKey)}, mustRawKey(t, testRawKey)},
 	}
 	for _, tt := range tests {

@@ -26,10 +26,15 @@ type PageSource interface {
 type WriteOptions struct {
 	Workers       int         // compression goroutines; <= 0 means GOMAXPROCS
 	PagesPerChunk int         // pages per chunk; 0 means DefaultPagesPerChunk
-	Compression   Compression // Zstd (default) or None
-	Key           Key         // non-zero: encrypt with AES-256-GCM
-	KDF           KDFParams   // Argon2id parameters for a passphrase; zero means DefaultKDF
-	Rand          io.Reader   // source of the UUID and salt; nil means crypto/rand
+	Compression   Compression // Zstd (default), LZ4 or None
+	// Adaptive, with Zstd or LZ4, compresses a chunk only while the workers
+	// keep ahead of w, and stores the others raw (see adaptive), so that
+	// neither the CPU nor the disk is the bottleneck. The output then depends
+	// on timing; without it, it is byte-identical for any Workers.
+	Adaptive bool
+	Key      Key       // non-zero: encrypt with AES-256-GCM
+	KDF      KDFParams // Argon2id parameters for a passphrase; zero means DefaultKDF
+	Rand     io.Reader // source of the UUID and salt; nil means crypto/rand
 }
 
 // Stats summarises a written image.
@@ -37,6 +42,9 @@ type Stats struct {
 	Header      Header // the header as written
 	RawBytes    uint64 // bytes of saved pages in data runs (zero runs excluded)
 	StoredBytes uint64 // bytes of chunk payloads on disk (compressed, encrypted)
+	// Tried is how many chunks Write tried to compress (all of them unless
+	// WriteOptions.Adaptive, none without compression).
+	Tried uint64
 }
 
 type syncer interface{ Sync() error }
@@ -208,22 +216,36 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 	off := h.dataOff
 	var digests []byte // SHA-256 of every chunk header, in order
 
-	prepare := func(i uint64) ([]byte, error) {
+	var auto *adaptive
+	if opt.Adaptive && h.Compression != None {
+		auto = newAdaptive(workers)
+	}
+	type chunk struct {
+		raw      []byte
+		compress bool
+	}
+	prepare := func(i uint64) (chunk, error) {
 		first := i * uint64(ppc)
 		n := min(uint64(ppc), pages-first)
-		buf := make([]byte, n*PageSize)
+		c := chunk{raw: make([]byte, n*PageSize), compress: h.Compression != None && (auto == nil || auto.next())}
+		if c.compress {
+			st.Tried++
+		}
 		err := segments(dataRuns, starts, first, n, func(pfn, count, o uint64) error {
-			if err := src.ReadPages(pfn, int(count), buf[o*PageSize:(o+count)*PageSize]); err != nil {
+			if err := src.ReadPages(pfn, int(count), c.raw[o*PageSize:(o+count)*PageSize]); err != nil {
 				return fmt.Errorf("image: reading %d pages at pfn %#x: %w", count, pfn, err)
 			}
 			return nil
 		})
-		return buf, err
+		return c, err
 	}
-	work := func(i uint64, raw []byte) ([]byte, error) {
+	work := func(i uint64, ch chunk) ([]byte, error) {
+		raw := ch.raw
 		c := chunkHeader{index: i, rawLen: uint32(len(raw)), encoding: encRaw}
 		payload := raw
+		start := time.Now()
 		switch {
+		case !ch.compress:
 		case enc != nil:
 			if z := enc.EncodeAll(raw, make([]byte, 0, len(raw)/2)); len(z) < len(raw) {
 				payload, c.encoding = z, encZstd
@@ -235,8 +257,15 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 				payload, c.encoding = z[:n], encLZ4
 			}
 		}
+		if auto != nil && ch.compress {
+			auto.compressed(len(raw), len(payload), time.Since(start))
+		}
 		if ks != nil {
+			start := time.Now()
 			payload = ks.aead.Seal(nil, nonce(i), payload, chunkAD(binding, &c))
+			if auto != nil {
+				auto.sealed(len(raw), time.Since(start))
+			}
 		}
 		c.storedLen = uint32(len(payload))
 		c.digest = chunkSum(payload)
@@ -246,8 +275,12 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 		return out, nil
 	}
 	emit := func(i uint64, b []byte) error {
+		start := time.Now()
 		if _, err := w.WriteAt(b, int64(off)); err != nil {
 			return fmt.Errorf("image: writing chunk %d at offset %d: %w", i, off, err)
+		}
+		if auto != nil {
+			auto.wrote(len(b), time.Since(start))
 		}
 		d := sha256.Sum256(b[:chunkHeaderSize])
 		digests = append(digests, d[:]...)

@@ -189,8 +189,15 @@ func finish(then initmode.Action, st *image.Stats, took time.Duration) {
 		then = initmode.PowerOff
 	}
 	// The line kjump hibernate-write prints when it returns, and why it does not.
-	end(then, fmt.Sprintf("image %x: %d pages (%s) stored in %s, %d zero pages, in %.2fs; by the parked writer",
-		st.Header.UUID, st.Header.Pages, memmap.FormatSize(st.RawBytes), memmap.FormatSize(st.StoredBytes), st.Header.ZeroPages, took.Seconds()))
+	end(then, Summary(st, took)+"; by the parked writer")
+}
+
+// Summary is the line that describes a written image (kjump hibernate-write
+// prints it after "hibernate-write: ").
+func Summary(st *image.Stats, took time.Duration) string {
+	return fmt.Sprintf("image %x: %d pages (%s) stored in %s, %d zero pages, %d of %d chunks compressed, in %.2fs (%.0f MB/s)",
+		st.Header.UUID, st.Header.Pages, memmap.FormatSize(st.RawBytes), memmap.FormatSize(st.StoredBytes), st.Header.ZeroPages,
+		st.Tried, st.Header.Chunks, took.Seconds(), float64(st.RawBytes)/1e6/max(took.Seconds(), 1e-9))
 }
 
 // end syncs, says why, and powers off or reboots. It does not return.
@@ -322,10 +329,11 @@ func write(req hibernate.Request, mailboxAddr uint64, root string, progress hibe
 	if err != nil {
 		return nil, err
 	}
-	opt := image.WriteOptions{Workers: writeWorkers(budget, image.DefaultPagesPerChunk)}
-	if opt.Compression, err = hibernate.ParseCompression(req.Compression); err != nil {
+	opt, err := hibernate.CompressionOptions(req.Compression)
+	if err != nil {
 		return nil, err
 	}
+	opt.Workers = writeWorkers(budget, image.DefaultPagesPerChunk)
 	switch {
 	case len(req.Key) > 0:
 		if opt.Key, err = image.RawKey(req.Key); err != nil {

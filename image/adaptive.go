@@ -1,0 +1,116 @@
+package image
+
+import (
+	"sync"
+	"time"
+)
+
+// adaptive decides, chunk by chunk, whether Write compresses a chunk or
+// stores it raw (WriteOptions.Adaptive), so that neither the compressors nor
+// the writer is the bottleneck. It learns four costs as the image is written,
+// each a moving average:
+//
+//	tc  a worker's compression time per raw byte
+//	ts  a worker's sealing (encryption) time per raw byte, 0 if plain
+//	r   stored bytes per raw byte of a compressed chunk
+//	tw  the writer's time per stored byte (time in WriteAt)
+//
+// With a share f of the chunks compressed, the W workers spend (f·tc + ts)/W
+// per raw byte and the writer (f·r + 1 − f)·tw. The share that balances the
+// two is
+//
+//	f = (tw − ts/W) / (tc/W + (1 − r)·tw)
+//
+// kept within [minShare, 1]: all chunks are compressed while the compressors
+// keep ahead of the disk, fewer as the disk outpaces them. minShare keeps the
+// estimates of tc and r fresh. Until both sides have warmUp samples every
+// chunk is compressed. Chunks are chosen by error diffusion (of every 1/f
+// chunks, one is compressed), in the order Write prepares them.
+type adaptive struct {
+	workers float64
+
+	mu          sync.Mutex
+	tc, ts, tw  ewma
+	r           ewma
+	acc         float64 // error diffusion
+	tried, seen uint64
+}
+
+const (
+	minShare = 1.0 / 16
+	warmUp   = 2
+)
+
+// ewma is a moving average that starts as the mean of its first samples.
+type ewma struct {
+	v float64
+	n int
+}
+
+func (e *ewma) add(x float64) {
+	e.n++
+	e.v += (x - e.v) / float64(min(e.n, 8))
+}
+
+func newAdaptive(workers int) *adaptive { return &adaptive{workers: float64(max(1, workers))} }
+
+// compressed records a compressed chunk: raw bytes in, stored bytes out, in d.
+func (a *adaptive) compressed(raw, stored int, d time.Duration) {
+	if raw == 0 {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.tc.add(float64(d) / float64(raw))
+	a.r.add(min(1, float64(stored)/float64(raw)))
+}
+
+// sealed records the encryption of raw bytes of a chunk in d.
+func (a *adaptive) sealed(raw int, d time.Duration) {
+	if raw == 0 {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.ts.add(float64(d) / float64(raw))
+}
+
+// wrote records n stored bytes written in d.
+func (a *adaptive) wrote(n int, d time.Duration) {
+	if n == 0 {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.tw.add(float64(d) / float64(n))
+}
+
+// share is the share of chunks to compress now.
+func (a *adaptive) share() float64 {
+	if a.tc.n < warmUp || a.tw.n < warmUp {
+		return 1
+	}
+	num := a.tw.v - a.ts.v/a.workers
+	den := a.tc.v/a.workers + (1-a.r.v)*a.tw.v
+	if num <= 0 {
+		return minShare
+	}
+	if den <= 0 || num >= den {
+		return 1
+	}
+	return max(minShare, num/den)
+}
+
+// next says whether to compress the next chunk.
+func (a *adaptive) next() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.seen++
+	a.acc += a.share()
+	if a.acc >= 1 {
+		a.acc--
+		a.tried++
+		return true
+	}
+	return false
+}

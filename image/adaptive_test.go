@@ -1,0 +1,119 @@
+package image
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+// TestAdaptiveShare: the share of chunks compressed for the costs the writer
+// observed, per MiB: all of them while the compressors keep ahead of the disk,
+// fewer as the disk outpaces them, never fewer than minShare.
+func TestAdaptiveShare(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct {
+		name                string
+		workers             int
+		compress, seal, put time.Duration // per MiB: a worker compressing, sealing; the writer
+		ratio               float64
+		samples             int
+		want                float64
+	}{
+		{"learning: compress", 1, time.Second, 0, time.Millisecond, 0.5, 1, 1},
+		{"fast CPU, slow disk", 2, 2 * time.Millisecond, 0, 10 * time.Millisecond, 0.4, 4, 1},
+		{"balanced at all compressed", 1, 4 * time.Millisecond, 0, 10 * time.Millisecond, 0.4, 4, 1},
+		// f = tw / (tc/W + (1-r) tw) = 1 / (10 + 0.6) for a CPU 10x slower than the disk
+		{"slow CPU, fast disk", 1, 10 * time.Millisecond, 0, time.Millisecond, 0.4, 4, 1 / 10.6},
+		{"two workers halve it", 2, 10 * time.Millisecond, 0, time.Millisecond, 0.4, 4, 1 / 5.6},
+		{"very slow CPU", 1, time.Second, 0, time.Millisecond, 0.4, 4, minShare},
+		// sealing alone takes the workers longer than the disk: no time left to compress
+		{"sealing outpaces the disk", 1, time.Millisecond, 2 * time.Millisecond, time.Millisecond, 0.4, 4, minShare},
+		// f = (4 - 2) / (4 + 0.5*4) = 1/3
+		{"sealing takes half", 1, 4 * time.Millisecond, 2 * time.Millisecond, 4 * time.Millisecond, 0.5, 4, 1.0 / 3},
+		{"incompressible, slow CPU", 1, 10 * time.Millisecond, 0, 5 * time.Millisecond, 1, 4, 0.5},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := newAdaptive(c.workers)
+			for range c.samples {
+				a.compressed(mib, int(c.ratio*mib), c.compress)
+				if c.seal > 0 {
+					a.sealed(mib, c.seal)
+				}
+				a.wrote(mib, c.put)
+			}
+			if got := a.share(); math.Abs(got-c.want) > 1e-6 {
+				t.Errorf("share = %.4f, want %.4f", got, c.want)
+			}
+		})
+	}
+}
+
+// TestAdaptiveNext: next compresses the share of chunks, spread evenly.
+func TestAdaptiveNext(t *testing.T) {
+	a := newAdaptive(1)
+	for range warmUp {
+		a.compressed(1<<20, 1<<19, 20*time.Millisecond) // tc 20, r 0.5
+		a.wrote(1<<20, 10*time.Millisecond)             // tw 10: f = 10 / (20 + 5) = 0.4
+	}
+	var got []bool
+	n := 0
+	for range 10 {
+		c := a.next()
+		got = append(got, c)
+		if c {
+			n++
+		}
+	}
+	if n != 4 {
+		t.Errorf("compressed %d of 10 chunks (%v), want 4", n, got)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i] && got[i-1] {
+			t.Errorf("chunks %d and %d both compressed at a share of 0.4: %v", i-1, i, got)
+		}
+	}
+}
+
+// slowFile is a memFile whose writes take at least delay.
+type slowFile struct {
+	memFile
+	delay time.Duration
+}
+
+func (s *slowFile) WriteAt(p []byte, off int64) (int, error) {
+	time.Sleep(s.delay)
+	return s.memFile.WriteAt(p, off)
+}
+
+// TestAdaptiveWrite: an adaptive image written to a disk far faster than the
+// compressors (memory) stores chunks raw; to a slow disk it compresses them
+// all; both read back page for page.
+func TestAdaptiveWrite(t *testing.T) {
+	runs := []Run{{PFN: 0, Count: 256}}
+	tried := map[string]uint64{}
+	for _, c := range []struct {
+		name  string
+		delay time.Duration
+	}{
+		{"memory", 0},
+		{"slow disk", 5 * time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &slowFile{memFile: memFile{b: make([]byte, 2<<20)}, delay: c.delay}
+			st, err := Write(f, testHeader(), runs, patternSource{}, WriteOptions{PagesPerChunk: 4, Workers: 1, Adaptive: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tried[c.name] = st.Tried
+			if c.delay > 0 && st.Tried != st.Header.Chunks || c.delay == 0 && st.Tried == st.Header.Chunks {
+				t.Errorf("tried to compress %d of %d chunks", st.Tried, st.Header.Chunks)
+			}
+			im, err := Open(&f.memFile, int64(len(f.b)), Key{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPages(t, im, runs)
+		})
+	}
+	t.Logf("chunks tried: %v", tried)
+}
