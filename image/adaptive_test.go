@@ -1,7 +1,10 @@
 package image
 
 import (
+	"bytes"
+	"errors"
 	"math"
+	"sync"
 	"testing"
 	"time"
 )
@@ -116,4 +119,47 @@ func TestAdaptiveWrite(t *testing.T) {
 		})
 	}
 	t.Logf("chunks tried: %v", tried)
+}
+
+// lockedFile is a memFile safe for parallel WriteAt calls; fail, if set,
+// fails the write at that offset.
+type lockedFile struct {
+	mu sync.Mutex
+	memFile
+	fail int64
+}
+
+func (l *lockedFile) WriteAt(p []byte, off int64) (int, error) {
+	time.Sleep(time.Millisecond)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fail != 0 && off == l.fail {
+		return 0, errInjected
+	}
+	return l.memFile.WriteAt(p, off)
+}
+
+// TestInFlight: with several chunk writes under way at once the image is
+// byte-identical to one written a chunk at a time, and a failed write fails
+// Write.
+func TestInFlight(t *testing.T) {
+	runs := []Run{{PFN: 0, Count: 200}, {PFN: 300, Count: 7, Zero: true}, {PFN: 400, Count: 50}}
+	opt := WriteOptions{PagesPerChunk: 8, Rand: detRand(3)}
+	want := writeImage(t, runs, opt)
+	for _, n := range []int{2, 4, 32} {
+		opt.InFlight, opt.Rand = n, detRand(3)
+		f := &lockedFile{}
+		h := testHeader()
+		if _, err := Write(f, h, runs, patternSource{}, opt); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(f.b, want) {
+			t.Errorf("%d in flight: the image differs from one written a chunk at a time", n)
+		}
+		opt.Rand = detRand(3)
+		bad := &lockedFile{fail: int64(BlockSize * 2)}
+		if _, err := Write(bad, h, runs, patternSource{}, opt); !errors.Is(err, errInjected) {
+			t.Errorf("%d in flight, a chunk write fails: %v", n, err)
+		}
+	}
 }

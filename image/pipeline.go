@@ -1,6 +1,9 @@
 package image
 
-import "sync"
+import (
+	"errors"
+	"sync"
+)
 
 // ordered runs n jobs: prepare(i) is called in order on one goroutine (for
 // sequential I/O), work(i, p) runs on up to workers goroutines, and emit(i, t)
@@ -68,4 +71,46 @@ func ordered[P, T any](n uint64, workers int, prepare func(uint64) (P, error), w
 	}
 	wg.Wait()
 	return err
+}
+
+// writes runs up to n writes at once, each on its own goroutine: start waits
+// for a free slot (and returns the error of a write that failed since), wait
+// waits for them all and returns every error.
+type writes struct {
+	slots chan struct{}
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	err   error
+}
+
+func newWrites(n int) *writes { return &writes{slots: make(chan struct{}, max(1, n))} }
+
+func (p *writes) start(write func() error) error {
+	p.slots <- struct{}{}
+	if err := p.failed(); err != nil {
+		<-p.slots
+		return err
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		if err := write(); err != nil {
+			p.mu.Lock()
+			p.err = errors.Join(p.err, err)
+			p.mu.Unlock()
+		}
+		<-p.slots
+	}()
+	return nil
+}
+
+func (p *writes) failed() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+func (p *writes) wait() error {
+	p.wg.Wait()
+	return p.failed()
 }

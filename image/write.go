@@ -32,6 +32,10 @@ type WriteOptions struct {
 	// neither the CPU nor the disk is the bottleneck. The output then depends
 	// on timing; without it, it is byte-identical for any Workers.
 	Adaptive bool
+	// InFlight is how many chunk writes may be under way at once (parallel
+	// WriteAt calls at disjoint offsets, as io.WriterAt allows), so that a
+	// device written with O_DIRECT always has a request queued; <= 0 means 1.
+	InFlight int
 	Key      Key       // non-zero: encrypt with AES-256-GCM
 	KDF      KDFParams // Argon2id parameters for a passphrase; zero means DefaultKDF
 	Rand     io.Reader // source of the UUID and salt; nil means crypto/rand
@@ -45,6 +49,7 @@ type Stats struct {
 	// Tried is how many chunks Write tried to compress (all of them unless
 	// WriteOptions.Adaptive, none without compression).
 	Tried uint64
+	Took  time.Duration // from the begin marker to the commit record's sync
 }
 
 type syncer interface{ Sync() error }
@@ -199,6 +204,7 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 	binding := adBinding(h.encode())
 
 	// Invalidate whatever image was there before.
+	began := time.Now()
 	if _, err := w.WriteAt(beginMarker(), 0); err != nil {
 		return Stats{}, fmt.Errorf("image: writing begin marker: %w", err)
 	}
@@ -274,21 +280,30 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 		copy(out[chunkHeaderSize:], payload)
 		return out, nil
 	}
+	put := newWrites(opt.InFlight)
 	emit := func(i uint64, b []byte) error {
-		start := time.Now()
-		if _, err := w.WriteAt(b, int64(off)); err != nil {
-			return fmt.Errorf("image: writing chunk %d at offset %d: %w", i, off, err)
-		}
-		if auto != nil {
-			auto.wrote(len(b), time.Since(start))
-		}
 		d := sha256.Sum256(b[:chunkHeaderSize])
 		digests = append(digests, d[:]...)
+		at := off
+		err := put.start(func() error {
+			start := time.Now()
+			if _, err := w.WriteAt(b, int64(at)); err != nil {
+				return fmt.Errorf("image: writing chunk %d at offset %d: %w", i, at, err)
+			}
+			if auto != nil {
+				auto.wrote(len(b), time.Since(start))
+			}
+			return nil
+		})
 		st.StoredBytes += uint64(len(b))
 		off += uint64(len(b))
-		return nil
+		return err
 	}
-	if err := ordered(h.Chunks, workers, prepare, work, emit); err != nil {
+	err = ordered(h.Chunks, workers, prepare, work, emit)
+	if werr := put.wait(); err == nil {
+		err = werr // else the first error, which may be a write's
+	}
+	if err != nil {
 		return Stats{}, err
 	}
 	h.dataLen = off - h.dataOff
@@ -317,7 +332,7 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 	if err := syncIf(w); err != nil {
 		return Stats{}, err
 	}
-	st.Header = h
+	st.Header, st.Took = h, time.Since(began)
 	return st, nil
 }
 
