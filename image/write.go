@@ -227,13 +227,17 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 		auto = newAdaptive(workers)
 	}
 	type chunk struct {
-		raw      []byte
+		buf      []byte // room for the chunk stored raw: header, pages, padding
+		raw      []byte // its pages
 		compress bool
 	}
 	prepare := func(i uint64) (chunk, error) {
 		first := i * uint64(ppc)
 		n := min(uint64(ppc), pages-first)
-		c := chunk{raw: make([]byte, n*PageSize), compress: h.Compression != None && (auto == nil || auto.next())}
+		// The pages go where a chunk stored raw has them on disk, after its
+		// header: such a chunk is written from this buffer, with no copy.
+		buf := make([]byte, align(chunkHeaderSize+n*PageSize))
+		c := chunk{buf: buf, raw: buf[chunkHeaderSize : chunkHeaderSize+n*PageSize], compress: h.Compression != None && (auto == nil || auto.next())}
 		if c.compress {
 			st.Tried++
 		}
@@ -275,9 +279,12 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 		}
 		c.storedLen = uint32(len(payload))
 		c.digest = chunkSum(payload)
-		out := make([]byte, align(uint64(chunkHeaderSize+len(payload))))
+		out := ch.buf
+		if c.encoding != encRaw || ks != nil {
+			out = make([]byte, align(uint64(chunkHeaderSize+len(payload))))
+			copy(out[chunkHeaderSize:], payload)
+		}
 		c.encode(out)
-		copy(out[chunkHeaderSize:], payload)
 		return out, nil
 	}
 	put := newWrites(opt.InFlight)

@@ -34,6 +34,8 @@ type Lab struct {
 	Initramfs string
 	Busybox   bool   // the initramfs has a shell
 	LogDir    string // one console log per boot
+	// HibernateBench chooses the rows of kjump lab bench hibernate.
+	HibernateBench HibernateBench
 
 	cacheDir string
 	progress io.Writer

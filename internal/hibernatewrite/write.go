@@ -195,9 +195,9 @@ func finish(then initmode.Action, st *image.Stats, took time.Duration) {
 // Summary is the line that describes a written image (kjump hibernate-write
 // prints it after "hibernate-write: ").
 func Summary(st *image.Stats, took time.Duration) string {
-	return fmt.Sprintf("image %x: %d pages (%s) stored in %s, %d zero pages, %d of %d chunks compressed, in %.2fs (%.0f MB/s)",
+	return fmt.Sprintf("image %x: %d pages (%s) stored in %s, %d zero pages, %d of %d chunks compressed, in %.2fs; written in %.2fs at %.0f MB/s",
 		st.Header.UUID, st.Header.Pages, memmap.FormatSize(st.RawBytes), memmap.FormatSize(st.StoredBytes), st.Header.ZeroPages,
-		st.Tried, st.Header.Chunks, took.Seconds(), float64(st.RawBytes)/1e6/max(took.Seconds(), 1e-9))
+		st.Tried, st.Header.Chunks, took.Seconds(), st.Took.Seconds(), float64(st.StoredBytes)/1e6/max(st.Took.Seconds(), 1e-9))
 }
 
 // end syncs, says why, and powers off or reboots. It does not return.
@@ -312,7 +312,7 @@ func write(req hibernate.Request, mailboxAddr uint64, root string, progress hibe
 		return nil, err
 	}
 
-	dev, err := os.OpenFile(node, os.O_RDWR, 0)
+	dev, err := openTarget(node)
 	if err != nil {
 		return nil, err
 	}
@@ -334,6 +334,7 @@ func write(req hibernate.Request, mailboxAddr uint64, root string, progress hibe
 		return nil, err
 	}
 	opt.Workers = writeWorkers(budget, image.DefaultPagesPerChunk)
+	opt.InFlight = writesInFlight(budget, image.DefaultPagesPerChunk)
 	switch {
 	case len(req.Key) > 0:
 		if opt.Key, err = image.RawKey(req.Key); err != nil {
@@ -353,7 +354,7 @@ func write(req hibernate.Request, mailboxAddr uint64, root string, progress hibe
 			total += r.Count
 		}
 	}
-	if size, err := writerSize(out); err == nil && size < int64(total)*image.PageSize/8 {
+	if size, err := writerSize(out, node); err == nil && size < int64(total)*image.PageSize/8 {
 		// Not even an 8:1 compression would fit: fail now, not after minutes.
 		return nil, fmt.Errorf("%s has %s; the image holds %s of pages and would not fit", node, memmap.FormatSize(uint64(size)), memmap.FormatSize(total*image.PageSize))
 	}
@@ -391,17 +392,42 @@ func writeWorkers(budget uint64, ppc int) int {
 	return int(max(1, min(uint64(runtime.GOMAXPROCS(0)), budget/2/per)))
 }
 
+// writesInFlight is how many chunk writes may be under way at once: enough to
+// keep a device written with O_DIRECT busy (each holds a chunk), at most an
+// eighth of budget.
+func writesInFlight(budget uint64, ppc int) int {
+	return int(max(1, min(8, budget/8/(uint64(ppc)*image.PageSize))))
+}
+
 // imageWriter is where the image goes: the raw device, or the image part of a file.
 type imageWriter interface {
 	io.WriterAt
 	Sync() error
 }
 
-func writerSize(w imageWriter) (int64, error) {
+// target is the device the image goes to, read and written.
+type target interface {
+	io.ReaderAt
+	imageWriter
+	Close() error
+}
+
+// openTarget opens the image's device with O_DIRECT (blockdev.Direct): the
+// chunks go from the writer's buffers to the disk, several at once, with no
+// copy into the page cache of a kernel that has little memory; where the
+// kernel refuses O_DIRECT, through the page cache.
+func openTarget(node string) (target, error) {
+	if d, err := blockdev.OpenDirect(node); err == nil {
+		return d, nil
+	}
+	return os.OpenFile(node, os.O_RDWR, 0)
+}
+
+func writerSize(w imageWriter, node string) (int64, error) {
 	if s, ok := w.(*hibernate.Section); ok {
 		return s.Size(), nil
 	}
-	return blockdev.Size(w.(*os.File).Name())
+	return blockdev.Size(node)
 }
 
 // vmcoreRuns lists what an image of the first kernel saves: every whole page
@@ -455,9 +481,13 @@ type pageSource struct {
 }
 
 func (s *pageSource) ReadPages(pfn uint64, n int, buf []byte) error {
-	for i := range uint64(n) {
-		if err := s.vm.ReadPage(pfn+i, buf[i*image.PageSize:(i+1)*image.PageSize]); err != nil {
-			return fmt.Errorf("page frame %#x of /proc/vmcore: %w", pfn+i, err)
+	// The run in one copy; page by page where the vmcore does not hold it
+	// whole (ReadPage fills in a page a segment covers only in part).
+	if _, err := s.vm.ReadPhys(buf, pfn*image.PageSize); err != nil {
+		for i := range uint64(n) {
+			if err := s.vm.ReadPage(pfn+i, buf[i*image.PageSize:(i+1)*image.PageSize]); err != nil {
+				return fmt.Errorf("page frame %#x of /proc/vmcore: %w", pfn+i, err)
+			}
 		}
 	}
 	s.done += uint64(n)
