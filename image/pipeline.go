@@ -114,3 +114,32 @@ func (p *writes) wait() error {
 	p.wg.Wait()
 	return p.failed()
 }
+
+// buffers is a free list of up to n byte slices of capacity size.
+type buffers struct {
+	size int
+	free chan []byte
+}
+
+func newBuffers(size, n int) *buffers { return &buffers{size: size, free: make(chan []byte, n)} }
+
+// get returns a slice of length n <= size; its bytes are not cleared.
+func (b *buffers) get(n int) []byte {
+	select {
+	case p := <-b.free:
+		return p[:n]
+	default:
+		return make([]byte, n, b.size)
+	}
+}
+
+// put gives p back (dropped when the list is full).
+func (b *buffers) put(p []byte) {
+	if cap(p) != b.size {
+		return
+	}
+	select {
+	case b.free <- p[:b.size]:
+	default:
+	}
+}

@@ -231,12 +231,17 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 		raw      []byte // its pages
 		compress bool
 	}
+	// Chunk buffers are reused: a fresh one costs the kernel a page fault
+	// per page and the runtime a clearing, as much as the copy into it.
+	// ordered holds up to 2*workers chunks, the writes opt.InFlight more.
+	bufs := newBuffers(int(align(chunkHeaderSize+uint64(ppc)*PageSize)), 2*workers+max(1, opt.InFlight)+2)
 	prepare := func(i uint64) (chunk, error) {
 		first := i * uint64(ppc)
 		n := min(uint64(ppc), pages-first)
 		// The pages go where a chunk stored raw has them on disk, after its
 		// header: such a chunk is written from this buffer, with no copy.
-		buf := make([]byte, align(chunkHeaderSize+n*PageSize))
+		buf := bufs.get(int(align(chunkHeaderSize + n*PageSize)))
+		clear(buf[chunkHeaderSize+n*PageSize:]) // the padding
 		c := chunk{buf: buf, raw: buf[chunkHeaderSize : chunkHeaderSize+n*PageSize], compress: h.Compression != None && (auto == nil || auto.next())}
 		if c.compress {
 			st.Tried++
@@ -281,8 +286,9 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 		c.digest = chunkSum(payload)
 		out := ch.buf
 		if c.encoding != encRaw || ks != nil {
-			out = make([]byte, align(uint64(chunkHeaderSize+len(payload))))
-			copy(out[chunkHeaderSize:], payload)
+			out = bufs.get(int(align(uint64(chunkHeaderSize + len(payload)))))
+			clear(out[chunkHeaderSize+copy(out[chunkHeaderSize:], payload):])
+			bufs.put(ch.buf)
 		}
 		c.encode(out)
 		return out, nil
@@ -300,6 +306,7 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 			if auto != nil {
 				auto.wrote(len(b), time.Since(start))
 			}
+			bufs.put(b)
 			return nil
 		})
 		st.StoredBytes += uint64(len(b))
