@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -335,6 +336,7 @@ func write(req hibernate.Request, mailboxAddr uint64, root string, progress hibe
 	}
 	opt.Workers = writeWorkers(budget, image.DefaultPagesPerChunk)
 	opt.InFlight = writesInFlight(budget, image.DefaultPagesPerChunk)
+	opt.ConcurrentSource = true
 	switch {
 	case len(req.Key) > 0:
 		if opt.Key, err = image.RawKey(req.Key); err != nil {
@@ -471,13 +473,16 @@ func buildRuns(keep *pageset.Set, page func(pfn uint64) []byte) []image.Run {
 	return runs
 }
 
-// pageSource feeds Write from the vmcore.
+// pageSource feeds Write from the vmcore, from several workers at once
+// (image.WriteOptions.ConcurrentSource: the vmcore's reads share no state).
 type pageSource struct {
 	killMidway bool // kjump.test_fault=writer-killed-midway
 	vm         *dump.Vmcore
-	done       uint64
 	total      uint64
 	progress   hibernate.Progress
+
+	mu   sync.Mutex
+	done uint64
 }
 
 func (s *pageSource) ReadPages(pfn uint64, n int, buf []byte) error {
@@ -490,6 +495,8 @@ func (s *pageSource) ReadPages(pfn uint64, n int, buf []byte) error {
 			}
 		}
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.done += uint64(n)
 	if s.killMidway && s.done >= s.total/2 {
 		killSelf("halfway through the pages")
