@@ -218,8 +218,7 @@ func Hibernate(o Options) (*Result, error) {
 		// Hybrid sleep needs the writer's init to jump back after the wake:
 		// a fresh one.
 		logf("hibernate: unloading the parked writer: hybrid sleep loads a fresh one")
-		kexec.Unload()
-		jump.ClearParked(o.Root)
+		jump.Unpark(o.Root)
 		parked = nil
 	}
 	var region memmap.Region
@@ -401,8 +400,7 @@ func hibernate(o Options, req Request, dev string, file *extents.Map, region mem
 	if parked != nil && (err == nil || errors.Is(err, ErrCannotServe)) {
 		// Resumed: the parked writer's memory was the resume kernel's since,
 		// so it is gone. Cannot serve: the caller loads a fresh one.
-		kexec.Unload()
-		jump.ClearParked(o.Root)
+		jump.Unpark(o.Root)
 	}
 	if errors.Is(err, ErrCannotServe) {
 		return nil, err // nothing was written

@@ -20,7 +20,6 @@ import (
 	"github.com/kjump/kjump/internal/initmode"
 	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/jump"
-	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/memmap"
 	"github.com/kjump/kjump/modules"
 	"github.com/kjump/kjump/pageclass"
@@ -204,8 +203,7 @@ func take(o Options, file *extents.Map, region memmap.Region, parked *jump.Parke
 		return nil, fmt.Errorf("the second kernel's answer: %w", err)
 	}
 	if parked != nil && m.State == mailbox.Failed && res.CannotServe {
-		kexec.Unload()
-		jump.ClearParked(o.Load.Root)
+		jump.Unpark(o.Load.Root)
 		return nil, fmt.Errorf("%w: %s", hibernate.ErrCannotServe, res.Error)
 	}
 	if m.State == mailbox.Failed || res.Error != "" {
