@@ -16,8 +16,9 @@ import (
 
 // PageSource supplies the pages to save. ReadPages fills buf (n*PageSize
 // bytes) with n pages starting at page frame number pfn. Write calls it from
-// one goroutine, in map order, and only for pages of data runs: never for a
-// zero run.
+// one goroutine, in map order (from several at once, in any order, with
+// WriteOptions.ConcurrentSource), and only for pages of data runs: never for
+// a zero run.
 type PageSource interface {
 	ReadPages(pfn uint64, n int, buf []byte) error
 }
@@ -236,8 +237,8 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 		buf      []byte // room for the chunk stored raw: header, pages, padding
 		raw      []byte // its pages
 		compress bool
-		summed   bool     // stored as read: sum is its chunkSum
-		sum      [32]byte //
+		summed   bool // stored as read: read puts its chunkSum in sum
+		sum      [32]byte
 	}
 	// Chunk buffers are reused: a fresh one costs the kernel a page fault
 	// per page and the runtime a clearing, as much as the copy into it.
