@@ -163,3 +163,42 @@ func TestInFlight(t *testing.T) {
 		}
 	}
 }
+
+// TestWritesBusy: with several writes queued on a disk that does one at a
+// time, each finished write is told the disk's time for it, not its time in
+// the queue; the times add up to the time the disk was busy.
+func TestWritesBusy(t *testing.T) {
+	const each = 20 * time.Millisecond
+	var disk, mu sync.Mutex
+	var busy []time.Duration
+	p := newWrites(4, func(n int, d time.Duration) {
+		mu.Lock()
+		busy = append(busy, d)
+		mu.Unlock()
+	})
+	start := time.Now()
+	for range 12 {
+		if err := p.start(1<<20, func() error {
+			disk.Lock()
+			defer disk.Unlock()
+			time.Sleep(each)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.wait(); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	var sum time.Duration
+	for _, d := range busy {
+		sum += d
+	}
+	if len(busy) != 12 || sum > took || sum < took*8/10 {
+		t.Errorf("%d writes told %v busy in all, in %v", len(busy), sum, took)
+	}
+	if mean := sum / time.Duration(len(busy)); mean > 2*each {
+		t.Errorf("a write was told %v on average, the disk takes %v (its queue counted?)", mean, each)
+	}
+}

@@ -3,6 +3,7 @@ package image
 import (
 	"errors"
 	"sync"
+	"time"
 )
 
 // ordered runs n jobs: prepare(i) is called in order on one goroutine (for
@@ -75,35 +76,66 @@ func ordered[P, T any](n uint64, workers int, prepare func(uint64) (P, error), w
 
 // writes runs up to n writes at once, each on its own goroutine: start waits
 // for a free slot (and returns the error of a write that failed since), wait
-// waits for them all and returns every error.
+// waits for them all and returns every error. done, if set, is told of each
+// write that succeeded: its bytes, and the time the writer was busy since the
+// previous one finished (time with at least one write under way). With
+// several writes in flight that is the disk's time for these bytes, where
+// one write's own duration would count the queue in front of it too.
 type writes struct {
 	slots chan struct{}
 	wg    sync.WaitGroup
-	mu    sync.Mutex
-	err   error
+	done  func(n int, busy time.Duration)
+
+	mu       sync.Mutex
+	err      error
+	inFlight int
+	since    time.Time     // of the last start or end
+	busy     time.Duration // not yet told to done
 }
 
-func newWrites(n int) *writes { return &writes{slots: make(chan struct{}, max(1, n))} }
+func newWrites(n int, done func(int, time.Duration)) *writes {
+	return &writes{slots: make(chan struct{}, max(1, n)), done: done}
+}
 
-func (p *writes) start(write func() error) error {
+// account adds the time since the last event to busy if a write was under
+// way, and counts delta more writes under way. Call it with mu held.
+func (p *writes) account(delta int) {
+	now := time.Now()
+	if p.inFlight > 0 {
+		p.busy += now.Sub(p.since)
+	}
+	p.since, p.inFlight = now, p.inFlight+delta
+}
+
+func (p *writes) start(n int, write func() error) error {
 	p.slots <- struct{}{}
 	if err := p.failed(); err != nil {
 		<-p.slots
 		return err
 	}
+	p.mu.Lock()
+	p.account(1)
+	p.mu.Unlock()
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		if err := write(); err != nil {
-			p.mu.Lock()
+		err := write()
+		p.mu.Lock()
+		p.account(-1)
+		busy := p.busy
+		if err != nil {
 			p.err = errors.Join(p.err, err)
-			p.mu.Unlock()
+		} else {
+			p.busy = 0
+		}
+		p.mu.Unlock()
+		if err == nil && p.done != nil {
+			p.done(n, busy)
 		}
 		<-p.slots
 	}()
 	return nil
 }
-
 func (p *writes) failed() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()

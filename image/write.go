@@ -336,18 +336,18 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 		c.encode(out)
 		return out, nil
 	}
-	put := newWrites(opt.InFlight)
+	var wrote func(int, time.Duration)
+	if auto != nil {
+		wrote = auto.wrote
+	}
+	put := newWrites(opt.InFlight, wrote)
 	emit := func(i uint64, b []byte) error {
 		d := sha256.Sum256(b[:chunkHeaderSize])
 		digests = append(digests, d[:]...)
 		at := off
-		err := put.start(func() error {
-			start := time.Now()
+		err := put.start(len(b), func() error {
 			if _, err := w.WriteAt(b, int64(at)); err != nil {
 				return fmt.Errorf("image: writing chunk %d at offset %d: %w", i, at, err)
-			}
-			if auto != nil {
-				auto.wrote(len(b), time.Since(start))
 			}
 			bufs.put(b)
 			return nil
