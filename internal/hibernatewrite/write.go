@@ -122,6 +122,9 @@ func hybridSleep(root string, req hibernate.Request, box *mailbox.Box, seq uint6
 	powerOff := func(why error) { end(initmode.PowerOff, fmt.Sprintf("%v; the next boot resumes from the image", why)) }
 	unix.Sync()
 	fmt.Fprintf(os.Stderr, "hibernate-write: image %s committed; suspending to RAM (hybrid sleep)\n", rep.Image)
+	// Let the line reach the console before the kernel's own suspend lines,
+	// which otherwise land in the middle of it (tcdrain; not a tty: nothing).
+	unix.IoctlSetInt(int(os.Stderr.Fd()), unix.TCSBRK, 1)
 	if err := os.WriteFile(filepath.Join(root, "sys/power/state"), []byte("mem"), 0); err != nil {
 		powerOff(fmt.Errorf("suspend to RAM failed (%w)", err))
 	}
