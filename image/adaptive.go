@@ -6,34 +6,38 @@ import (
 )
 
 // adaptive decides, chunk by chunk, whether Write compresses a chunk or
-// stores it raw (WriteOptions.Adaptive), so that neither the compressors nor
-// the writer is the bottleneck. It learns four costs as the image is written,
-// each a moving average:
+// stores it raw (WriteOptions.Adaptive), so that neither the workers nor the
+// writer is the bottleneck. It learns, as the image is written, each a moving
+// average per raw byte:
 //
-//	tc  a worker's compression time per raw byte
-//	ts  a worker's sealing (encryption) time per raw byte, 0 if plain
+//	ta  a worker's time on a chunk it stores raw (reading it, when it reads
+//	    its chunks, and its checksum)
+//	tb  a worker's time on a chunk it compresses (reading it, compressing)
+//	ts  a worker's sealing (encryption) time, 0 if plain
 //	r   stored bytes per raw byte of a compressed chunk
-//	tw  the writer's time per stored byte (time in WriteAt)
+//	tw  the disk's time per stored byte (time it was busy per write finished)
 //
-// With a share f of the chunks compressed, the W workers spend (f·tc + ts)/W
-// per raw byte and the writer (f·r + 1 − f)·tw. The share that balances the
-// two is
+// With a share f of the chunks compressed, the W workers spend
+// (f·tb + (1 − f)·ta + ts)/W per raw byte and the disk (f·r + 1 − f)·tw. The
+// share that balances the two is
 //
-//	f = (tw − ts/W) / (tc/W + (1 − r)·tw)
+//	f = (tw − (ta + ts)/W) / ((tb − ta)/W + (1 − r)·tw)
 //
-// kept within [minShare, 1]: all chunks are compressed while the compressors
-// keep ahead of the disk, fewer as the disk outpaces them. minShare keeps the
-// estimates of tc and r fresh. Until both sides have warmUp samples every
-// chunk is compressed. Chunks are chosen by error diffusion (of every 1/f
-// chunks, one is compressed), in the order Write prepares them.
+// kept within [minShare, 1]: all chunks are compressed while the workers
+// keep ahead of the disk with them, fewer as the disk outpaces them, the
+// fewest when the workers are behind even storing every chunk raw. minShare
+// keeps the estimates fresh. Until tb and tw have warmUp samples every chunk
+// is compressed (ta counts as 0 until a chunk was stored raw: that only
+// errs towards compressing, and whether all should be is independent of ta).
+// Chunks are chosen by error diffusion (of every 1/f chunks, one is
+// compressed), in the order Write prepares them.
 type adaptive struct {
 	workers float64
 
-	mu          sync.Mutex
-	tc, ts, tw  ewma
-	r           ewma
-	acc         float64 // error diffusion
-	tried, seen uint64
+	mu             sync.Mutex
+	ta, tb, ts, tw ewma
+	r              ewma
+	acc            float64 // error diffusion
 }
 
 const (
@@ -54,15 +58,26 @@ func (e *ewma) add(x float64) {
 
 func newAdaptive(workers int) *adaptive { return &adaptive{workers: float64(max(1, workers))} }
 
-// compressed records a compressed chunk: raw bytes in, stored bytes out, in d.
+// compressed records a chunk a worker compressed: raw bytes in, stored bytes
+// out, in d.
 func (a *adaptive) compressed(raw, stored int, d time.Duration) {
 	if raw == 0 {
 		return
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.tc.add(float64(d) / float64(raw))
+	a.tb.add(float64(d) / float64(raw))
 	a.r.add(min(1, float64(stored)/float64(raw)))
+}
+
+// storedRaw records a chunk of raw bytes a worker stored raw, in d.
+func (a *adaptive) storedRaw(raw int, d time.Duration) {
+	if raw == 0 {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.ta.add(float64(d) / float64(raw))
 }
 
 // sealed records the encryption of raw bytes of a chunk in d.
@@ -87,11 +102,11 @@ func (a *adaptive) wrote(n int, d time.Duration) {
 
 // share is the share of chunks to compress now.
 func (a *adaptive) share() float64 {
-	if a.tc.n < warmUp || a.tw.n < warmUp {
+	if a.tb.n < warmUp || a.tw.n < warmUp {
 		return 1
 	}
-	num := a.tw.v - a.ts.v/a.workers
-	den := a.tc.v/a.workers + (1-a.r.v)*a.tw.v
+	num := a.tw.v - (a.ta.v+a.ts.v)/a.workers
+	den := (a.tb.v-a.ta.v)/a.workers + (1-a.r.v)*a.tw.v
 	if num <= 0 {
 		return minShare
 	}
@@ -105,11 +120,9 @@ func (a *adaptive) share() float64 {
 func (a *adaptive) next() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.seen++
 	a.acc += a.share()
 	if a.acc >= 1 {
 		a.acc--
-		a.tried++
 		return true
 	}
 	return false

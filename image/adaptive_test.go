@@ -10,35 +10,46 @@ import (
 )
 
 // TestAdaptiveShare: the share of chunks compressed for the costs the writer
-// observed, per MiB: all of them while the compressors keep ahead of the disk,
+// observed, per MiB: all of them while the workers keep ahead of the disk,
 // fewer as the disk outpaces them, never fewer than minShare.
 func TestAdaptiveShare(t *testing.T) {
 	const mib = 1 << 20
 	for _, c := range []struct {
-		name                string
-		workers             int
-		compress, seal, put time.Duration // per MiB: a worker compressing, sealing; the writer
-		ratio               float64
-		samples             int
-		want                float64
+		name    string
+		workers int
+		// per MiB: a worker on a chunk it compresses, on one it stores raw
+		// (0: none yet), sealing; the disk
+		compress, store, seal, put time.Duration
+		ratio                      float64
+		samples                    int
+		want                       float64
 	}{
-		{"learning: compress", 1, time.Second, 0, time.Millisecond, 0.5, 1, 1},
-		{"fast CPU, slow disk", 2, 2 * time.Millisecond, 0, 10 * time.Millisecond, 0.4, 4, 1},
-		{"balanced at all compressed", 1, 4 * time.Millisecond, 0, 10 * time.Millisecond, 0.4, 4, 1},
-		// f = tw / (tc/W + (1-r) tw) = 1 / (10 + 0.6) for a CPU 10x slower than the disk
-		{"slow CPU, fast disk", 1, 10 * time.Millisecond, 0, time.Millisecond, 0.4, 4, 1 / 10.6},
-		{"two workers halve it", 2, 10 * time.Millisecond, 0, time.Millisecond, 0.4, 4, 1 / 5.6},
-		{"very slow CPU", 1, time.Second, 0, time.Millisecond, 0.4, 4, minShare},
+		{"learning: compress", 1, time.Second, 0, 0, time.Millisecond, 0.5, 1, 1},
+		{"fast CPU, slow disk", 2, 2 * time.Millisecond, 0, 0, 10 * time.Millisecond, 0.4, 4, 1},
+		{"balanced at all compressed", 1, 4 * time.Millisecond, 0, 0, 10 * time.Millisecond, 0.4, 4, 1},
+		// f = tw / (tb/W + (1-r) tw) = 1 / (10 + 0.6) for a CPU 10x slower than the disk
+		{"slow CPU, fast disk", 1, 10 * time.Millisecond, 0, 0, time.Millisecond, 0.4, 4, 1 / 10.6},
+		{"two workers halve it", 2, 10 * time.Millisecond, 0, 0, time.Millisecond, 0.4, 4, 1 / 5.6},
+		{"very slow CPU", 1, time.Second, 0, 0, time.Millisecond, 0.4, 4, minShare},
+		// f = (10 - 2) / (10 - 2 + 0.5*10) = 8/13: storing raw costs the worker too
+		{"reading costs the workers", 1, 10 * time.Millisecond, 2 * time.Millisecond, 0, 10 * time.Millisecond, 0.5, 4, 8.0 / 13},
+		// the workers are behind the disk even storing every chunk raw: compressing only adds to their time
+		{"workers behind even raw", 2, 12 * time.Millisecond, 10 * time.Millisecond, 0, 4 * time.Millisecond, 0.5, 4, minShare},
+		// whether to compress all does not depend on the raw chunks' time
+		{"compress all, whatever raw costs", 1, 4 * time.Millisecond, 3 * time.Millisecond, 0, 10 * time.Millisecond, 0.4, 4, 1},
 		// sealing alone takes the workers longer than the disk: no time left to compress
-		{"sealing outpaces the disk", 1, time.Millisecond, 2 * time.Millisecond, time.Millisecond, 0.4, 4, minShare},
+		{"sealing outpaces the disk", 1, time.Millisecond, 0, 2 * time.Millisecond, time.Millisecond, 0.4, 4, minShare},
 		// f = (4 - 2) / (4 + 0.5*4) = 1/3
-		{"sealing takes half", 1, 4 * time.Millisecond, 2 * time.Millisecond, 4 * time.Millisecond, 0.5, 4, 1.0 / 3},
-		{"incompressible, slow CPU", 1, 10 * time.Millisecond, 0, 5 * time.Millisecond, 1, 4, 0.5},
+		{"sealing takes half", 1, 4 * time.Millisecond, 0, 2 * time.Millisecond, 4 * time.Millisecond, 0.5, 4, 1.0 / 3},
+		{"incompressible, slow CPU", 1, 10 * time.Millisecond, 0, 0, 5 * time.Millisecond, 1, 4, 0.5},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := newAdaptive(c.workers)
 			for range c.samples {
 				a.compressed(mib, int(c.ratio*mib), c.compress)
+				if c.store > 0 {
+					a.storedRaw(mib, c.store)
+				}
 				if c.seal > 0 {
 					a.sealed(mib, c.seal)
 				}

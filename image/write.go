@@ -289,6 +289,7 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 		return c, read(&c, i)
 	}
 	work := func(i uint64, ch chunk) ([]byte, error) {
+		start := time.Now() // the chunk's time on this worker, for auto
 		if opt.ConcurrentSource {
 			if err := read(&ch, i); err != nil {
 				return nil, err
@@ -297,7 +298,6 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 		raw := ch.raw
 		c := chunkHeader{index: i, rawLen: uint32(len(raw)), encoding: encRaw}
 		payload := raw
-		start := time.Now()
 		switch {
 		case !ch.compress:
 		case enc != nil:
@@ -313,6 +313,8 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 		}
 		if auto != nil && ch.compress {
 			auto.compressed(len(raw), len(payload), time.Since(start))
+		} else if auto != nil {
+			auto.storedRaw(len(raw), time.Since(start))
 		}
 		if ks != nil {
 			start := time.Now()
