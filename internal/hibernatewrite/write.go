@@ -149,15 +149,12 @@ func hybridSleep(root string, req hibernate.Request, box *mailbox.Box, seq uint6
 // loads a fresh snapshot kernel).
 func snapshotParked(box *mailbox.Box, seq uint64, raw json.RawMessage, root string) error {
 	var req snapshot.Request
-	err := json.Unmarshal(raw, &req)
-	if err == nil {
-		err = freshView(root, req.Names, []string{req.Device})
-		if err != nil {
-			return errors.Join(err, box.WriteChecked(snapshotwrite.ReplyMessage(seq, snapshot.Reply{CannotServe: true}, err)))
-		}
-	}
-	if err != nil {
+	if err := json.Unmarshal(raw, &req); err != nil {
+		err = fmt.Errorf("the snapshot request: %w", err)
 		return errors.Join(err, box.WriteChecked(snapshotwrite.ReplyMessage(seq, snapshot.Reply{}, err)))
+	}
+	if err := freshView(root, req.Names, []string{req.Device}); err != nil {
+		return errors.Join(err, box.WriteChecked(snapshotwrite.ReplyMessage(seq, snapshot.Reply{CannotServe: true}, err)))
 	}
 	r, err := snapshotwrite.Answer(box, seq, req, root, nil)
 	if err != nil {
