@@ -25,7 +25,12 @@
 //     all-zero pages as zero runs; writes the image (header with K1's
 //     identity, the jump-back entry, the mailbox address and the
 //     fingerprints; commit record last); marks the mailbox Committed with the
-//     image's UUID; powers off. On an error it revokes what it wrote, marks
+//     image's UUID; powers off. Compression (Request.Compression,
+//     CompressionOptions) is auto by default: zstd on as many chunks as the
+//     workers compress while keeping ahead of the disk, the rest stored raw
+//     (image.WriteOptions.Adaptive measures both as it goes). The device is
+//     written with O_DIRECT, several chunks in flight, from reused buffers
+//     (a raw chunk straight from the buffer its pages were read into). On an error it revokes what it wrote, marks
 //     the mailbox Failed with the reason (cut on a rune boundary until its
 //     JSON fits the page; the write is read back) and jumps back.
 //  3. R (Resume, kjump resume, from the initramfs): runs inside K2's region
@@ -78,13 +83,23 @@
 // resume K1 unloads it: its memory was the resume kernel's since. Hybrid
 // sleep always uses a fresh writer.
 //
+// The parked writer also takes snapshots (package snapshot): kjump snapshot
+// re-enters it with Request.Snapshot (a snapshot request) instead of loading a
+// snapshot kernel. It drops its caches and looks the output device up as
+// above (one it does not have: CannotServe in snapshot's reply, and kjump
+// snapshot unloads it and loads a fresh second kernel), writes the dump as a
+// fresh snapshot-write kernel does (internal/snapshotwrite.Answer), answers
+// in the park page, and its init jumps back: it stays parked for the next
+// snapshot or hibernation (ParkedWriter finds it).
+//
 // # Memory budget
 //
 // K2 and R live in a region of a few hundred MiB with an initramfs unpacked
 // in it, on machines that may have 64 CPUs. Both take MemoryBudget — half of
 // MemAvailable — as the Go runtime's memory limit and size everything from
 // it: K2's compression workers (each holding two raw and two compressed
-// chunks and an encoder), the Argon2id memory of a passphrase (at most half
+// chunks and an encoder) and its chunk writes in flight (up to 8, at most an
+// eighth of the budget), the Argon2id memory of a passphrase (at most half
 // the budget), R's decoding workers and chunks in flight (image.Limits:
 // image.WorkerMemory each), and the page map. A header that asks for more
 // than the budget (pages per chunk, runs, KDF memory) is refused before

@@ -2,6 +2,7 @@ package hibernate
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,7 +35,7 @@ type Request struct {
 	Key         []byte  `json:"key,omitempty"`        // raw 32-byte key
 	Passphrase  []byte  `json:"passphrase,omitempty"` // or a passphrase (Argon2id)
 	KDFMemoryMi uint32  `json:"kdf_memory_mib,omitempty"`
-	Compression string  `json:"compression,omitempty"` // zstd (default), lz4 or none
+	Compression string  `json:"compression,omitempty"` // auto (default), zstd, lz4 or none: CompressionOptions
 	// File, when the image goes into a file of a mounted filesystem: its
 	// extents on Device (the second kernel writes them raw).
 	File *extents.Map `json:"file,omitempty"`
@@ -50,6 +51,12 @@ type Request struct {
 	// Then itself (its init's action is to jump back).
 	Parked bool            `json:"parked,omitempty"`
 	Then   initmode.Action `json:"then,omitempty"`
+	// Snapshot, with Parked, is a snapshot request (package snapshot's
+	// Request) for the parked writer instead of a hibernation: it takes the
+	// snapshot as a fresh snapshot-write kernel does, answers in this page
+	// (snapshot's Reply) and its init jumps back, still parked. Every other
+	// field is then unused.
+	Snapshot json.RawMessage `json:"snapshot,omitempty"`
 	// Report, if set, is the mailbox page (in the first kernel's memory, so
 	// in the image) where the writer and the resume kernel leave the states;
 	// else the request's own page. A parked writer's request page (the park
@@ -93,7 +100,7 @@ type Options struct {
 	KeyFile        string          // 32-byte key file: encrypt the image
 	PassphraseFile string          // or a file holding a passphrase
 	Then           initmode.Action // what the second kernel does once the image is written: PowerOff (default) or Reboot
-	Compression    string          // zstd (default), lz4 or none
+	Compression    string          // auto (default), zstd, lz4 or none: CompressionOptions
 	Load           jump.LoadOptions
 	Root           string    // default "/"
 	Log            io.Writer // told how to resume before the jump
@@ -173,7 +180,7 @@ func Hibernate(o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ParseCompression(o.Compression); err != nil {
+	if _, err := CompressionOptions(o.Compression); err != nil {
 		return nil, err
 	}
 	req := Request{System: sys, MemMapHash: hex.EncodeToString(sys.MemMapHash[:]), Mounts: mounts, Compression: o.Compression}
@@ -203,19 +210,15 @@ func Hibernate(o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	parked, err := jump.ReadParked(o.Root)
+	parked, err := ParkedWriter(o.Root)
 	if err != nil {
 		return nil, err
-	}
-	if parked != nil && parked.Command != writeCommand {
-		return nil, fmt.Errorf("%w: a second kernel is parked for %q; unload it first (kjump unload)", kexec.ErrLoaded, parked.Command)
 	}
 	if parked != nil && o.Then == Suspend {
 		// Hybrid sleep needs the writer's init to jump back after the wake:
 		// a fresh one.
 		logf("hibernate: unloading the parked writer: hybrid sleep loads a fresh one")
-		kexec.Unload()
-		jump.ClearParked(o.Root)
+		jump.Unpark(o.Root)
 		parked = nil
 	}
 	var region memmap.Region
@@ -284,6 +287,21 @@ func Hibernate(o Options) (*Result, error) {
 
 // writeCommand is the second kernel's half (hibernate-write).
 const writeCommand = "hibernate-write"
+
+// ParkedWriter returns the parked writer kernel (Prepare), or nil when none
+// is parked; a second kernel parked for another command is an error
+// (kexec.ErrLoaded): it must be unloaded first. kjump snapshot re-enters the
+// parked writer too (Request.Snapshot).
+func ParkedWriter(root string) (*jump.Parked, error) {
+	p, err := jump.ReadParked(root)
+	if err != nil || p == nil {
+		return nil, err
+	}
+	if p.Command != writeCommand {
+		return nil, fmt.Errorf("%w: a second kernel is parked for %q; unload it first (kjump unload)", kexec.ErrLoaded, p.Command)
+	}
+	return p, nil
+}
 
 // writerKernel reads the writer's kernel (also the resume kernel) and checks
 // this kernel can jump: the load options for the writer, whose region starts
@@ -382,8 +400,7 @@ func hibernate(o Options, req Request, dev string, file *extents.Map, region mem
 	if parked != nil && (err == nil || errors.Is(err, ErrCannotServe)) {
 		// Resumed: the parked writer's memory was the resume kernel's since,
 		// so it is gone. Cannot serve: the caller loads a fresh one.
-		kexec.Unload()
-		jump.ClearParked(o.Root)
+		jump.Unpark(o.Root)
 	}
 	if errors.Is(err, ErrCannotServe) {
 		return nil, err // nothing was written
@@ -476,18 +493,22 @@ func prepareImageFile(path string, want uint64) (*extents.Map, error) {
 	return m, nil
 }
 
-// ParseCompression names an image compression: zstd (the default, also for
-// ""), lz4 or none.
-func ParseCompression(s string) (image.Compression, error) {
+// CompressionOptions are the image.WriteOptions of a compression name: auto
+// (the default, also for ""): zstd on the chunks the CPUs compress while
+// keeping ahead of the disk, the others stored raw (image.WriteOptions.Adaptive);
+// zstd, lz4 (every chunk) or none.
+func CompressionOptions(s string) (image.WriteOptions, error) {
 	switch s {
-	case "", "zstd":
-		return image.Zstd, nil
+	case "", "auto":
+		return image.WriteOptions{Compression: image.Zstd, Adaptive: true}, nil
+	case "zstd":
+		return image.WriteOptions{Compression: image.Zstd}, nil
 	case "lz4":
-		return image.LZ4, nil
+		return image.WriteOptions{Compression: image.LZ4}, nil
 	case "none":
-		return image.None, nil
+		return image.WriteOptions{Compression: image.None}, nil
 	}
-	return 0, fmt.Errorf("compression %q: zstd, lz4 or none", s)
+	return image.WriteOptions{}, fmt.Errorf("compression %q: auto, zstd, lz4 or none", s)
 }
 
 // ErrResumePath means the resume kernel's initramfs could not resume the image.

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kjump/kjump/image"
 )
 
 func TestReadKey(t *testing.T) {
@@ -80,5 +82,27 @@ func TestReadKey(t *testing.T) {
 				t.Errorf("KDFMemoryMi = %d, want %d", req.KDFMemoryMi, wantKDF)
 			}
 		})
+	}
+}
+
+// TestCompressionOptions: auto (and no name) is adaptive zstd, the default;
+// the others compress every chunk the same way; anything else is refused.
+func TestCompressionOptions(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		want image.WriteOptions
+		err  bool
+	}{
+		{"", image.WriteOptions{Compression: image.Zstd, Adaptive: true}, false},
+		{"auto", image.WriteOptions{Compression: image.Zstd, Adaptive: true}, false},
+		{"zstd", image.WriteOptions{Compression: image.Zstd}, false},
+		{"lz4", image.WriteOptions{Compression: image.LZ4}, false},
+		{"none", image.WriteOptions{Compression: image.None}, false},
+		{"gzip", image.WriteOptions{}, true},
+	} {
+		got, err := CompressionOptions(c.name)
+		if (err != nil) != c.err || got.Compression != c.want.Compression || got.Adaptive != c.want.Adaptive {
+			t.Errorf("CompressionOptions(%q) = %+v, %v", c.name, got, err)
+		}
 	}
 }

@@ -31,7 +31,7 @@ var (
 	ErrWriterDied  = errors.New("the second kernel stopped while writing the image (it crashed or was killed); the system carries on")
 	ErrNotResumed  = errors.New("the image was written, but the second kernel came back instead of powering off; the system carries on")
 	ErrNoReport    = errors.New("the resume kernel left no report")
-	ErrCannotServe = errors.New("the parked writer cannot serve this hibernation")
+	ErrCannotServe = errors.New("the parked writer cannot serve this request")
 	ErrInvalidThen = errors.New("a hibernation ends in poweroff, reboot or suspend (hybrid sleep)")
 )
 

@@ -121,7 +121,11 @@
 //	36  [28] zero
 //
 // Chunks are compressed independently, in parallel; the output is
-// byte-identical for any number of workers.
+// byte-identical for any number of workers. A writer may store any chunk raw
+// (encoding 0) in a compressed image: WriteOptions.Adaptive compresses only
+// as many chunks as the workers keep ahead of the disk with (its output then
+// depends on timing). Readers have always accepted raw chunks there, so the
+// format (version 1) is unchanged.
 //
 // Commit record (at the commit offset, 4096 bytes), written last:
 //

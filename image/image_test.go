@@ -74,6 +74,10 @@ func TestRoundTrip(t *testing.T) {
 		{"no pages", nil, WriteOptions{}, Key{}},
 		{"raw key", smallRuns, WriteOptions{PagesPerChunk: 2, Key: mustRawKey(t, testRawKey)}, mustRawKey(t, testRawKey)},
 		{"passphrase", smallRuns, WriteOptions{PagesPerChunk: 3, Key: Passphrase([]byte("hunter2"))}, Passphrase([]byte("hunter2"))},
+		{"concurrent source uncompressed", manyRuns, WriteOptions{PagesPerChunk: 4, Workers: 3, Compression: None, ConcurrentSource: true}, Key{}},
+		{"concurrent source zstd raw key", manyRuns, WriteOptions{PagesPerChunk: 4, Workers: 3, ConcurrentSource: true, Key: mustRawKey(t, testRawKey)}, mustRawKey(t, testRawKey)},
+		{"adaptive zstd", manyRuns, WriteOptions{PagesPerChunk: 1, Adaptive: true, Workers: 2}, Key{}},
+		{"adaptive lz4 raw key", manyRuns, WriteOptions{PagesPerChunk: 1, Compression: LZ4, Adaptive: true, Key: mustRawKey(t, testRawKey)}, mustRawKey(t, testRawKey)},
 		{"raw key uncompressed", manyRuns, WriteOptions{PagesPerChunk: 5, Compression: None, Key: mustRawKey(t, testRawKey)}, mustRawKey(t, testRawKey)},
 	}
 	for _, tt := range tests {
@@ -123,7 +127,8 @@ func TestWorkersByteIdentical(t *testing.T) {
 	for _, key := range []Key{{}, mustRawKey(t, testRawKey), Passphrase([]byte("pw"))} {
 		var ref []byte
 		for _, w := range []int{1, 4, 7} {
-			b := writeImage(t, runs, WriteOptions{Workers: w, PagesPerChunk: 16, Key: key, Rand: detRand(9)})
+			// A concurrent source (each chunk read by its worker) changes nothing either.
+			b := writeImage(t, runs, WriteOptions{Workers: w, PagesPerChunk: 16, Key: key, Rand: detRand(9), ConcurrentSource: w > 1})
 			if ref == nil {
 				ref = b
 			} else if !bytes.Equal(ref, b) {

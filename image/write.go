@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"runtime"
 	"slices"
@@ -15,8 +16,9 @@ import (
 
 // PageSource supplies the pages to save. ReadPages fills buf (n*PageSize
 // bytes) with n pages starting at page frame number pfn. Write calls it from
-// one goroutine, in map order, and only for pages of data runs: never for a
-// zero run.
+// one goroutine, in map order (from several at once, in any order, with
+// WriteOptions.ConcurrentSource), and only for pages of data runs: never for
+// a zero run.
 type PageSource interface {
 	ReadPages(pfn uint64, n int, buf []byte) error
 }
@@ -26,10 +28,24 @@ type PageSource interface {
 type WriteOptions struct {
 	Workers       int         // compression goroutines; <= 0 means GOMAXPROCS
 	PagesPerChunk int         // pages per chunk; 0 means DefaultPagesPerChunk
-	Compression   Compression // Zstd (default) or None
-	Key           Key         // non-zero: encrypt with AES-256-GCM
-	KDF           KDFParams   // Argon2id parameters for a passphrase; zero means DefaultKDF
-	Rand          io.Reader   // source of the UUID and salt; nil means crypto/rand
+	Compression   Compression // Zstd (default), LZ4 or None
+	// Adaptive, with Zstd or LZ4, compresses a chunk only while the workers
+	// keep ahead of w, and stores the others raw (see adaptive), so that
+	// neither the CPU nor the disk is the bottleneck. The output then depends
+	// on timing; without it, it is byte-identical for any Workers.
+	Adaptive bool
+	// ConcurrentSource says src.ReadPages may be called from several
+	// goroutines at once, each for its own pages, in any order: each chunk is
+	// then read by the worker that stores it, so reading (and a raw chunk's
+	// checksum) runs on every worker instead of one goroutine.
+	ConcurrentSource bool
+	// InFlight is how many chunk writes may be under way at once (parallel
+	// WriteAt calls at disjoint offsets, as io.WriterAt allows), so that a
+	// device written with O_DIRECT always has a request queued; <= 0 means 1.
+	InFlight int
+	Key      Key       // non-zero: encrypt with AES-256-GCM
+	KDF      KDFParams // Argon2id parameters for a passphrase; zero means DefaultKDF
+	Rand     io.Reader // source of the UUID and salt; nil means crypto/rand
 }
 
 // Stats summarises a written image.
@@ -37,6 +53,10 @@ type Stats struct {
 	Header      Header // the header as written
 	RawBytes    uint64 // bytes of saved pages in data runs (zero runs excluded)
 	StoredBytes uint64 // bytes of chunk payloads on disk (compressed, encrypted)
+	// Tried is how many chunks Write tried to compress (all of them unless
+	// WriteOptions.Adaptive, none without compression).
+	Tried uint64
+	Took  time.Duration // from the begin marker to the commit record's sync
 }
 
 type syncer interface{ Sync() error }
@@ -191,6 +211,7 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 	binding := adBinding(h.encode())
 
 	// Invalidate whatever image was there before.
+	began := time.Now()
 	if _, err := w.WriteAt(beginMarker(), 0); err != nil {
 		return Stats{}, fmt.Errorf("image: writing begin marker: %w", err)
 	}
@@ -208,22 +229,77 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 	off := h.dataOff
 	var digests []byte // SHA-256 of every chunk header, in order
 
-	prepare := func(i uint64) ([]byte, error) {
+	var auto *adaptive
+	if opt.Adaptive && h.Compression != None {
+		auto = newAdaptive(workers)
+	}
+	type chunk struct {
+		buf      []byte // room for the chunk stored raw: header, pages, padding
+		raw      []byte // its pages
+		compress bool
+		summed   bool // stored as read: read puts its chunkSum in sum
+		sum      [32]byte
+	}
+	// Chunk buffers are reused: a fresh one costs the kernel a page fault
+	// per page and the runtime a clearing, as much as the copy into it.
+	// ordered holds up to 2*workers chunks, the writes opt.InFlight more.
+	bufs := newBuffers(int(align(chunkHeaderSize+uint64(ppc)*PageSize)), 2*workers+max(1, opt.InFlight)+2)
+	// read fills c with chunk i's pages. A chunk stored as read (raw, plain)
+	// is checksummed a stretch at a time right after the stretch is read,
+	// while the CPU still has it at hand: in QEMU's TCG a pass over a 1 MiB
+	// buffer filled earlier, or by another CPU, ran at a third of the speed.
+	read := func(c *chunk, i uint64) error {
 		first := i * uint64(ppc)
-		n := min(uint64(ppc), pages-first)
-		buf := make([]byte, n*PageSize)
-		err := segments(dataRuns, starts, first, n, func(pfn, count, o uint64) error {
-			if err := src.ReadPages(pfn, int(count), buf[o*PageSize:(o+count)*PageSize]); err != nil {
-				return fmt.Errorf("image: reading %d pages at pfn %#x: %w", count, pfn, err)
+		var crc uint32
+		err := segments(dataRuns, starts, first, uint64(len(c.raw))/PageSize, func(pfn, count, o uint64) error {
+			for done := uint64(0); done < count; {
+				k := count - done
+				if c.summed {
+					k = min(k, sumStretch)
+				}
+				p := c.raw[(o+done)*PageSize : (o+done+k)*PageSize]
+				if err := src.ReadPages(pfn+done, int(k), p); err != nil {
+					return fmt.Errorf("image: reading %d pages at pfn %#x: %w", k, pfn+done, err)
+				}
+				if c.summed {
+					crc = crc32.Update(crc, castagnoli, p)
+				}
+				done += k
 			}
 			return nil
 		})
-		return buf, err
+		le.PutUint32(c.sum[:], crc)
+		return err
 	}
-	work := func(i uint64, raw []byte) ([]byte, error) {
+	prepare := func(i uint64) (chunk, error) {
+		first := i * uint64(ppc)
+		n := min(uint64(ppc), pages-first)
+		// The pages go where a chunk stored raw has them on disk, after its
+		// header: such a chunk is written from this buffer, with no copy.
+		buf := bufs.get(int(align(chunkHeaderSize + n*PageSize)))
+		clear(buf[chunkHeaderSize+n*PageSize:]) // the padding
+		c := chunk{buf: buf, raw: buf[chunkHeaderSize : chunkHeaderSize+n*PageSize], compress: h.Compression != None && (auto == nil || auto.next())}
+		if c.compress {
+			st.Tried++
+		}
+		c.summed = !c.compress && ks == nil
+		if opt.ConcurrentSource {
+			return c, nil // work reads it
+		}
+		return c, read(&c, i)
+	}
+	work := func(i uint64, ch chunk) ([]byte, error) {
+		start := time.Now() // the chunk's time on this worker, for auto
+		if opt.ConcurrentSource {
+			if err := read(&ch, i); err != nil {
+				return nil, err
+			}
+		}
+		raw := ch.raw
 		c := chunkHeader{index: i, rawLen: uint32(len(raw)), encoding: encRaw}
 		payload := raw
 		switch {
+		case !ch.compress:
 		case enc != nil:
 			if z := enc.EncodeAll(raw, make([]byte, 0, len(raw)/2)); len(z) < len(raw) {
 				payload, c.encoding = z, encZstd
@@ -235,27 +311,58 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 				payload, c.encoding = z[:n], encLZ4
 			}
 		}
+		if auto != nil && ch.compress {
+			auto.compressed(len(raw), len(payload), time.Since(start))
+		} else if auto != nil {
+			auto.storedRaw(len(raw), time.Since(start))
+		}
 		if ks != nil {
+			start := time.Now()
 			payload = ks.aead.Seal(nil, nonce(i), payload, chunkAD(binding, &c))
+			if auto != nil {
+				auto.sealed(len(raw), time.Since(start))
+			}
 		}
 		c.storedLen = uint32(len(payload))
-		c.digest = chunkSum(payload)
-		out := make([]byte, align(uint64(chunkHeaderSize+len(payload))))
+		if ch.summed {
+			c.digest = ch.sum
+		} else {
+			c.digest = chunkSum(payload)
+		}
+		out := ch.buf
+		if c.encoding != encRaw || ks != nil {
+			out = bufs.get(int(align(uint64(chunkHeaderSize + len(payload)))))
+			clear(out[chunkHeaderSize+copy(out[chunkHeaderSize:], payload):])
+			bufs.put(ch.buf)
+		}
 		c.encode(out)
-		copy(out[chunkHeaderSize:], payload)
 		return out, nil
 	}
+	var wrote func(int, time.Duration)
+	if auto != nil {
+		wrote = auto.wrote
+	}
+	put := newWrites(opt.InFlight, wrote)
 	emit := func(i uint64, b []byte) error {
-		if _, err := w.WriteAt(b, int64(off)); err != nil {
-			return fmt.Errorf("image: writing chunk %d at offset %d: %w", i, off, err)
-		}
 		d := sha256.Sum256(b[:chunkHeaderSize])
 		digests = append(digests, d[:]...)
+		at := off
+		err := put.start(len(b), func() error {
+			if _, err := w.WriteAt(b, int64(at)); err != nil {
+				return fmt.Errorf("image: writing chunk %d at offset %d: %w", i, at, err)
+			}
+			bufs.put(b)
+			return nil
+		})
 		st.StoredBytes += uint64(len(b))
 		off += uint64(len(b))
-		return nil
+		return err
 	}
-	if err := ordered(h.Chunks, workers, prepare, work, emit); err != nil {
+	err = ordered(h.Chunks, workers, prepare, work, emit)
+	if werr := put.wait(); err == nil {
+		err = werr // else the first error, which may be a write's
+	}
+	if err != nil {
 		return Stats{}, err
 	}
 	h.dataLen = off - h.dataOff
@@ -284,9 +391,13 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 	if err := syncIf(w); err != nil {
 		return Stats{}, err
 	}
-	st.Header = h
+	st.Header, st.Took = h, time.Since(began)
 	return st, nil
 }
+
+// sumStretch is how many pages Write reads at a time from a chunk it
+// checksums as it reads (16: 64 KiB, well within any CPU's cache).
+const sumStretch = 16
 
 func syncIf(w any) error {
 	if s, ok := w.(syncer); ok {

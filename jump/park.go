@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kjump/kjump/internal/mailbox"
+	"github.com/kjump/kjump/kexec"
 	"github.com/kjump/kjump/memmap"
 	"github.com/kjump/kjump/physmem"
 )
@@ -72,8 +73,11 @@ func (p *Parked) Save(root string) error {
 	return os.WriteFile(path, b, 0o644)
 }
 
-// ClearParked forgets the parked kernel (the caller unloads it).
-func ClearParked(root string) error {
+// Unpark unloads the parked kernel and forgets it: when it cannot serve a
+// job (a fresh kernel needs the region), before a job it cannot do, or once
+// its memory was another kernel's (after a resume).
+func Unpark(root string) error {
+	kexec.Unload()
 	err := os.Remove(filepath.Join(root, parkedFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,27 +23,60 @@ type hibernateRun struct {
 	full      float64 // power-on → the workload has touched all its memory again
 	imageMB   float64 // image size
 	writeMBps float64 // raw memory bytes written per second (kjump) / as the kernel reports (swsusp)
-	rawDiskMB float64 // the guest's raw sequential write speed
+	diskMBps  float64 // kjump: the image's bytes written per second (image.Write, header to commit)
+	ddMBps    float64 // dd's sequential write speed to the image disk, in the same guest
 	note      string
 	inUse     string // from hog's line
 }
 
 var hogLine = regexp.MustCompile(`hog: holding \d+ MiB: (\d+% of RAM in use)`)
 
-func measureHibernate(ctx context.Context, l *Lab, tool string, percent int) (hibernateRun, error) {
+// HibernateBench chooses the rows of kjump lab bench hibernate; the zero
+// value is the whole matrix of a 1 GiB guest.
+type HibernateBench struct {
+	MemoryMiB int      // the guest's RAM; default 1024
+	Tools     []string // default hibernateTools
+	Loads     []int    // percent of RAM in use; default 25, 75, 90
+	Runs      int      // runs per row; default 3
+}
+
+// hibernateTools are the tools bench-hibernate.sh knows.
+var hibernateTools = []string{"kjump", "kjump-parked", "kjump-lz4", "kjump-none", "swsusp"}
+
+func (o HibernateBench) withDefaults() (HibernateBench, error) {
+	if o.MemoryMiB == 0 {
+		o.MemoryMiB = 1024
+	}
+	if len(o.Tools) == 0 {
+		o.Tools = hibernateTools
+	}
+	for _, t := range o.Tools {
+		if !slices.Contains(hibernateTools, t) {
+			return o, fmt.Errorf("no hibernate bench tool %q (have: %s)", t, strings.Join(hibernateTools, ", "))
+		}
+	}
+	if len(o.Loads) == 0 {
+		o.Loads = []int{25, 75, 90}
+	}
+	if o.Runs == 0 {
+		o.Runs = 3
+	}
+	return o, nil
+}
+
+func measureHibernate(ctx context.Context, l *Lab, o HibernateBench, tool string, percent int) (hibernateRun, error) {
 	r := hibernateRun{tool: tool, percent: percent}
-	name := fmt.Sprintf("bench-hibernate-%s-%d", tool, percent)
-	img, err := l.disk(name+"-image", 1536<<20)
+	name := fmt.Sprintf("bench-hibernate-%s-%dM-%d", tool, o.MemoryMiB, percent)
+	// The image disk holds every page of RAM uncompressed, and is swsusp's
+	// swap: as large as RAM, plus room.
+	img, err := l.disk(name+"-image", int64(o.MemoryMiB+512)<<20)
 	if err != nil {
 		return r, err
 	}
-	scratch, err := l.disk(name+"-scratch", 256<<20)
-	if err != nil {
-		return r, err
-	}
-	disks := []qemu.Disk{{Path: img}, {Path: scratch}}
+	defer os.Remove(img) // gigabytes of the host's disk once written
+	disks := []qemu.Disk{{Path: img}}
 	job := fmt.Sprintf("/lab/bench-hibernate.sh %s %d", tool, percent)
-	g := Guest{Name: name + "-save", Disks: disks, Append: `kjump.run="` + job + `"`}
+	g := Guest{Name: name + "-save", Disks: disks, MemoryMiB: o.MemoryMiB, Append: `kjump.run="` + job + `"`}
 	if strings.HasPrefix(tool, "kjump") {
 		g.Append = hibernateAppend() + " " + g.Append
 	}
@@ -62,8 +96,8 @@ func measureHibernate(ctx context.Context, l *Lab, tool string, percent int) (hi
 	if m := hogLine.FindStringSubmatch(console); m != nil {
 		r.inUse = m[1]
 	}
-	if m := regexp.MustCompile(`bench: raw disk write (\d+) MB/s`).FindStringSubmatch(console); m != nil {
-		fmt.Sscan(m[1], &r.rawDiskMB)
+	if m := regexp.MustCompile(`bench: dd to the image disk (\d+) MB/s`).FindStringSubmatch(console); m != nil {
+		fmt.Sscan(m[1], &r.ddMBps)
 	}
 	if idx == 1 {
 		r.note = "swsusp failed: " + lastKernelError(console)
@@ -83,15 +117,18 @@ func measureHibernate(ctx context.Context, l *Lab, tool string, percent int) (hi
 	}
 	r.save = t1 - t0
 	if strings.HasPrefix(tool, "kjump") {
-		// hibernate-write: image …: N pages (X MiB) stored in Y MiB, … in S s
-		mm := regexp.MustCompile(`hibernate-write: image \S+ \d+ pages \(([0-9.]+) MiB\) stored in ([0-9.]+) MiB, \d+ zero pages, in ([0-9.]+)s`).FindStringSubmatch(console)
-		if mm != nil {
-			var raw, stored, secs float64
-			fmt.Sscan(mm[1], &raw)
-			fmt.Sscan(mm[2], &stored)
-			fmt.Sscan(mm[3], &secs)
-			r.imageMB, r.writeMBps = stored*1.048576, raw*1.048576/secs
+		// hibernate-write: image …: N pages (X MiB) stored in Y MiB, … in S s; written in T s at D MB/s
+		mm := regexp.MustCompile(`hibernate-write: image \S+ \d+ pages \(([0-9.]+) ([MG])iB\) stored in ([0-9.]+) ([MG])iB, .* in ([0-9.]+)s; written in [0-9.]+s at (\d+) MB/s`).FindStringSubmatch(console)
+		if mm == nil {
+			return r, fmt.Errorf("%s: no hibernate-write summary line (log: %s)", name, vm.LogPath())
 		}
+		var raw, stored, secs float64
+		fmt.Sscan(mm[1], &raw)
+		fmt.Sscan(mm[3], &stored)
+		fmt.Sscan(mm[5], &secs)
+		fmt.Sscan(mm[6], &r.diskMBps)
+		mb := map[string]float64{"M": 1.048576, "G": 1073.741824}
+		r.imageMB, r.writeMBps = stored*mb[mm[4]], raw*mb[mm[2]]/secs
 	} else if mm := regexp.MustCompile(`Wrote (\d+) kbytes in ([0-9.]+) seconds \(([0-9.]+) MB/s\)`).FindStringSubmatch(console); mm != nil {
 		var kb float64
 		fmt.Sscan(mm[1], &kb)
@@ -99,9 +136,9 @@ func measureHibernate(ctx context.Context, l *Lab, tool string, percent int) (hi
 		r.imageMB = kb * 1024 / 1e6
 	}
 
-	rg := Guest{Name: name + "-resume", Disks: disks}
+	rg := Guest{Name: name + "-resume", Disks: disks, MemoryMiB: o.MemoryMiB}
 	if strings.HasPrefix(tool, "kjump") {
-		rg = resumeGuest(name, Guest{Disks: disks}, "--from /dev/vda")
+		rg = resumeGuest(name, Guest{Disks: disks, MemoryMiB: o.MemoryMiB}, "--from /dev/vda")
 	} else {
 		rg.Append = `kjump.run=/lab/swsusp-resume.sh`
 	}
@@ -144,14 +181,14 @@ func lastKernelError(console string) string {
 	return last
 }
 
-// benchRuns is how many times each row is measured; a row is their median
-// with min–max.
-const benchRuns = 3
-
-// benchHibernate measures every tool at every load benchRuns times, the tools
-// taking turns so that a busy moment of the host falls on all alike.
+// benchHibernate measures every tool at every load (l.HibernateBench)
+// several times, the tools taking turns so that a busy moment of the host
+// falls on all alike.
 func benchHibernate(ctx context.Context, l *Lab, w io.Writer) error {
-	tools := []string{"kjump", "kjump-parked", "kjump-lz4", "swsusp"}
+	o, err := l.HibernateBench.withDefaults()
+	if err != nil {
+		return err
+	}
 	type row struct {
 		tool    string
 		percent int
@@ -159,15 +196,15 @@ func benchHibernate(ctx context.Context, l *Lab, w io.Writer) error {
 		failed  []string
 	}
 	var rows []*row
-	for _, pct := range []int{25, 75, 90} {
+	for _, pct := range o.Loads {
 		byTool := map[string]*row{}
-		for _, tool := range tools {
+		for _, tool := range o.Tools {
 			byTool[tool] = &row{tool: tool, percent: pct}
 			rows = append(rows, byTool[tool])
 		}
-		for i := 0; i < benchRuns; i++ {
-			for _, tool := range tools {
-				r, err := measureHibernate(ctx, l, tool, pct)
+		for i := 0; i < o.Runs; i++ {
+			for _, tool := range o.Tools {
+				r, err := measureHibernate(ctx, l, o, tool, pct)
 				switch {
 				case err != nil && ctx.Err() != nil:
 					return err
@@ -183,12 +220,14 @@ func benchHibernate(ctx context.Context, l *Lab, w io.Writer) error {
 			}
 		}
 	}
-	fmt.Fprintf(w, "hibernate and resume, Linux %s in QEMU (TCG, 2 CPUs, 1 GiB, virtio disks), host clock at console markers;\n", l.Kernel.Release)
-	fmt.Fprintf(w, "each cell: the median of %d runs (min–max); the tools take turns.\n", benchRuns)
-	fmt.Fprintf(w, "kjump's guest reserves 240 MiB at 16 MiB for the second and the resume kernel; kjump-parked re-enters a writer parked\n")
-	fmt.Fprintf(w, "before the workload started (kjump hibernate --prepare); kjump-lz4 is --compress lz4; swsusp is the kernel's own\n")
-	fmt.Fprintf(w, "hibernation to a swap partition (LZO, its default). downtime = command → power-off plus power-on → running;\n")
-	fmt.Fprintf(w, "full speed = power-on → the workload has touched every one of its pages again.\n\n")
+	fmt.Fprintf(w, "hibernate and resume, Linux %s in QEMU (TCG, 2 CPUs, %d MiB, virtio disks), host clock at console markers;\n", l.Kernel.Release, o.MemoryMiB)
+	fmt.Fprintf(w, "each cell: the median of %d runs (min–max); the tools take turns.\n", o.Runs)
+	fmt.Fprintf(w, "kjump's guest reserves 240 MiB at 16 MiB for the second and the resume kernel; kjump is --compress auto (the default);\n")
+	fmt.Fprintf(w, "kjump-parked re-enters a writer parked before the workload started (kjump hibernate --prepare); kjump-lz4 and\n")
+	fmt.Fprintf(w, "kjump-none are --compress lz4 and none; swsusp is the kernel's own hibernation to a swap partition (LZO, its\n")
+	fmt.Fprintf(w, "default). downtime = command → power-off plus power-on → running; full speed = power-on → the workload has\n")
+	fmt.Fprintf(w, "touched every one of its pages again. write = memory saved per second; to disk = the image's bytes per second\n")
+	fmt.Fprintf(w, "while kjump writes it; dd = dd's O_DIRECT sequential write to the same disk in the same guest.\n\n")
 	stat := func(rs []hibernateRun, f func(hibernateRun) float64) (med, lo, hi float64) {
 		v := make([]float64, len(rs))
 		for i, r := range rs {
@@ -202,40 +241,48 @@ func benchHibernate(ctx context.Context, l *Lab, w io.Writer) error {
 		return fmt.Sprintf("%.1f %s (%.1f–%.1f)", m, unit, lo, hi)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "tool\tasked\tin use\tcommand → off\tpower-on → running\tdowntime\tdowntime + back to full speed\timage\twrite\traw disk\tnote\t\n")
+	fmt.Fprintf(tw, "tool\tasked\tin use\tcommand → off\tpower-on → running\tdowntime\tdowntime + back to full speed\timage\twrite\tto disk\tdd\tnote\t\n")
 	median := map[string]float64{}
 	for _, r := range rows {
 		if len(r.runs) == 0 {
-			fmt.Fprintf(tw, "%s\t%d%%\t\t\t\t\t\t\t\t\t%s\t\n", r.tool, r.percent, strings.Join(r.failed, "; "))
+			fmt.Fprintf(tw, "%s\t%d%%\t\t\t\t\t\t\t\t\t\t%s\t\n", r.tool, r.percent, strings.Join(r.failed, "; "))
 			continue
 		}
 		note := ""
 		if len(r.failed) > 0 {
-			note = fmt.Sprintf("%d of %d runs failed", len(r.failed), benchRuns)
+			note = fmt.Sprintf("%d of %d runs failed", len(r.failed), o.Runs)
 		}
 		total, _, _ := stat(r.runs, func(h hibernateRun) float64 { return h.save + h.full })
 		median[fmt.Sprintf("%s/%d", r.tool, r.percent)] = total
 		median[fmt.Sprintf("%s/%d/off", r.tool, r.percent)], _, _ = stat(r.runs, func(h hibernateRun) float64 { return h.save })
 		img, _, _ := stat(r.runs, func(h hibernateRun) float64 { return h.imageMB })
 		wr, _, _ := stat(r.runs, func(h hibernateRun) float64 { return h.writeMBps })
-		raw, _, _ := stat(r.runs, func(h hibernateRun) float64 { return h.rawDiskMB })
-		fmt.Fprintf(tw, "%s\t%d%%\t%s\t%s\t%s\t%s\t%s\t%.0f MB\t%.0f MB/s\t%.0f MB/s\t%s\t\n", r.tool, r.percent, r.runs[0].inUse,
+		disk, _, _ := stat(r.runs, func(h hibernateRun) float64 { return h.diskMBps })
+		dd, _, _ := stat(r.runs, func(h hibernateRun) float64 { return h.ddMBps })
+		toDisk := "–"
+		if disk > 0 {
+			toDisk = fmt.Sprintf("%.0f MB/s (%.0f%% of dd)", disk, 100*disk/max(dd, 1))
+		}
+		fmt.Fprintf(tw, "%s\t%d%%\t%s\t%s\t%s\t%s\t%s\t%.0f MB\t%.0f MB/s\t%s\t%.0f MB/s\t%s\t\n", r.tool, r.percent, r.runs[0].inUse,
 			cell(r.runs, func(h hibernateRun) float64 { return h.save }, "s"),
 			cell(r.runs, func(h hibernateRun) float64 { return h.resume }, "s"),
 			cell(r.runs, func(h hibernateRun) float64 { return h.save + h.resume }, "s"),
 			cell(r.runs, func(h hibernateRun) float64 { return h.save + h.full }, "s"),
-			img, wr, raw, note)
+			img, wr, toDisk, dd, note)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
-	for _, pct := range []int{25, 75, 90} {
+	for _, pct := range o.Loads {
 		s := median[fmt.Sprintf("swsusp/%d", pct)]
 		if s == 0 {
 			continue
 		}
-		for _, tool := range tools[:3] {
+		for _, tool := range o.Tools {
+			if tool == "swsusp" {
+				continue
+			}
 			if k := median[fmt.Sprintf("%s/%d", tool, pct)]; k > 0 {
 				fmt.Fprintf(w, "at %d%%: %s's downtime + back to full speed is %.2f× the kernel's; command → off %.2f×\n", pct, tool, k/s,
 					median[fmt.Sprintf("%s/%d/off", tool, pct)]/median[fmt.Sprintf("swsusp/%d/off", pct)])

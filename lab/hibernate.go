@@ -53,9 +53,20 @@ func (l *Lab) hibernateDisks(name string) ([]qemu.Disk, error) {
 	return []qemu.Disk{{Path: fs}, {Path: img}}, nil
 }
 
+// hibernateJob is job as the lab runs it: with l.parked, /lab/hibernate.sh
+// parks a writer kernel first and hibernates through it (--parked).
+func (l *Lab) hibernateJob(job string) string {
+	if rest, ok := strings.CutPrefix(job, "/lab/hibernate.sh"); ok && l.parked && !strings.HasPrefix(rest, " --parked") {
+		return "/lab/hibernate.sh --parked" + rest
+	}
+	return job
+}
+
 // hibernateSave boots the first kernel running job (which hibernates), and
-// waits for the second kernel to write the image and power the guest off.
+// waits for the second kernel to write the image and power the guest off. A
+// job with --parked must have hibernated through the parked writer.
 func (l *Lab) hibernateSave(ctx context.Context, name string, g Guest, job string) (*qemu.VM, error) {
+	job = l.hibernateJob(job)
 	g.Name = name + "-save"
 	g.Append = strings.TrimSpace(hibernateAppend() + " " + g.Append + ` kjump.run="` + job + `"`)
 	vm, err := l.Boot(ctx, g)
@@ -70,7 +81,13 @@ func (l *Lab) hibernateSave(ctx context.Context, name string, g Guest, job strin
 	if idx != 0 {
 		return vm, fmt.Errorf("hibernating: %s (log: %s)", strings.TrimSpace(line), vm.LogPath())
 	}
-	return vm, powerOff(vm)
+	if err := powerOff(vm); err != nil {
+		return vm, err
+	}
+	if strings.Contains(job, " --parked") && !strings.Contains(vm.Console(), "by the parked writer; poweroff") {
+		return vm, fmt.Errorf("the image was not written by the parked writer (log: %s)", vm.LogPath())
+	}
+	return vm, nil
 }
 
 // resumeGuest is the resume kernel's boot: confined to the region, running
@@ -167,7 +184,7 @@ func (l *Lab) resumed(ctx context.Context, name string, g Guest, args, job strin
 		return nil, err
 	}
 	defer vm.Kill()
-	if err := expectOK(vm, job, 900*time.Second); err != nil {
+	if err := expectOK(vm, l.hibernateJob(job), 900*time.Second); err != nil {
 		return vm, err
 	}
 	if err := powerOff(vm); err != nil {

@@ -34,11 +34,16 @@ type Lab struct {
 	Initramfs string
 	Busybox   bool   // the initramfs has a shell
 	LogDir    string // one console log per boot
+	// HibernateBench chooses the rows of kjump lab bench hibernate.
+	HibernateBench HibernateBench
 
 	cacheDir string
 	progress io.Writer
 	ropt     initramfs.Options // how Initramfs was made, for guests with extra files
 	real     *RealMachine      // once built (Real)
+	// parked: every hibernation by /lab/hibernate.sh goes through a parked
+	// writer kernel (hibernateJob; the scenario hibernate-parked-all).
+	parked bool
 
 	toolsMu sync.Mutex
 	tools   *tools.Chroot

@@ -251,6 +251,54 @@ func init() {
 			return l.hibernateParked(ctx, "parked-stale", true)
 		},
 	})
+	register(Scenario{
+		Name:    "snapshot-parked",
+		Summary: "a writer kernel parked (kjump hibernate --prepare) takes a live snapshot: kjump snapshot re-enters it and it stays parked; makedumpfile and crash read the dump; then a hibernation through the same parked writer resumes",
+		Run:     snapshotParked,
+	})
+}
+
+// snapshotParked: a snapshot through the parked writer (vdc), then a
+// hibernation through it (lab/guest/snapshot-parked.sh).
+func snapshotParked(ctx context.Context, l *Lab) error {
+	const name, job = "snapshot-parked", "/lab/snapshot-parked.sh"
+	disks, err := l.hibernateDisks(name)
+	if err != nil {
+		return err
+	}
+	snap, err := l.disk(name+"-snapshot", 512<<20)
+	if err != nil {
+		return err
+	}
+	g := Guest{Disks: append(disks, qemu.Disk{Path: snap})}
+	vm, err := l.hibernateSave(ctx, name, g, job)
+	if err != nil {
+		return err
+	}
+	console := vm.Console()
+	for _, want := range []string{"hibernate-write: snapshot taken by the parked writer", "by the parked writer; poweroff"} {
+		if !strings.Contains(console, want) {
+			return fmt.Errorf("the console lacks %q (log: %s)", want, vm.LogPath())
+		}
+	}
+	if n := strings.Count(console, "hibernate: writer parked in"); n != 1 {
+		return fmt.Errorf("a writer parked %d times, want once: the snapshot and the hibernation must use the same one (log: %s)", n, vm.LogPath())
+	}
+	log, err := dumpDmesg(snap)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(log, "Linux version "+l.Kernel.Release) || !strings.Contains(log, "kjump-lab: snapshot through the parked writer") {
+		return fmt.Errorf("makedumpfile's log of the parked writer's snapshot lacks the first kernel's boot or the line written before it")
+	}
+	out, err := crash(l.Kernel.Vmlinux, snap, "log\nquit\n")
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(out, "kjump-lab: snapshot through the parked writer") {
+		return fmt.Errorf("crash's log of the parked writer's snapshot lacks the line written before it:\n%s", tail(out, 20))
+	}
+	return l.resumeOK(ctx, name, g, "", job)
 }
 
 // hibernateParked hibernates through a parked writer; with late, a third ext4
@@ -271,18 +319,48 @@ func (l *Lab) hibernateParked(ctx context.Context, name string, late bool) error
 		disks = append(disks, qemu.Disk{Path: p})
 	}
 	g := Guest{Disks: disks}
-	vm, err := l.hibernateSave(ctx, name, g, "/lab/hibernate.sh --parked")
-	if err != nil {
+	job := "/lab/hibernate.sh --parked"
+	if late {
+		job += " --late"
+	}
+	if _, err := l.hibernateSave(ctx, name, g, job); err != nil {
 		return err
 	}
-	if !strings.Contains(vm.Console(), "by the parked writer; poweroff") {
-		return fmt.Errorf("the image was not written by the parked writer (log: %s)", vm.LogPath())
-	}
-	if err := l.resumeOK(ctx, name, g, "", "/lab/hibernate.sh --parked"); err != nil {
+	if err := l.resumeOK(ctx, name, g, "", job); err != nil {
 		return err
 	}
 	if late {
 		return fsck(disks[2].Path)
 	}
 	return nil
+}
+
+// parkedAll are the hibernate scenarios hibernate-parked-all runs again with
+// every hibernation through a parked writer kernel: those whose image a
+// writer makes and a resume checks or restores.
+var parkedAll = []string{"hibernate", "hibernate-file", "hibernate-encrypted", "hibernate-twice", "hibernate-full", "hibernate-mismatch"}
+
+func init() {
+	register(Scenario{
+		Name:    "hibernate-parked-all",
+		Summary: "the scenarios " + strings.Join(parkedAll, ", ") + " again, each hibernation through a parked writer kernel (hibernate.sh --parked: kjump hibernate --prepare first); their logs go to parked/",
+		Run: func(ctx context.Context, l *Lab) error {
+			dir := l.LogDir
+			defer func() { l.LogDir, l.parked = dir, false }()
+			l.LogDir, l.parked = filepath.Join(dir, "parked"), true
+			if err := os.MkdirAll(l.LogDir, 0o755); err != nil {
+				return err
+			}
+			for _, name := range parkedAll {
+				start := time.Now()
+				if err := scenarios[name].Run(ctx, l); err != nil {
+					return fmt.Errorf("%s through a parked writer: %w", name, err)
+				}
+				if l.progress != nil {
+					fmt.Fprintf(l.progress, "hibernate-parked-all: %s passed (%.1fs)\n", name, time.Since(start).Seconds())
+				}
+			}
+			return nil
+		},
+	})
 }

@@ -20,6 +20,14 @@
 //  3. First kernel: reads the summary, unloads the second kernel, drops the
 //     device's page cache so the dump reads back fresh.
 //
+// When a hibernation writer kernel is parked (kjump hibernate --prepare), Take
+// re-enters it instead of loading a second kernel: the request goes into its
+// park page inside a hibernate.Request (Snapshot), the parked writer drops its
+// caches, writes the dump as above (internal/snapshotwrite.Answer), answers and
+// jumps back, still parked. If it cannot serve (no such device: a disk added
+// after it booted; Reply.CannotServe), Take unloads it and loads a fresh
+// second kernel.
+//
 // The second kernel never mounts anything: the output is a raw block device the
 // first kernel names by its device number.
 package snapshot

@@ -15,6 +15,7 @@ import (
 	"github.com/kjump/kjump/dump"
 	"github.com/kjump/kjump/elfcore"
 	"github.com/kjump/kjump/extents"
+	"github.com/kjump/kjump/hibernate"
 	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/internal/initmode"
 	"github.com/kjump/kjump/internal/mailbox"
@@ -54,6 +55,10 @@ type Reply struct {
 	// FreeInFirst pages of the swapped memory held nothing of the first kernel's
 	// (kexec filled free pages in place); the dump leaves them out.
 	FreeInFirst int `json:"free_in_first_pages"`
+	// CannotServe: a parked writer kernel cannot take this snapshot (it has
+	// no such device: a disk added after it booted); nothing was written, and
+	// a fresh second kernel may.
+	CannotServe bool `json:"cannot_serve,omitempty"`
 }
 
 // Options of a snapshot.
@@ -86,6 +91,7 @@ func Take(o Options) (*Result, error) {
 	if root == "" {
 		root = "/"
 	}
+	o.Load.Root = root
 	mounts, err := blockdev.Mounted(root)
 	if err != nil {
 		return nil, err
@@ -104,8 +110,16 @@ func Take(o Options) (*Result, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	o.Request.PID, o.Request.CrashNotes = uint32(unix.Gettid()), &notes[0]
-	region, err := jump.ChooseRegion(o.Load)
+	// A parked writer kernel (kjump hibernate --prepare) takes the snapshot
+	// when it can: a re-entry instead of a load and a boot.
+	parked, err := hibernate.ParkedWriter(root)
 	if err != nil {
+		return nil, err
+	}
+	var region memmap.Region
+	if parked != nil {
+		region = memmap.Region{Range: parked.Region, Reserved: true}
+	} else if region, err = jump.ChooseRegion(o.Load); err != nil {
 		return nil, err
 	}
 	var file *extents.Map
@@ -124,16 +138,27 @@ func Take(o Options) (*Result, error) {
 		}
 		return nil, err
 	}
-	res, err := take(o, file, region)
+	res, err := take(o, file, region, parked)
+	if errors.Is(err, hibernate.ErrCannotServe) {
+		// take unloaded it: the fresh kernel needs the region.
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, "snapshot: %v; the parked writer is unloaded (kjump hibernate --prepare parks a new one); loading a fresh second kernel\n", err)
+		}
+		if region, err = jump.ChooseRegion(o.Load); err == nil {
+			res, err = take(o, file, region, nil)
+		}
+	}
 	if err != nil && file != nil {
 		os.Remove(o.Output)
 	}
 	return res, err
 }
 
-// take is Take once the output is ready: the job in the second kernel.
-func take(o Options, file *extents.Map, region memmap.Region) (*Result, error) {
-	r, err := jump.RunJob(jump.Job{
+// take is Take once the output is ready: the job in the second kernel, a
+// fresh one or the parked writer (which it unloads when it cannot serve:
+// hibernate.ErrCannotServe).
+func take(o Options, file *extents.Map, region memmap.Region, parked *jump.Parked) (*Result, error) {
+	job := jump.Job{
 		Command: "snapshot-write",
 		Request: o.Request,
 		Then:    initmode.Back,
@@ -147,11 +172,24 @@ func take(o Options, file *extents.Map, region memmap.Region) (*Result, error) {
 				}
 			}
 			if o.Log != nil {
-				fmt.Fprintf(o.Log, "snapshot: jumping to a second kernel to write the dump to %s\n", o.Output)
+				how := "a second kernel"
+				if parked != nil {
+					how = "the parked writer kernel"
+				}
+				fmt.Fprintf(o.Log, "snapshot: jumping to %s to write the dump to %s\n", how, o.Output)
 			}
 			return nil
 		},
-	})
+	}
+	if parked != nil {
+		raw, err := json.Marshal(o.Request)
+		if err != nil {
+			return nil, err
+		}
+		job.Request = hibernate.Request{Parked: true, Snapshot: raw}
+		job.Reenter, job.Mailbox = true, parked.Mailbox
+	}
+	r, err := jump.RunJob(job)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +201,10 @@ func take(o Options, file *extents.Map, region memmap.Region) (*Result, error) {
 	res := &Result{Output: o.Output, Took: took}
 	if err := json.Unmarshal(m.Payload, &res.Reply); err != nil {
 		return nil, fmt.Errorf("the second kernel's answer: %w", err)
+	}
+	if parked != nil && m.State == mailbox.Failed && res.CannotServe {
+		jump.Unpark(o.Load.Root)
+		return nil, fmt.Errorf("%w: %s", hibernate.ErrCannotServe, res.Error)
 	}
 	if m.State == mailbox.Failed || res.Error != "" {
 		return nil, fmt.Errorf("in the second kernel: %s", res.Error)

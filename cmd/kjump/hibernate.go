@@ -12,7 +12,6 @@ import (
 	"github.com/kjump/kjump/internal/hibernatewrite"
 	"github.com/kjump/kjump/internal/initmode"
 	"github.com/kjump/kjump/jump"
-	"github.com/kjump/kjump/memmap"
 )
 
 func init() {
@@ -20,11 +19,12 @@ func init() {
 		command{
 			name:    "hibernate",
 			summary: "save the running system to disk through a second kernel and power off",
-			usage:   "--to DEVICE|FILE [--size N] [--compress zstd|lz4|none] [--key-file F | --passphrase-file F] [--then poweroff|reboot|suspend] [load flags] | --prepare | --status",
+			usage:   "--to DEVICE|FILE [--size N] [--compress auto|zstd|lz4|none] [--key-file F | --passphrase-file F] [--then poweroff|reboot|suspend] [load flags] | --prepare | --status",
 			help: `Hibernates the running system without the kernel's freezer copy: kjump loads a
 second kernel (like 'kjump load'), syncs filesystems and jumps; the second kernel
 writes this kernel's memory (free pages left out, zero pages as a note, chunks
-compressed with zstd on all CPUs) to DEVICE and powers off. The next boot's resume
+compressed with zstd on all CPUs while that keeps ahead of the disk, the rest
+stored raw: --compress auto) to DEVICE and powers off. The next boot's resume
 kernel runs 'kjump resume --from DEVICE', restores the memory and jumps back:
 processes carry on where they were. Because nothing is copied inside this
 kernel, it works with nearly all RAM in use.
@@ -85,7 +85,7 @@ Examples:
 				fs.Var(sizeFlag{&o.FileSize}, "size", "space to preallocate for a file target (default: memory in use + 64M)")
 				fs.StringVar(&o.KeyFile, "key-file", "", "encrypt the image with this 32-byte key")
 				fs.StringVar(&o.PassphraseFile, "passphrase-file", "", "encrypt the image with the passphrase in this file (Argon2id)")
-				fs.StringVar(&o.Compression, "compress", "zstd", "chunk compression: zstd (smaller), lz4 (cheaper on the CPU, a larger image) or none")
+				fs.StringVar(&o.Compression, "compress", "auto", "chunk compression: auto (zstd on the chunks the CPUs compress while keeping ahead of the disk, the rest raw), zstd (every chunk: smaller), lz4 (every chunk, cheaper on the CPU, a larger image) or none")
 				fs.StringVar(&o.ResumeInitrd, "resume-initrd", "", "check before anything is loaded that this initramfs (the resume kernel's, e.g. /boot/initrd.img-RELEASE) holds kjump, dist/'s resume script and the disks' modules")
 				prepare := fs.Bool("prepare", false, "park a writer kernel now (load it, boot it once, come back), so that hibernating later takes a re-entry instead of a load and a boot; needs a memmap=SIZE$ADDR region")
 				status := fs.Bool("status", false, "say whether a writer kernel is parked, and exit")
@@ -160,9 +160,7 @@ Example (second kernel's command line):
 						fmt.Fprintln(stdout, "hibernate-write: parked; waiting to be re-entered")
 						return nil
 					}
-					fmt.Fprintf(stdout, "hibernate-write: image %x: %d pages (%s) stored in %s, %d zero pages, in %.2fs\n",
-						st.Header.UUID, st.Header.Pages, memmap.FormatSize(st.RawBytes), memmap.FormatSize(st.StoredBytes),
-						st.Header.ZeroPages, time.Since(start).Seconds())
+					fmt.Fprintf(stdout, "hibernate-write: %s\n", hibernatewrite.Summary(st, time.Since(start)))
 					return nil
 				}
 			},

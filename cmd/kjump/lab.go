@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/kjump/kjump/lab"
@@ -16,7 +18,7 @@ func init() {
 	registry = append(registry, command{
 		name:    "lab",
 		summary: "build a kexec-jump kernel and prove kjump on it in QEMU (build, test, demo)",
-		usage:   "build [--real] | list | test [SCENARIO...] | demo | bench [NAME...]",
+		usage:   "build [--real] | list | test [SCENARIO...] | demo | bench [NAME...] [--ram MIB] [--tools T,...] [--load PCT,...] [--runs N]",
 		help: `The lab proves every kjump feature end to end on a real kernel, in QEMU, on a
 machine without KVM. It builds Linux from Debian's linux-source-6.12 with kjump's
 config fragment (tinyconfig + kexec jump, hibernation, crash dump, SMP, KASLR,
@@ -39,6 +41,11 @@ Subcommands:
   bench [NAME...]    benchmarks (all by default), each printing a table:
                      jump: kjump beside kexec-tools, load / exec / back / re-entry
                      dump: kjump dump beside makedumpfile on a lab vmcore
+                     hibernate: kjump hibernate beside swsusp; its rows:
+                     --ram MIB (guest RAM, default 1024), --tools (of kjump,
+                     kjump-parked, kjump-lz4, kjump-none, swsusp; default
+                     all), --load (percent of RAM in use, default 25,75,90),
+                     --runs (per row, default 3)
 
 Needs: apt-get install linux-source-6.12 qemu-system-x86 busybox-static
        build-essential flex bison bc libelf-dev libssl-dev
@@ -48,7 +55,8 @@ guest's /init.
 
 Examples:
   $ kjump lab test boot
-  $ kjump lab demo`,
+  $ kjump lab demo
+  $ kjump lab bench hibernate --ram 4096 --tools kjump-none,swsusp --load 75 --runs 1`,
 		setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 			return func(args []string, stdout, stderr io.Writer) error {
 				if len(args) == 0 {
@@ -69,6 +77,7 @@ Examples:
 				}
 				var scenarios []lab.Scenario
 				var benches []lab.Bench
+				var hb lab.HibernateBench
 				buildReal := false
 				if sub == "test" {
 					var err error
@@ -76,10 +85,14 @@ Examples:
 						return err
 					}
 				} else if sub == "bench" {
+					names, err := benchFlags(rest, &hb)
+					if err != nil {
+						return err
+					}
 					benches = lab.Benches()
-					if len(rest) > 0 {
+					if len(names) > 0 {
 						benches = nil
-						for _, name := range rest {
+						for _, name := range names {
 							found := false
 							for _, b := range lab.Benches() {
 								if b.Name == name {
@@ -100,6 +113,7 @@ Examples:
 				if err != nil {
 					return err
 				}
+				l.HibernateBench = hb
 				switch sub {
 				case "build":
 					fmt.Fprintf(stdout, "kernel:    %s\nconfig:    %s\nvmlinux:   %s\ninitramfs: %s\n",
@@ -133,4 +147,40 @@ Examples:
 			}
 		},
 	})
+}
+
+// benchFlags parses kjump lab bench's arguments: bench names, and the
+// hibernate bench's flags anywhere among them.
+func benchFlags(args []string, hb *lab.HibernateBench) ([]string, error) {
+	fs := flag.NewFlagSet("lab bench", flag.ContinueOnError)
+	fs.IntVar(&hb.MemoryMiB, "ram", 0, "hibernate: the guest's RAM in MiB (default 1024)")
+	tools := fs.String("tools", "", "hibernate: comma-separated tools (default all)")
+	loads := fs.String("load", "", "hibernate: comma-separated percentages of RAM in use (default 25,75,90)")
+	fs.IntVar(&hb.Runs, "runs", 0, "hibernate: runs per row (default 3)")
+	var names []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if args = fs.Args(); len(args) == 0 {
+			break
+		}
+		names, args = append(names, args[0]), args[1:]
+	}
+	if *tools != "" {
+		hb.Tools = strings.Split(*tools, ",")
+	}
+	if *loads != "" {
+		for _, p := range strings.Split(*loads, ",") {
+			n, err := strconv.Atoi(p)
+			if err != nil || n < 1 || n > 95 {
+				return nil, fmt.Errorf("--load %q: want percentages of 1 to 95: %w", *loads, errUsage)
+			}
+			hb.Loads = append(hb.Loads, n)
+		}
+	}
+	if hb.MemoryMiB < 0 || hb.Runs < 0 {
+		return nil, errUsage
+	}
+	return names, nil
 }

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kjump/kjump/lab"
 )
 
 // These tests run commands only as far as they go without a kexec syscall:
@@ -361,5 +363,36 @@ func TestParseInterleaved(t *testing.T) {
 				t.Errorf("positional %q, append %q, x %v; want %q, %q, %v", pos, *appendVal, *x, tc.positional, tc.appendVal, tc.x)
 			}
 		})
+	}
+}
+
+// TestBenchFlags: kjump lab bench takes bench names and the hibernate bench's
+// flags in any order.
+func TestBenchFlags(t *testing.T) {
+	for _, c := range []struct {
+		args  []string
+		names []string
+		want  lab.HibernateBench
+		err   bool
+	}{
+		{nil, nil, lab.HibernateBench{}, false},
+		{[]string{"hibernate"}, []string{"hibernate"}, lab.HibernateBench{}, false},
+		{[]string{"hibernate", "--ram", "4096", "--tools", "kjump-none,swsusp", "--load", "75", "--runs", "1"}, []string{"hibernate"},
+			lab.HibernateBench{MemoryMiB: 4096, Tools: []string{"kjump-none", "swsusp"}, Loads: []int{75}, Runs: 1}, false},
+		{[]string{"--ram", "2048", "jump", "hibernate", "--load", "25,90"}, []string{"jump", "hibernate"},
+			lab.HibernateBench{MemoryMiB: 2048, Loads: []int{25, 90}}, false},
+		{[]string{"hibernate", "--load", "99"}, nil, lab.HibernateBench{}, true},
+		{[]string{"hibernate", "--ram", "-1"}, nil, lab.HibernateBench{}, true},
+	} {
+		var hb lab.HibernateBench
+		names, err := benchFlags(c.args, &hb)
+		if (err != nil) != c.err {
+			t.Errorf("%q: %v", c.args, err)
+			continue
+		}
+		if !c.err && (!slices.Equal(names, c.names) || hb.MemoryMiB != c.want.MemoryMiB || !slices.Equal(hb.Tools, c.want.Tools) ||
+			!slices.Equal(hb.Loads, c.want.Loads) || hb.Runs != c.want.Runs) {
+			t.Errorf("%q: names %q, %+v", c.args, names, hb)
+		}
 	}
 }

@@ -38,6 +38,11 @@ the dump's size. Afterwards kjump drops the cached blocks, so reading the device
 or file here gives the new dump. The two kernels talk through a mailbox page
 (package mailbox): the request goes in before the jump, the summary comes back.
 
+If a hibernation writer kernel is parked ('kjump hibernate --prepare'), it takes
+the snapshot: a re-entry instead of a load and a boot, and it stays parked. If it
+cannot (the output is on a disk added after it booted), kjump unloads it and
+loads a fresh second kernel.
+
 A live kernel has no crash notes; the dump gets the NT_PRSTATUS note a crash
 would have left for the CPU that jumped (its registers as the jump saved them,
 the task that jumped), so crash opens it without an "invalid NT_PRSTATUS note"

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -27,11 +28,13 @@ import (
 	"github.com/kjump/kjump/internal/cmdline"
 	"github.com/kjump/kjump/internal/initmode"
 	"github.com/kjump/kjump/internal/mailbox"
+	"github.com/kjump/kjump/internal/snapshotwrite"
 	"github.com/kjump/kjump/jump"
 	"github.com/kjump/kjump/memmap"
 	"github.com/kjump/kjump/pageclass"
 	"github.com/kjump/kjump/pageset"
 	"github.com/kjump/kjump/physmem"
+	"github.com/kjump/kjump/snapshot"
 )
 
 // Write is the second kernel's half (kjump hibernate-write): it takes the
@@ -53,6 +56,9 @@ func Write(mailboxAddr uint64, root string, progress hibernate.Progress) (*image
 		payload, _ := json.Marshal(hibernate.Report{Parked: true})
 		return nil, box.WriteChecked(mailbox.Message{State: mailbox.Done, Seq: m.Seq, Payload: payload})
 	}
+	if req.Parked && len(req.Snapshot) > 0 {
+		return nil, snapshotParked(box, m.Seq, req.Snapshot, root)
+	}
 	if req.Report != 0 {
 		// Take the request (and any key) out of the park page too.
 		if err := box.WriteChecked(mailbox.Message{State: mailbox.Working, Seq: m.Seq}); err != nil {
@@ -66,7 +72,11 @@ func Write(mailboxAddr uint64, root string, progress hibernate.Progress) (*image
 		box = rb
 	}
 	if req.Parked {
-		if err := freshView(root, req); err != nil {
+		devs := []string{req.Device}
+		for _, m := range req.Mounts {
+			devs = append(devs, m.Device)
+		}
+		if err := freshView(root, req.Names, devs); err != nil {
 			return nil, errors.Join(err, box.WriteChecked(failedMessage(m.Seq, err, hibernate.Report{CannotServe: true})))
 		}
 	}
@@ -112,6 +122,9 @@ func hybridSleep(root string, req hibernate.Request, box *mailbox.Box, seq uint6
 	powerOff := func(why error) { end(initmode.PowerOff, fmt.Sprintf("%v; the next boot resumes from the image", why)) }
 	unix.Sync()
 	fmt.Fprintf(os.Stderr, "hibernate-write: image %s committed; suspending to RAM (hybrid sleep)\n", rep.Image)
+	// Let the line reach the console before the kernel's own suspend lines,
+	// which otherwise land in the middle of it (tcdrain; not a tty: nothing).
+	unix.IoctlSetInt(int(os.Stderr.Fd()), unix.TCSBRK, 1)
 	if err := os.WriteFile(filepath.Join(root, "sys/power/state"), []byte("mem"), 0); err != nil {
 		powerOff(fmt.Errorf("suspend to RAM failed (%w)", err))
 	}
@@ -129,20 +142,39 @@ func hybridSleep(root string, req hibernate.Request, box *mailbox.Box, seq uint6
 	return nil
 }
 
+// snapshotParked takes a snapshot in a parked writer (kjump snapshot re-entered
+// it): with a fresh view of the output's device, as a fresh snapshot-write
+// kernel does, answering in the park page; init then jumps back, still parked.
+// A device it does not have makes it answer CannotServe (the first kernel
+// loads a fresh snapshot kernel).
+func snapshotParked(box *mailbox.Box, seq uint64, raw json.RawMessage, root string) error {
+	var req snapshot.Request
+	if err := json.Unmarshal(raw, &req); err != nil {
+		err = fmt.Errorf("the snapshot request: %w", err)
+		return errors.Join(err, box.WriteChecked(snapshotwrite.ReplyMessage(seq, snapshot.Reply{}, err)))
+	}
+	if err := freshView(root, req.Names, []string{req.Device}); err != nil {
+		return errors.Join(err, box.WriteChecked(snapshotwrite.ReplyMessage(seq, snapshot.Reply{CannotServe: true}, err)))
+	}
+	r, err := snapshotwrite.Answer(box, seq, req, root, nil)
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(r)
+	fmt.Fprintf(os.Stderr, "hibernate-write: snapshot taken by the parked writer: %s\n", b)
+	return nil
+}
+
 // freshView makes a re-entered parked writer forget what it saw before: the
 // page cache of the disks (the first kernel wrote to them since), and it
-// checks it has every device the request names (a disk added since it booted
-// is not there: it cannot serve, and the first kernel loads a fresh writer).
-func freshView(root string, req hibernate.Request) error {
+// checks it has every device devs names (a disk added since it booted is not
+// there: it cannot serve, and the first kernel loads a fresh second kernel).
+func freshView(root string, names blockdev.Names, devs []string) error {
 	if err := os.WriteFile(filepath.Join(root, "proc/sys/vm/drop_caches"), []byte("3"), 0); err != nil {
 		return fmt.Errorf("dropping the parked writer's caches: %w", err)
 	}
-	devs := []string{req.Device}
-	for _, m := range req.Mounts {
-		devs = append(devs, m.Device)
-	}
 	for _, d := range devs {
-		node, err := req.Names.Node(root, d)
+		node, err := names.Node(root, d)
 		if err != nil {
 			return fmt.Errorf("the parked writer has no block device %s (added after it booted?): %w", d, err)
 		}
@@ -158,8 +190,15 @@ func finish(then initmode.Action, st *image.Stats, took time.Duration) {
 		then = initmode.PowerOff
 	}
 	// The line kjump hibernate-write prints when it returns, and why it does not.
-	end(then, fmt.Sprintf("image %x: %d pages (%s) stored in %s, %d zero pages, in %.2fs; by the parked writer",
-		st.Header.UUID, st.Header.Pages, memmap.FormatSize(st.RawBytes), memmap.FormatSize(st.StoredBytes), st.Header.ZeroPages, took.Seconds()))
+	end(then, Summary(st, took)+"; by the parked writer")
+}
+
+// Summary is the line that describes a written image (kjump hibernate-write
+// prints it after "hibernate-write: ").
+func Summary(st *image.Stats, took time.Duration) string {
+	return fmt.Sprintf("image %x: %d pages (%s) stored in %s, %d zero pages, %d of %d chunks compressed, in %.2fs; written in %.2fs at %.0f MB/s",
+		st.Header.UUID, st.Header.Pages, memmap.FormatSize(st.RawBytes), memmap.FormatSize(st.StoredBytes), st.Header.ZeroPages,
+		st.Tried, st.Header.Chunks, took.Seconds(), st.Took.Seconds(), float64(st.StoredBytes)/1e6/max(st.Took.Seconds(), 1e-9))
 }
 
 // end syncs, says why, and powers off or reboots. It does not return.
@@ -274,7 +313,7 @@ func write(req hibernate.Request, mailboxAddr uint64, root string, progress hibe
 		return nil, err
 	}
 
-	dev, err := os.OpenFile(node, os.O_RDWR, 0)
+	dev, err := openTarget(node)
 	if err != nil {
 		return nil, err
 	}
@@ -291,10 +330,13 @@ func write(req hibernate.Request, mailboxAddr uint64, root string, progress hibe
 	if err != nil {
 		return nil, err
 	}
-	opt := image.WriteOptions{Workers: writeWorkers(budget, image.DefaultPagesPerChunk)}
-	if opt.Compression, err = hibernate.ParseCompression(req.Compression); err != nil {
+	opt, err := hibernate.CompressionOptions(req.Compression)
+	if err != nil {
 		return nil, err
 	}
+	opt.Workers = writeWorkers(budget, image.DefaultPagesPerChunk)
+	opt.InFlight = writesInFlight(budget, image.DefaultPagesPerChunk)
+	opt.ConcurrentSource = true
 	switch {
 	case len(req.Key) > 0:
 		if opt.Key, err = image.RawKey(req.Key); err != nil {
@@ -314,7 +356,7 @@ func write(req hibernate.Request, mailboxAddr uint64, root string, progress hibe
 			total += r.Count
 		}
 	}
-	if size, err := writerSize(out); err == nil && size < int64(total)*image.PageSize/8 {
+	if size, err := writerSize(out, node); err == nil && size < int64(total)*image.PageSize/8 {
 		// Not even an 8:1 compression would fit: fail now, not after minutes.
 		return nil, fmt.Errorf("%s has %s; the image holds %s of pages and would not fit", node, memmap.FormatSize(uint64(size)), memmap.FormatSize(total*image.PageSize))
 	}
@@ -352,17 +394,42 @@ func writeWorkers(budget uint64, ppc int) int {
 	return int(max(1, min(uint64(runtime.GOMAXPROCS(0)), budget/2/per)))
 }
 
+// writesInFlight is how many chunk writes may be under way at once: enough to
+// keep a device written with O_DIRECT busy (each holds a chunk), at most an
+// eighth of budget.
+func writesInFlight(budget uint64, ppc int) int {
+	return int(max(1, min(8, budget/8/(uint64(ppc)*image.PageSize))))
+}
+
 // imageWriter is where the image goes: the raw device, or the image part of a file.
 type imageWriter interface {
 	io.WriterAt
 	Sync() error
 }
 
-func writerSize(w imageWriter) (int64, error) {
+// target is the device the image goes to, read and written.
+type target interface {
+	io.ReaderAt
+	imageWriter
+	Close() error
+}
+
+// openTarget opens the image's device with O_DIRECT (blockdev.Direct): the
+// chunks go from the writer's buffers to the disk, several at once, with no
+// copy into the page cache of a kernel that has little memory; where the
+// kernel refuses O_DIRECT, through the page cache.
+func openTarget(node string) (target, error) {
+	if d, err := blockdev.OpenDirect(node); err == nil {
+		return d, nil
+	}
+	return os.OpenFile(node, os.O_RDWR, 0)
+}
+
+func writerSize(w imageWriter, node string) (int64, error) {
 	if s, ok := w.(*hibernate.Section); ok {
 		return s.Size(), nil
 	}
-	return blockdev.Size(w.(*os.File).Name())
+	return blockdev.Size(node)
 }
 
 // vmcoreRuns lists what an image of the first kernel saves: every whole page
@@ -406,21 +473,30 @@ func buildRuns(keep *pageset.Set, page func(pfn uint64) []byte) []image.Run {
 	return runs
 }
 
-// pageSource feeds Write from the vmcore.
+// pageSource feeds Write from the vmcore, from several workers at once
+// (image.WriteOptions.ConcurrentSource: the vmcore's reads share no state).
 type pageSource struct {
 	killMidway bool // kjump.test_fault=writer-killed-midway
 	vm         *dump.Vmcore
-	done       uint64
 	total      uint64
 	progress   hibernate.Progress
+
+	mu   sync.Mutex
+	done uint64
 }
 
 func (s *pageSource) ReadPages(pfn uint64, n int, buf []byte) error {
-	for i := range uint64(n) {
-		if err := s.vm.ReadPage(pfn+i, buf[i*image.PageSize:(i+1)*image.PageSize]); err != nil {
-			return fmt.Errorf("page frame %#x of /proc/vmcore: %w", pfn+i, err)
+	// The run in one copy; page by page where the vmcore does not hold it
+	// whole (ReadPage fills in a page a segment covers only in part).
+	if _, err := s.vm.ReadPhys(buf, pfn*image.PageSize); err != nil {
+		for i := range uint64(n) {
+			if err := s.vm.ReadPage(pfn+i, buf[i*image.PageSize:(i+1)*image.PageSize]); err != nil {
+				return fmt.Errorf("page frame %#x of /proc/vmcore: %w", pfn+i, err)
+			}
 		}
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.done += uint64(n)
 	if s.killMidway && s.done >= s.total/2 {
 		killSelf("halfway through the pages")

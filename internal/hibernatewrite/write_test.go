@@ -18,6 +18,7 @@ import (
 	"github.com/kjump/kjump/pageclass"
 	"github.com/kjump/kjump/pageclass/pageclasstest"
 	"github.com/kjump/kjump/pageset"
+	"github.com/kjump/kjump/snapshot"
 )
 
 func writeFile(t *testing.T, path string, data []byte) {
@@ -221,15 +222,14 @@ func TestFreshView(t *testing.T) {
 	writeFile(t, filepath.Join(root, "proc/sys/vm/drop_caches"), nil)
 	fakeBlockDevice(t, root, "254:16", "vdb", make([]byte, 4096))
 	fakeBlockDevice(t, root, "254:0", "vda", make([]byte, 4096))
-	req := hibernate.Request{Device: "254:16", Mounts: []hibernate.Mount{{Device: "254:0", Name: "/dev/vda on / (ext4)"}}}
-	if err := freshView(root, req); err != nil {
+	devs := []string{"254:16", "254:0"}
+	if err := freshView(root, nil, devs); err != nil {
 		t.Fatalf("every device there: %v", err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(root, "proc/sys/vm/drop_caches")); string(b) != "3" {
 		t.Errorf("drop_caches holds %q, want 3", b)
 	}
-	req.Mounts = append(req.Mounts, hibernate.Mount{Device: "8:32", Name: "/dev/sdc on /srv (xfs)"})
-	if err := freshView(root, req); err == nil || !strings.Contains(err.Error(), "no block device 8:32 (added after it booted?)") {
+	if err := freshView(root, nil, append(devs, "8:32")); err == nil || !strings.Contains(err.Error(), "no block device 8:32 (added after it booted?)") {
 		t.Errorf("a device added since: %v", err)
 	}
 }
@@ -263,5 +263,47 @@ func TestFailedMessage(t *testing.T) {
 		if why != "short" && (!strings.HasSuffix(rep.Error, "…") || len(rep.Error) < 500) {
 			t.Errorf("a %d-byte reason became %d bytes ending %q", len(why), len(rep.Error), rep.Error[max(0, len(rep.Error)-10):])
 		}
+	}
+}
+
+// TestSnapshotParked: a parked writer asked for a snapshot to a device it does
+// not have answers Failed with CannotServe (the first kernel loads a fresh
+// snapshot kernel); a request that does not decode is Failed, not
+// CannotServe (a fresh kernel would fail the same).
+func TestSnapshotParked(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "proc/sys/vm/drop_caches"), nil)
+	fakeBlockDevice(t, root, "254:16", "vdb", make([]byte, 4096))
+	devmem := filepath.Join(t.TempDir(), "mem")
+	writeFile(t, devmem, make([]byte, 2*mailbox.Size))
+	for _, c := range []struct {
+		name        string
+		raw         string
+		cannotServe bool
+	}{
+		{"a disk added since", `{"device":"8:32","level":31,"format":"kdump","compression":"zlib"}`, true},
+		{"malformed", `{"device":8}`, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			box, err := mailbox.Attach(devmem, mailbox.Size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer box.Close()
+			if err := snapshotParked(box, 7, json.RawMessage(c.raw), root); err == nil {
+				t.Fatal("no error")
+			}
+			m, err := box.Read()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r snapshot.Reply
+			if err := json.Unmarshal(m.Payload, &r); err != nil {
+				t.Fatal(err)
+			}
+			if m.State != mailbox.Failed || m.Seq != 7 || r.CannotServe != c.cannotServe || r.Error == "" {
+				t.Errorf("state %v seq %d, cannot serve %v, error %q", m.State, m.Seq, r.CannotServe, r.Error)
+			}
+		})
 	}
 }

@@ -31,19 +31,27 @@ func Write(mailboxAddr uint64, root string, progress func(done, total uint64)) (
 		return nil, err
 	}
 	defer box.Close()
+	return Answer(box, m.Seq, req, root, progress)
+}
+
+// Answer does the snapshot request req, taken from box (the request's
+// sequence number seq), and answers it there, always: with a summary or the
+// error. Write is the second kernel's way in; a parked writer kernel that
+// takes a snapshot request (internal/hibernatewrite) calls it directly.
+func Answer(box *mailbox.Box, seq uint64, req snapshot.Request, root string, progress func(done, total uint64)) (*snapshot.Reply, error) {
 	start := time.Now()
 	reply := &snapshot.Reply{}
 	werr := write(req, root, reply, progress)
 	reply.Seconds = time.Since(start).Seconds()
-	if err := box.WriteChecked(replyMessage(m.Seq, *reply, werr)); err != nil {
+	if err := box.WriteChecked(ReplyMessage(seq, *reply, werr)); err != nil {
 		return reply, err
 	}
 	return reply, werr
 }
 
-// replyMessage is the answer for reply, or for werr: Failed with the reason.
+// ReplyMessage is the answer for reply, or for werr: Failed with the reason.
 // It always fits the page: the summary goes first, then the reason is cut.
-func replyMessage(seq uint64, reply snapshot.Reply, werr error) mailbox.Message {
+func ReplyMessage(seq uint64, reply snapshot.Reply, werr error) mailbox.Message {
 	state := mailbox.Done
 	if werr != nil {
 		state, reply.Error = mailbox.Failed, werr.Error()

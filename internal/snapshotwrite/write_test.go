@@ -28,7 +28,7 @@ func TestReplyMessage(t *testing.T) {
 		{"a long reason", snapshot.Reply{Summary: sum}, errors.New(strings.Repeat("ä\x01", 3000)), mailbox.Failed, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m := replyMessage(42, c.reply, c.err)
+			m := ReplyMessage(42, c.reply, c.err)
 			if m.State != c.state || m.Seq != 42 || len(m.Payload) > mailbox.MaxPayload {
 				t.Fatalf("state %v seq %d, %d bytes", m.State, m.Seq, len(m.Payload))
 			}

@@ -3,17 +3,24 @@
 # an ext4 disk; then kjump hibernate. The guest powers off in the middle of this
 # script; a new QEMU process boots the resume kernel, which jumps back here, and
 # the script goes on to check that everything carried on.
-# Usage: hibernate.sh [--parked] [--hog PERCENT] [--file PATH] [kjump hibernate flags...]
+# Usage: hibernate.sh [--parked [--late]] [--hog PERCENT] [--file PATH] [kjump hibernate flags...]
 # --parked: park a writer kernel first (kjump hibernate --prepare); the disk
 # writes below happen after it booted, and kjump hibernate must re-enter it.
+# --late: then mount and write the ext4 disk /dev/vdc, which the writer saw
+# only unmounted.
 # --hog: a process first takes memory until PERCENT of RAM is in use; its pages
 # are checked after the resume.
 set -e
 hog=0
 target=/dev/vdb
 parked=
+late=
 if [ "$1" = --parked ]; then
 	parked=1
+	shift
+fi
+if [ "$1" = --late ]; then
+	late=1
 	shift
 fi
 if [ "$1" = --hog ]; then
@@ -31,7 +38,7 @@ while [ ! -s /tmp/k1-counter ]; do sleep 0.05; done
 if [ -n "$parked" ]; then
 	kjump hibernate --prepare
 	kjump hibernate --status | grep 'is parked in' || { echo "hibernate: no writer is parked"; exit 1; }
-	if [ -b /dev/vdc ]; then # a disk the parked writer saw only unmounted
+	if [ -n "$late" ]; then # a disk the parked writer saw only unmounted
 		mkdir -p /mnt2
 		mount -t ext4 /dev/vdc /mnt2
 		echo "written after the writer parked" >/mnt2/late
