@@ -300,15 +300,7 @@ func (pw *pageWriter) run(comps []compressor, dataOff int64) (Stats, error) {
 				return
 			case b = <-free:
 			}
-			b.pfns = b.pfns[:0]
-			for len(b.pfns) < batchPages {
-				pfn, ok := pw.dumped.Next(next)
-				if !ok || pfn >= pw.maxPFN {
-					break
-				}
-				b.pfns = append(b.pfns, pfn)
-				next = pfn + 1
-			}
+			next = pw.nextBatch(b, next)
 			if len(b.pfns) == 0 {
 				return
 			}
@@ -357,20 +349,27 @@ func (pw *pageWriter) run(comps []compressor, dataOff int64) (Stats, error) {
 }
 
 // sequential is run with one compressor, in the caller's goroutine.
+// nextBatch fills b with the next dumped page frames from next on (up to
+// batchPages; none at the end) and returns where the batch after it starts.
+func (pw *pageWriter) nextBatch(b *batch, next uint64) uint64 {
+	b.pfns = b.pfns[:0]
+	for len(b.pfns) < batchPages {
+		pfn, ok := pw.dumped.Next(next)
+		if !ok || pfn >= pw.maxPFN {
+			break
+		}
+		b.pfns = append(b.pfns, pfn)
+		next = pfn + 1
+	}
+	return next
+}
+
 func (pw *pageWriter) sequential(c compressor, cm *committer) error {
 	b := &batch{}
 	page := make([]byte, pw.blockSize)
 	next := uint64(0)
 	for {
-		b.pfns = b.pfns[:0]
-		for len(b.pfns) < batchPages {
-			pfn, ok := pw.dumped.Next(next)
-			if !ok || pfn >= pw.maxPFN {
-				break
-			}
-			b.pfns = append(b.pfns, pfn)
-			next = pfn + 1
-		}
+		next = pw.nextBatch(b, next)
 		if len(b.pfns) == 0 {
 			return nil
 		}

@@ -216,35 +216,12 @@ func BenchmarkCompress(b *testing.B) {
 // TestPages round-trips every page of $KJUMP_TEST_PAGES (pages of a real
 // dump) and reports the ratio.
 func TestPages(t *testing.T) {
-	pages := testpages.Load(t)
 	var c Compressor
-	var in, out int
-	for _, p := range pages {
-		in += len(p)
-		out += len(roundTrip(t, &c, p))
-	}
-	t.Logf("%d pages: %d → %d bytes (%.1f%%)", len(pages), in, out, 100*float64(out)/float64(in))
+	testpages.Ratio(t, func(p []byte) []byte { return roundTrip(t, &c, p) })
 }
 
-// BenchmarkPages compresses the pages of $KJUMP_TEST_PAGES, one op a page;
-// out_bytes is their total size as a dump stores them (a page that does not
-// shrink is stored as it is).
+// BenchmarkPages compresses the pages of $KJUMP_TEST_PAGES (testpages.Bench).
 func BenchmarkPages(b *testing.B) {
-	pages := testpages.Load(b)
 	var c Compressor
-	out := make([]byte, 0, MaxLen(testpages.Size))
-	total := 0
-	i := 0
-	b.SetBytes(testpages.Size)
-	for b.Loop() {
-		out = c.Compress(out[:0], pages[i])
-		i++
-		if i == len(pages) {
-			i = 0
-		}
-	}
-	for _, p := range pages {
-		total += min(len(c.Compress(out[:0], p)), len(p))
-	}
-	b.ReportMetric(float64(total), "out_bytes")
+	testpages.Bench(b, c.Compress)
 }

@@ -38,3 +38,40 @@ func Load(tb testing.TB) [][]byte {
 	}
 	return pages
 }
+
+// Compress is a page compressor's Compress: it appends src compressed to dst.
+type Compress func(dst, src []byte) []byte
+
+// Ratio compresses every page of $KJUMP_TEST_PAGES with roundTrip (which
+// checks that the result decompresses to the page) and logs the total ratio.
+func Ratio(t *testing.T, roundTrip func(page []byte) []byte) {
+	t.Helper()
+	var in, out int
+	for _, p := range Load(t) {
+		in += len(p)
+		out += len(roundTrip(p))
+	}
+	t.Logf("%d bytes → %d bytes (%.2f%%)", in, out, 100*float64(out)/float64(in))
+}
+
+// Bench compresses the pages of $KJUMP_TEST_PAGES, one op a page; the
+// out_bytes metric is their total size as a dump stores them (a page that
+// does not shrink is stored as it is).
+func Bench(b *testing.B, compress Compress) {
+	pages := Load(b)
+	out := make([]byte, 0, 2*Size)
+	i := 0
+	b.SetBytes(Size)
+	for b.Loop() {
+		out = compress(out[:0], pages[i])
+		i++
+		if i == len(pages) {
+			i = 0
+		}
+	}
+	total := 0
+	for _, p := range pages {
+		total += min(len(compress(out[:0], p)), len(p))
+	}
+	b.ReportMetric(float64(total), "out_bytes")
+}
