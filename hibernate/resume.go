@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kjump/kjump/doctor"
@@ -353,10 +354,14 @@ func restore(mem *physmem.Mem, im *image.Image, progress Progress) error {
 			report(n / image.PageSize)
 		}
 	}
-	return im.Pages(func(pfn uint64, data []byte) error {
+	// On all the decoding workers: each stretch goes to its own pages.
+	var mu sync.Mutex
+	return im.PagesConcurrently(func(pfn uint64, data []byte) error {
 		if err := mem.Fill(pfn*image.PageSize, len(data), func(dst []byte) { copy(dst, data) }); err != nil {
 			return err
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		report(uint64(len(data)) / image.PageSize)
 		return nil
 	})

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -52,6 +55,24 @@ func checkPages(t *testing.T, im *Image, runs []Run) {
 	}
 	// len(got) == pages and every data page was found, so no page of a zero
 	// run (disjoint from the data runs) was delivered.
+
+	// PagesConcurrently delivers the same pages, each once, in any order.
+	var mu sync.Mutex
+	conc := map[uint64][]byte{}
+	err := im.PagesConcurrently(func(pfn uint64, data []byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for i := 0; i < len(data)/PageSize; i++ {
+			if _, dup := conc[pfn+uint64(i)]; dup {
+				return fmt.Errorf("page %#x delivered twice", pfn+uint64(i))
+			}
+			conc[pfn+uint64(i)] = bytes.Clone(data[i*PageSize : (i+1)*PageSize])
+		}
+		return nil
+	})
+	if err != nil || !maps.EqualFunc(got, conc, bytes.Equal) {
+		t.Fatalf("PagesConcurrently: %v; delivered %d pages, Pages %d, or other contents", err, len(conc), len(got))
+	}
 }
 
 func TestRoundTrip(t *testing.T) {

@@ -431,25 +431,46 @@ func (im *Image) eachChunk(check func(i uint64, b []byte) error) error {
 // the first bad chunk or the first error from fn; call Verify first so no
 // page of a bad image is ever delivered.
 func (im *Image) Pages(fn func(pfn uint64, data []byte) error) error {
+	return im.pages(fn, false)
+}
+
+// PagesConcurrently is Pages with fn called on the decoding goroutines as
+// each chunk is decoded: several calls at once, chunks in any order, so
+// that copying the pages where they go (a resume's restore) runs on all the
+// workers too. Calls never share a page. Pages of a chunk after a bad one
+// may have been delivered when it returns the bad chunk's error.
+func (im *Image) PagesConcurrently(fn func(pfn uint64, data []byte) error) error {
+	return im.pages(fn, true)
+}
+
+func (im *Image) pages(fn func(pfn uint64, data []byte) error, concurrent bool) error {
 	dec, err := im.newDecoder()
 	if err != nil {
 		return err
 	}
 	defer dec.Close()
 	ppc := uint64(im.h.PagesPerChunk)
+	deliver := func(i uint64, raw []byte) error {
+		return segments(im.data, im.starts, i*ppc, uint64(len(raw))/PageSize, func(pfn, count, o uint64) error {
+			return fn(pfn, raw[o*PageSize:(o+count)*PageSize])
+		})
+	}
 	bufs := im.chunkBuffers()
 	type decoded struct{ raw, read []byte }
 	return ordered(uint64(len(im.chunks)), im.workers,
 		func(i uint64) ([]byte, error) { return im.readChunk(i, bufs) },
 		func(i uint64, b []byte) (decoded, error) {
 			raw, err := im.decodeChunk(dec, i, b)
+			if err == nil && concurrent {
+				err = deliver(i, raw)
+			}
 			return decoded{raw, b}, err
 		},
 		func(i uint64, d decoded) error {
-			n := uint64(len(d.raw)) / PageSize
-			err := segments(im.data, im.starts, i*ppc, n, func(pfn, count, o uint64) error {
-				return fn(pfn, d.raw[o*PageSize:(o+count)*PageSize])
-			})
+			var err error
+			if !concurrent {
+				err = deliver(i, d.raw)
+			}
 			bufs.put(d.read) // a raw chunk's pages are in it: done with them
 			return err
 		})
