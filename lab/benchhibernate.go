@@ -64,12 +64,14 @@ func (o HibernateBench) withDefaults() (HibernateBench, error) {
 	return o, nil
 }
 
-func measureHibernate(ctx context.Context, l *Lab, o HibernateBench, tool string, percent int) (hibernateRun, error) {
+// measureHibernate measures run (1-based) of tool at percent; each run has
+// logs of its own, so that a failed run's stay for a look.
+func measureHibernate(ctx context.Context, l *Lab, o HibernateBench, tool string, percent, run int) (hibernateRun, error) {
 	r := hibernateRun{tool: tool, percent: percent}
-	name := fmt.Sprintf("bench-hibernate-%s-%dM-%d", tool, o.MemoryMiB, percent)
+	name := fmt.Sprintf("bench-hibernate-%s-%dM-%d-run%d", tool, o.MemoryMiB, percent, run)
 	// The image disk holds every page of RAM uncompressed, and is swsusp's
 	// swap: as large as RAM, plus room.
-	img, err := l.disk(name+"-image", int64(o.MemoryMiB+512)<<20)
+	img, err := l.disk(strings.TrimSuffix(name, fmt.Sprintf("-run%d", run))+"-image", int64(o.MemoryMiB+512)<<20)
 	if err != nil {
 		return r, err
 	}
@@ -204,7 +206,7 @@ func benchHibernate(ctx context.Context, l *Lab, w io.Writer) error {
 		}
 		for i := 0; i < o.Runs; i++ {
 			for _, tool := range o.Tools {
-				r, err := measureHibernate(ctx, l, o, tool, pct)
+				r, err := measureHibernate(ctx, l, o, tool, pct, i+1)
 				switch {
 				case err != nil && ctx.Err() != nil:
 					return err
