@@ -68,10 +68,11 @@ func (o HibernateBench) withDefaults() (HibernateBench, error) {
 // logs of its own, so that a failed run's stay for a look.
 func measureHibernate(ctx context.Context, l *Lab, o HibernateBench, tool string, percent, run int) (hibernateRun, error) {
 	r := hibernateRun{tool: tool, percent: percent}
-	name := fmt.Sprintf("bench-hibernate-%s-%dM-%d-run%d", tool, o.MemoryMiB, percent, run)
+	row := fmt.Sprintf("bench-hibernate-%s-%dM-%d", tool, o.MemoryMiB, percent)
+	name := fmt.Sprintf("%s-run%d", row, run)
 	// The image disk holds every page of RAM uncompressed, and is swsusp's
 	// swap: as large as RAM, plus room.
-	img, err := l.disk(strings.TrimSuffix(name, fmt.Sprintf("-run%d", run))+"-image", int64(o.MemoryMiB+512)<<20)
+	img, err := l.disk(row+"-image", int64(o.MemoryMiB+512)<<20)
 	if err != nil {
 		return r, err
 	}
