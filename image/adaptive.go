@@ -15,7 +15,8 @@ import (
 //	tb  a worker's time on a chunk it compresses (reading it, compressing)
 //	ts  a worker's sealing (encryption) time, 0 if plain
 //	r   stored bytes per raw byte of a compressed chunk
-//	tw  the disk's time per stored byte (time it was busy per write finished)
+//	tw  the disk's time per stored byte (time it was busy per write finished,
+//	    by the kernel's count where WriteOptions.DiskBusy gives it)
 //
 // With a share f of the chunks compressed, the W workers spend
 // (f·tb + (1 − f)·ta + ts)/W per raw byte and the disk (f·r + 1 − f)·tw. The
@@ -41,7 +42,7 @@ type adaptive struct {
 }
 
 const (
-	minShare = 1.0 / 16
+	minShare = 1.0 / 64
 	warmUp   = 2
 )
 
@@ -98,6 +99,42 @@ func (a *adaptive) wrote(n int, d time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.tw.add(float64(d) / float64(n))
+}
+
+// busyPeriod is how often busyFrom adds a sample to tw: long enough for a
+// disk's busy count, in jiffies, to say something once averaged (four
+// jiffies at HZ=250), short enough that the estimate is ready after the
+// first few chunks.
+const busyPeriod = 16 * time.Millisecond
+
+// busyFrom returns a wrote that takes the disk's busy time from busy (the
+// kernel's count) instead of the clock's d: a sample per busyPeriod, of the
+// bytes stored in it. A failed read falls back to the clock's times.
+func (a *adaptive) busyFrom(busy func() (time.Duration, error)) func(int, time.Duration) {
+	var mu sync.Mutex
+	last, err := busy()
+	since := time.Now()
+	var n int
+	var clock time.Duration
+	return func(stored int, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		n, clock = n+stored, clock+d
+		if time.Since(since) < busyPeriod {
+			return
+		}
+		since = time.Now()
+		if err == nil {
+			var now time.Duration
+			if now, err = busy(); err == nil {
+				a.wrote(n, max(0, now-last))
+				last, n, clock = now, 0, 0
+				return
+			}
+		}
+		a.wrote(n, clock)
+		n, clock = 0, 0
+	}
 }
 
 // share is the share of chunks to compress now.

@@ -132,6 +132,39 @@ func TestAdaptiveWrite(t *testing.T) {
 	t.Logf("chunks tried: %v", tried)
 }
 
+// TestAdaptiveDiskBusy: when the kernel says the disk was hardly busy, a
+// write's time on the clock (stretched here as workers that keep every CPU
+// busy stretch it) does not make compressing look worth it: the chunks are
+// stored raw. Without DiskBusy the same writes compress every chunk.
+func TestAdaptiveDiskBusy(t *testing.T) {
+	runs := []Run{{PFN: 0, Count: 256}}
+	for _, c := range []struct {
+		name   string
+		busy   func() (time.Duration, error)
+		mostly bool // compressed, else stored raw
+	}{
+		{"the clock", nil, true},
+		{"the kernel's count", func() (time.Duration, error) { return time.Millisecond, nil }, false},
+		{"the count fails", func() (time.Duration, error) { return 0, errInjected }, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &slowFile{memFile: memFile{b: make([]byte, 2<<20)}, delay: 5 * time.Millisecond}
+			st, err := Write(f, testHeader(), runs, patternSource{}, WriteOptions{PagesPerChunk: 4, Workers: 1, Adaptive: true, DiskBusy: c.busy})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := st.Tried > st.Header.Chunks/2; got != c.mostly {
+				t.Errorf("tried to compress %d of %d chunks", st.Tried, st.Header.Chunks)
+			}
+			im, err := Open(&f.memFile, int64(len(f.b)), Key{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPages(t, im, runs)
+		})
+	}
+}
+
 // lockedFile is a memFile safe for parallel WriteAt calls; fail, if set,
 // fails the write at that offset.
 type lockedFile struct {

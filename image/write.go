@@ -43,6 +43,13 @@ type WriteOptions struct {
 	// WriteAt calls at disjoint offsets, as io.WriterAt allows), so that a
 	// device written with O_DIRECT always has a request queued; <= 0 means 1.
 	InFlight int
+	// DiskBusy, with Adaptive, reads how long w's disk has been busy so far
+	// as its kernel counts it (blockdev.Busy): the disk's time per byte is
+	// then taken from it rather than from the writes' time on the clock,
+	// which workers that keep every CPU busy stretch by however long a
+	// finished write waits to run again (and so would make compressing look
+	// worth it on any disk). Nil, or an error from it, means the clock.
+	DiskBusy func() (time.Duration, error)
 	Key      Key       // non-zero: encrypt with AES-256-GCM
 	KDF      KDFParams // Argon2id parameters for a passphrase; zero means DefaultKDF
 	Rand     io.Reader // source of the UUID and salt; nil means crypto/rand
@@ -341,6 +348,9 @@ func Write(w io.WriterAt, h Header, runs []Run, src PageSource, opt WriteOptions
 	var wrote func(int, time.Duration)
 	if auto != nil {
 		wrote = auto.wrote
+		if opt.DiskBusy != nil {
+			wrote = auto.busyFrom(opt.DiskBusy)
+		}
 	}
 	put := newWrites(opt.InFlight, wrote)
 	emit := func(i uint64, b []byte) error {

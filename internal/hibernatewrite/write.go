@@ -330,13 +330,10 @@ func write(req hibernate.Request, mailboxAddr uint64, root string, progress hibe
 	if err != nil {
 		return nil, err
 	}
-	opt, err := hibernate.CompressionOptions(req.Compression)
+	opt, err := writeOptions(req.Compression, budget, root, node)
 	if err != nil {
 		return nil, err
 	}
-	opt.Workers = writeWorkers(budget, image.DefaultPagesPerChunk)
-	opt.InFlight = writesInFlight(budget, image.DefaultPagesPerChunk)
-	opt.ConcurrentSource = true
 	switch {
 	case len(req.Key) > 0:
 		if opt.Key, err = image.RawKey(req.Key); err != nil {
@@ -384,6 +381,24 @@ func fingerprintDevice(root string, names blockdev.Names, m hibernate.Mount) (im
 		return image.Filesystem{}, fmt.Errorf("%s (%s): %w", node, m.Name, err)
 	}
 	return image.Filesystem{Device: m.Device, Name: m.Name + ": " + detail, Fingerprint: sum}, nil
+}
+
+// writeOptions are the options of an image written to node: compression
+// (auto, zstd, lz4 or none), the workers and the writes in flight sized from
+// budget, pages read on every worker (pageSource allows it), and for auto the
+// disk's busy time as the kernel under root counts it.
+func writeOptions(compression string, budget uint64, root, node string) (image.WriteOptions, error) {
+	opt, err := hibernate.CompressionOptions(compression)
+	if err != nil {
+		return opt, err
+	}
+	if busy, err := blockdev.Busy(root, node); err == nil {
+		opt.DiskBusy = busy
+	}
+	opt.Workers = writeWorkers(budget, image.DefaultPagesPerChunk)
+	opt.InFlight = writesInFlight(budget, image.DefaultPagesPerChunk)
+	opt.ConcurrentSource = true
+	return opt, nil
 }
 
 // writeWorkers is how many compression workers fit budget: each holds a raw
