@@ -28,9 +28,10 @@
 //     image's UUID; powers off. Compression (Request.Compression,
 //     CompressionOptions) is auto by default: zstd on as many chunks as the
 //     workers compress while keeping ahead of the disk, the rest stored raw
-//     (image.WriteOptions.Adaptive measures both as it goes). The device is
-//     written with O_DIRECT, several chunks in flight, from reused buffers
-//     (a raw chunk straight from the buffer its pages were read into). On an error it revokes what it wrote, marks
+//     (image.WriteOptions.Adaptive measures both as it goes, the disk's time
+//     by the kernel's count, io_ticks). The device is written with O_DIRECT,
+//     several chunks in flight, from reused buffers (a raw chunk straight
+//     from the buffer its pages were read into). On an error it revokes what it wrote, marks
 //     the mailbox Failed with the reason (cut on a rune boundary until its
 //     JSON fits the page; the write is read back) and jumps back.
 //  3. R (Resume, kjump resume, from the initramfs): runs inside K2's region
@@ -42,7 +43,8 @@
 //     in saved pages (ErrLayout); that the image fits R's memory budget
 //     (image.ErrLimit); that R could do the jump back's kexec_load. Then, in
 //     this order, each step only if the one before succeeded:
-//     a. every chunk is read, checked (CRC-32C, and GCM when encrypted),
+//     a. every chunk is read (with O_DIRECT, straight into a reused buffer),
+//     checked (CRC-32C, and GCM when encrypted),
 //     decoded and written into K1's memory through /dev/mem, once; zero
 //     runs are cleared. Nothing runs in that memory until the jump, so a
 //     failure here (a chunk that does not decode, an I/O error, an

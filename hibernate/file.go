@@ -122,7 +122,7 @@ func (s *Section) Sync() error { return s.f.Sync() }
 
 // openImageFile opens the image file whose locator is at offset on the device
 // dev (the resume kernel's view).
-func openImageFile(dev *os.File, devNum string, offset int64) (*Section, error) {
+func openImageFile(dev device, devNum string, offset int64) (*Section, error) {
 	b := make([]byte, imageOffset)
 	if _, err := dev.ReadAt(b, offset); err != nil {
 		return nil, fmt.Errorf("reading the locator at %d of %s: %w", offset, dev.Name(), err)

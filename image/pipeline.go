@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // ordered runs n jobs: prepare(i) is called in order on one goroutine (for
@@ -155,13 +156,17 @@ type buffers struct {
 
 func newBuffers(size, n int) *buffers { return &buffers{size: size, free: make(chan []byte, n)} }
 
-// get returns a slice of length n <= size; its bytes are not cleared.
+// get returns a slice of length n <= size whose first byte is aligned to
+// BlockSize, so that a device opened with O_DIRECT reads into it and writes
+// from it with no copy; its bytes are not cleared.
 func (b *buffers) get(n int) []byte {
 	select {
 	case p := <-b.free:
 		return p[:n]
 	default:
-		return make([]byte, n, b.size)
+		p := make([]byte, b.size+BlockSize)
+		skip := (BlockSize - int(uintptr(unsafe.Pointer(unsafe.SliceData(p)))%BlockSize)) % BlockSize
+		return p[skip : skip+n : skip+b.size]
 	}
 }
 

@@ -12,9 +12,10 @@ import (
 // and length. 4096 covers every logical block size a disk has.
 const Align = 4096
 
-// Direct is a block device opened for writing with O_DIRECT: writes go from
-// the caller's buffer to the device, with no copy into the page cache and no
-// dirty pages to throttle on (the second kernel has little memory). A write
+// Direct is a block device opened with O_DIRECT: writes go from the
+// caller's buffer to the device and aligned reads from the device into it,
+// with no copy through the page cache and no dirty pages to throttle on (the
+// second and the resume kernel have little memory). A write
 // whose buffer, offset or length is not aligned to Align is bounced through
 // an aligned buffer; one whose offset or length cannot be (beyond the
 // buffer's edges) goes through a plain descriptor of the same device.
@@ -73,8 +74,15 @@ func (d *Direct) WriteAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// ReadAt reads through the page cache (the caller reads little: headers).
-func (d *Direct) ReadAt(p []byte, off int64) (int, error) { return d.plain.ReadAt(p, off) }
+// ReadAt reads straight into p when it is aligned (a resume's chunks: no
+// copy through the page cache of a kernel that has little memory, and no
+// cache to fill and reclaim), else through the page cache (headers).
+func (d *Direct) ReadAt(p []byte, off int64) (int, error) {
+	if aligned(p, off) {
+		return d.File.ReadAt(p, off)
+	}
+	return d.plain.ReadAt(p, off)
+}
 
 // Sync flushes the device's write cache.
 func (d *Direct) Sync() error { return d.File.Sync() }
