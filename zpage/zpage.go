@@ -19,6 +19,8 @@ const (
 	skipShift = 5
 
 	endBlock = 256
+
+	maxStored = 1<<16 - 1 // the most bytes a stored block holds
 )
 
 // Compressor writes zlib streams (RFC 1950, 1951). The zero value is ready
@@ -198,8 +200,8 @@ func (c *Compressor) match(lits, length, dist int) {
 	c.dstFreq[distSym(dist)]++
 }
 
-// block writes the sequences of src as one final block, with dynamic or fixed codes,
-// whichever is smaller.
+// block writes the sequences of src as one final block, with dynamic or
+// fixed codes, or src as a stored block, whichever is smallest.
 func (c *Compressor) block(src []byte) {
 	c.litFreq[endBlock] = 1
 	huffLengths(c.litFreq[:], c.litLen[:], 15, c.scratch[:])
@@ -220,6 +222,16 @@ func (c *Compressor) block(src []byte) {
 	for sym, f := range c.dstFreq {
 		dynamic += int(f) * (int(c.dstLen[sym]) + int(distExtra[sym]))
 		fixed += int(f) * (5 + int(distExtra[sym]))
+	}
+	if len(src) <= maxStored && 5+len(src) <= (min(fixed, dynamic)+7)/8 {
+		// Not smaller with codes (a page that does not compress): a stored
+		// block, the input copied after its length, and no codes written.
+		c.w.write(1, 3) // BFINAL, BTYPE 00
+		c.w.flush()
+		n := uint32(len(src))
+		c.w.out = binary.LittleEndian.AppendUint32(c.w.out, n|^n<<16)
+		c.w.out = append(c.w.out, src...)
+		return
 	}
 	if fixed <= dynamic {
 		c.w.write(1|1<<1, 3) // BFINAL, BTYPE 01
