@@ -267,38 +267,33 @@ func (c *Compressor) writeSeqs(src []byte) {
 	litCode, litLen := &c.litCode, &c.litLen
 	dstCode, dstLen := &c.dstCode, &c.dstLen
 	p := 0
-	for _, q := range c.seqs {
-		lits := src[p : p+int(q.lits)]
+	seqs := c.seqs[:len(c.seqs)-1] // the last has literals only
+	for _, q := range seqs {
 		// Three literals (45 bits at most) at a time: their codes joined
-		// first, then added to the pending bits with one shift.
-		for len(lits) >= 3 {
-			b0, b1, b2 := lits[0], lits[1], lits[2]
+		// first, then added to the pending bits with one shift. A run's
+		// last one or two literals are three too, the bits of those after
+		// the run cut off (the match after the run has at least 3 bytes to
+		// read): one loop exit to mispredict per run, not two.
+		end := p + int(q.lits)
+		for ; p < end; p += 3 {
+			b := src[p : p+3]
+			b0, b1, b2 := b[0], b[1], b[2]
+			// All ones if the second (third) literal is in the run.
+			r := end - p
+			m1, m2 := uint64((1-r)>>63), uint64((2-r)>>63)
 			n0, n1 := uint(litLen[b0]), uint(litLen[b1])
-			v := uint64(litCode[b0]) | uint64(litCode[b1])<<n0 | uint64(litCode[b2])<<(n0+n1)
+			v := uint64(litCode[b0]) | uint64(litCode[b1])&m1<<n0 | uint64(litCode[b2])&m2<<(n0+n1)
+			n := n0 + n1&uint(m1) + uint(litLen[b2])&uint(m2)
 			acc |= v << nbits
-			nbits += n0 + n1 + uint(litLen[b2])
+			nbits += n
 			binary.LittleEndian.PutUint64(buf[o:], acc)
 			k := nbits >> 3
 			o += int(k)
 			acc >>= k << 3
 			nbits &= 7
-			lits = lits[3:]
-		}
-		for _, b := range lits {
-			acc |= uint64(litCode[b]) << nbits
-			nbits += uint(litLen[b])
-			binary.LittleEndian.PutUint64(buf[o:], acc)
-			k := nbits >> 3
-			o += int(k)
-			acc >>= k << 3
-			nbits &= 7
-		}
-		p += int(q.lits)
-		if q.length == 0 {
-			break // the last seq
 		}
 		length, dist := uint32(q.length), uint32(q.dist)
-		p += int(length)
+		p = end + int(length)
 		ls := lengthSym[length] - 257
 		acc |= uint64(litCode[257+ls]) << nbits
 		nbits += uint(litLen[257+ls])
@@ -309,6 +304,29 @@ func (c *Compressor) writeSeqs(src []byte) {
 		nbits += uint(dstLen[ds])
 		acc |= uint64(dist-distBase[ds]) << nbits
 		nbits += uint(distExtra[ds])
+		binary.LittleEndian.PutUint64(buf[o:], acc)
+		k := nbits >> 3
+		o += int(k)
+		acc >>= k << 3
+		nbits &= 7
+	}
+	lits := src[p:]
+	for len(lits) >= 3 {
+		b0, b1, b2 := lits[0], lits[1], lits[2]
+		n0, n1 := uint(litLen[b0]), uint(litLen[b1])
+		v := uint64(litCode[b0]) | uint64(litCode[b1])<<n0 | uint64(litCode[b2])<<(n0+n1)
+		acc |= v << nbits
+		nbits += n0 + n1 + uint(litLen[b2])
+		binary.LittleEndian.PutUint64(buf[o:], acc)
+		k := nbits >> 3
+		o += int(k)
+		acc >>= k << 3
+		nbits &= 7
+		lits = lits[3:]
+	}
+	for _, b := range lits {
+		acc |= uint64(litCode[b]) << nbits
+		nbits += uint(litLen[b])
 		binary.LittleEndian.PutUint64(buf[o:], acc)
 		k := nbits >> 3
 		o += int(k)
