@@ -210,19 +210,23 @@ func (c *Compressor) block(src []byte) {
 		c.dstLen[0] = 1 // no matches: one distance code, unused
 	}
 	hdr := c.dynamicHeader()
-	dynamic, fixed := hdr.bits, 3
-	for sym, f := range c.litFreq {
-		extra := 0
-		if sym > endBlock {
-			extra = int(lengthExtra[sym-257])
-		}
-		dynamic += int(f) * (int(c.litLen[sym]) + extra)
-		fixed += int(f) * (int(fixedLitLen(sym)) + extra)
+	// The sizes of the block either way: the codes, then the extra bits
+	// both spend.
+	dynamic, fixed, extra := hdr.bits, 3, 0
+	for sym, f := range &c.litFreq {
+		dynamic += int(f) * int(c.litLen[sym])
+		fixed += int(f) * int(fixedLit[sym])
 	}
-	for sym, f := range c.dstFreq {
-		dynamic += int(f) * (int(c.dstLen[sym]) + int(distExtra[sym]))
-		fixed += int(f) * (5 + int(distExtra[sym]))
+	for sym, e := range &lengthExtra {
+		extra += int(c.litFreq[257+sym]) * int(e)
 	}
+	for sym, f := range &c.dstFreq {
+		dynamic += int(f) * int(c.dstLen[sym])
+		fixed += int(f) * 5
+		extra += int(f) * int(distExtra[sym])
+	}
+	dynamic += extra
+	fixed += extra
 	if len(src) <= maxStored && 5+len(src) <= (min(fixed, dynamic)+7)/8 {
 		// Not smaller with codes (a page that does not compress): a stored
 		// block, the input copied after its length, and no codes written.
