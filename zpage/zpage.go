@@ -13,7 +13,7 @@ const (
 	minMatch   = 3
 	maxMatch   = 258
 
-	hashBits  = 13
+	hashBits  = 14
 	maxChain  = 6  // candidates tried per position
 	niceMatch = 32 // a match this long ends the search
 	skipShift = 5
