@@ -54,13 +54,17 @@ func (c *Compressor) Compress(dst, src []byte) []byte {
 	return c.w.out
 }
 
-// adler32 is hash/adler32.Checksum, 16 bytes a step: s1 gains their sum
-// and s2 16·s1 plus the bytes weighted 16 down to 1. Both sums come from
-// multiplications that add the 16-bit lanes of the two words' even and odd
-// bytes into the top lane; no lane can carry into another (the top lane's
-// largest sum is 255·136, the next one's 255·90). The sums
-// are reduced modulo 65521 once per 5552 bytes, before 32 bits can
-// overflow (as zlib does).
+// adler32 is hash/adler32.Checksum, 64 bytes a step. Within a step, the
+// bytes are added in 16-bit lanes, the even and odd bytes of each 8-byte
+// word apart, without multiplications: each lane's sum over the step, the
+// sum of all four words' lanes, and the running total of that sum before
+// each 16 bytes (which gives each 16 bytes' weight in s2). At the end of
+// the step, multiplications add up the lanes: the column sums weighted 16
+// down to 1, in the top lane of the product (lane i's weight in lane 3-i
+// of the multiplier). No lane can carry into another: a column sum is at
+// most 4·255, its weighted sum 1020·52 and a lower lane's 1020·36; the
+// running total's lanes at most 6·1020. The sums are reduced modulo 65521
+// once per 5504 bytes, before 32 bits can overflow (zlib's limit is 5552).
 func adler32(p []byte) uint32 {
 	const (
 		mod, nmax = 65521, 5552
@@ -68,8 +72,8 @@ func adler32(p []byte) uint32 {
 		ones      = 0x0001000100010001
 		// The weights of a word's even bytes (b0, b2, b4, b6) and of its
 		// odd ones (b1, b3, b5, b7), lane i's weight in lane 3-i of the
-		// multiplier: 16 down to 9 for the first word, 8 down to 1 for
-		// the second.
+		// multiplier: 16 down to 9 for the first word of 16 bytes, 8 down
+		// to 1 for the second.
 		even1 = 10 | 12<<16 | 14<<32 | 16<<48
 		odd1  = 9 | 11<<16 | 13<<32 | 15<<48
 		even2 = 2 | 4<<16 | 6<<32 | 8<<48
@@ -77,8 +81,26 @@ func adler32(p []byte) uint32 {
 	)
 	s1, s2 := uint32(1), uint32(0)
 	for len(p) > 0 {
-		q := p[:min(len(p), nmax/16*16)]
+		q := p[:min(len(p), nmax/64*64)]
 		p = p[len(q):]
+		for len(q) >= 64 {
+			var sum, run, e1s, o1s, e2s, o2s uint64
+			for k := 0; k < 64; k += 16 {
+				w1, w2 := binary.LittleEndian.Uint64(q[k:]), binary.LittleEndian.Uint64(q[k+8:])
+				e1, o1 := w1&lanes, w1>>8&lanes
+				e2, o2 := w2&lanes, w2>>8&lanes
+				run += sum
+				sum += e1 + o1 + e2 + o2
+				e1s += e1
+				o1s += o1
+				e2s += e2
+				o2s += o2
+			}
+			cols := e1s*even1>>48 + o1s*odd1>>48 + e2s*even2>>48 + o2s*odd2>>48
+			s2 += 64*s1 + 16*uint32((run*ones)>>48) + uint32(cols)
+			s1 += uint32((sum * ones) >> 48)
+			q = q[64:]
+		}
 		for len(q) >= 16 {
 			w1, w2 := binary.LittleEndian.Uint64(q), binary.LittleEndian.Uint64(q[8:])
 			e1, o1 := w1&lanes, w1>>8&lanes
