@@ -20,8 +20,10 @@
 //
 // The zlib header 0x78 0x01 (deflate, 32 KiB window, "fastest"), one final
 // deflate block, and the Adler-32 of the input. The block has dynamic
-// Huffman codes, or the fixed ones when they are smaller (tiny inputs).
-// Matches are found greedily: a 3-byte hash into chains of earlier
+// Huffman codes, or the fixed ones when they are smaller (tiny inputs), or
+// is a stored block, the input as it is, when that is smaller still (an
+// input that does not compress: a dump stores such a page raw anyway).
+// Matches are found greedily: a 3-byte hash (14 bits) into chains of earlier
 // positions, up to 6 candidates (each must share the 3 bytes and the byte
 // that would make it the longest so far), a match of 32 bytes or more ends
 // the search (on two lab vmcores' pages 6 and 32 wrote slightly less than
@@ -36,8 +38,8 @@
 // The block is written from the matches and the literal runs before them
 // (the literals read from the input again), the bits of a match or of
 // three literals gathered in a 64-bit word and stored 8 bytes at a time.
-// The Adler-32 adds 16 bytes a step with multiplications that sum the
-// bytes' 16-bit lanes.
+// The Adler-32 adds 64 bytes a step in 16-bit lanes, with multiplications
+// that sum the lanes only at the end of each step.
 //
 // Code lengths come from Moffat and Katajainen's in-place algorithm on the
 // symbols sorted by frequency; lengths over 15 bits (7 for the code-length

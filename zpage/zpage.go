@@ -13,12 +13,14 @@ const (
 	minMatch   = 3
 	maxMatch   = 258
 
-	hashBits  = 13
+	hashBits  = 14
 	maxChain  = 6  // candidates tried per position
 	niceMatch = 32 // a match this long ends the search
 	skipShift = 5
 
 	endBlock = 256
+
+	maxStored = 1<<16 - 1 // the most bytes a stored block holds
 )
 
 // Compressor writes zlib streams (RFC 1950, 1951). The zero value is ready
@@ -52,13 +54,17 @@ func (c *Compressor) Compress(dst, src []byte) []byte {
 	return c.w.out
 }
 
-// adler32 is hash/adler32.Checksum, 16 bytes a step: s1 gains their sum
-// and s2 16·s1 plus the bytes weighted 16 down to 1. Both sums come from
-// multiplications that add the 16-bit lanes of the two words' even and odd
-// bytes into the top lane; no lane can carry into another (the top lane's
-// largest sum is 255·136, the next one's 255·90). The sums
-// are reduced modulo 65521 once per 5552 bytes, before 32 bits can
-// overflow (as zlib does).
+// adler32 is hash/adler32.Checksum, 64 bytes a step. Within a step, the
+// bytes are added in 16-bit lanes, the even and odd bytes of each 8-byte
+// word apart, without multiplications: each lane's sum over the step, the
+// sum of all four words' lanes, and the running total of that sum before
+// each 16 bytes (which gives each 16 bytes' weight in s2). At the end of
+// the step, multiplications add up the lanes: the column sums weighted 16
+// down to 1, in the top lane of the product (lane i's weight in lane 3-i
+// of the multiplier). No lane can carry into another: a column sum is at
+// most 4·255, its weighted sum 1020·52 and a lower lane's 1020·36; the
+// running total's lanes at most 6·1020. The sums are reduced modulo 65521
+// once per 5504 bytes, before 32 bits can overflow (zlib's limit is 5552).
 func adler32(p []byte) uint32 {
 	const (
 		mod, nmax = 65521, 5552
@@ -66,8 +72,8 @@ func adler32(p []byte) uint32 {
 		ones      = 0x0001000100010001
 		// The weights of a word's even bytes (b0, b2, b4, b6) and of its
 		// odd ones (b1, b3, b5, b7), lane i's weight in lane 3-i of the
-		// multiplier: 16 down to 9 for the first word, 8 down to 1 for
-		// the second.
+		// multiplier: 16 down to 9 for the first word of 16 bytes, 8 down
+		// to 1 for the second.
 		even1 = 10 | 12<<16 | 14<<32 | 16<<48
 		odd1  = 9 | 11<<16 | 13<<32 | 15<<48
 		even2 = 2 | 4<<16 | 6<<32 | 8<<48
@@ -75,8 +81,26 @@ func adler32(p []byte) uint32 {
 	)
 	s1, s2 := uint32(1), uint32(0)
 	for len(p) > 0 {
-		q := p[:min(len(p), nmax/16*16)]
+		q := p[:min(len(p), nmax/64*64)]
 		p = p[len(q):]
+		for len(q) >= 64 {
+			var sum, run, e1s, o1s, e2s, o2s uint64
+			for k := 0; k < 64; k += 16 {
+				w1, w2 := binary.LittleEndian.Uint64(q[k:]), binary.LittleEndian.Uint64(q[k+8:])
+				e1, o1 := w1&lanes, w1>>8&lanes
+				e2, o2 := w2&lanes, w2>>8&lanes
+				run += sum
+				sum += e1 + o1 + e2 + o2
+				e1s += e1
+				o1s += o1
+				e2s += e2
+				o2s += o2
+			}
+			cols := e1s*even1>>48 + o1s*odd1>>48 + e2s*even2>>48 + o2s*odd2>>48
+			s2 += 64*s1 + 16*uint32((run*ones)>>48) + uint32(cols)
+			s1 += uint32((sum * ones) >> 48)
+			q = q[64:]
+		}
 		for len(q) >= 16 {
 			w1, w2 := binary.LittleEndian.Uint64(q), binary.LittleEndian.Uint64(q[8:])
 			e1, o1 := w1&lanes, w1>>8&lanes
@@ -198,8 +222,8 @@ func (c *Compressor) match(lits, length, dist int) {
 	c.dstFreq[distSym(dist)]++
 }
 
-// block writes the sequences of src as one final block, with dynamic or fixed codes,
-// whichever is smaller.
+// block writes the sequences of src as one final block, with dynamic or
+// fixed codes, or src as a stored block, whichever is smallest.
 func (c *Compressor) block(src []byte) {
 	c.litFreq[endBlock] = 1
 	huffLengths(c.litFreq[:], c.litLen[:], 15, c.scratch[:])
@@ -208,18 +232,32 @@ func (c *Compressor) block(src []byte) {
 		c.dstLen[0] = 1 // no matches: one distance code, unused
 	}
 	hdr := c.dynamicHeader()
-	dynamic, fixed := hdr.bits, 3
-	for sym, f := range c.litFreq {
-		extra := 0
-		if sym > endBlock {
-			extra = int(lengthExtra[sym-257])
-		}
-		dynamic += int(f) * (int(c.litLen[sym]) + extra)
-		fixed += int(f) * (int(fixedLitLen(sym)) + extra)
+	// The sizes of the block either way: the codes, then the extra bits
+	// both spend.
+	dynamic, fixed, extra := hdr.bits, 3, 0
+	for sym, f := range &c.litFreq {
+		dynamic += int(f) * int(c.litLen[sym])
+		fixed += int(f) * int(fixedLit[sym])
 	}
-	for sym, f := range c.dstFreq {
-		dynamic += int(f) * (int(c.dstLen[sym]) + int(distExtra[sym]))
-		fixed += int(f) * (5 + int(distExtra[sym]))
+	for sym, e := range &lengthExtra {
+		extra += int(c.litFreq[257+sym]) * int(e)
+	}
+	for sym, f := range &c.dstFreq {
+		dynamic += int(f) * int(c.dstLen[sym])
+		fixed += int(f) * 5
+		extra += int(f) * int(distExtra[sym])
+	}
+	dynamic += extra
+	fixed += extra
+	if len(src) <= maxStored && 5+len(src) <= (min(fixed, dynamic)+7)/8 {
+		// Not smaller with codes (a page that does not compress): a stored
+		// block, the input copied after its length, and no codes written.
+		c.w.write(1, 3) // BFINAL, BTYPE 00
+		c.w.flush()
+		n := uint32(len(src))
+		c.w.out = binary.LittleEndian.AppendUint32(c.w.out, n|^n<<16)
+		c.w.out = append(c.w.out, src...)
+		return
 	}
 	if fixed <= dynamic {
 		c.w.write(1|1<<1, 3) // BFINAL, BTYPE 01
@@ -255,38 +293,33 @@ func (c *Compressor) writeSeqs(src []byte) {
 	litCode, litLen := &c.litCode, &c.litLen
 	dstCode, dstLen := &c.dstCode, &c.dstLen
 	p := 0
-	for _, q := range c.seqs {
-		lits := src[p : p+int(q.lits)]
+	seqs := c.seqs[:len(c.seqs)-1] // the last has literals only
+	for _, q := range seqs {
 		// Three literals (45 bits at most) at a time: their codes joined
-		// first, then added to the pending bits with one shift.
-		for len(lits) >= 3 {
-			b0, b1, b2 := lits[0], lits[1], lits[2]
+		// first, then added to the pending bits with one shift. A run's
+		// last one or two literals are three too, the bits of those after
+		// the run cut off (the match after the run has at least 3 bytes to
+		// read): one loop exit to mispredict per run, not two.
+		end := p + int(q.lits)
+		for ; p < end; p += 3 {
+			b := src[p : p+3]
+			b0, b1, b2 := b[0], b[1], b[2]
+			// All ones if the second (third) literal is in the run.
+			r := end - p
+			m1, m2 := uint64((1-r)>>63), uint64((2-r)>>63)
 			n0, n1 := uint(litLen[b0]), uint(litLen[b1])
-			v := uint64(litCode[b0]) | uint64(litCode[b1])<<n0 | uint64(litCode[b2])<<(n0+n1)
+			v := uint64(litCode[b0]) | uint64(litCode[b1])&m1<<n0 | uint64(litCode[b2])&m2<<(n0+n1)
+			n := n0 + n1&uint(m1) + uint(litLen[b2])&uint(m2)
 			acc |= v << nbits
-			nbits += n0 + n1 + uint(litLen[b2])
+			nbits += n
 			binary.LittleEndian.PutUint64(buf[o:], acc)
 			k := nbits >> 3
 			o += int(k)
 			acc >>= k << 3
 			nbits &= 7
-			lits = lits[3:]
-		}
-		for _, b := range lits {
-			acc |= uint64(litCode[b]) << nbits
-			nbits += uint(litLen[b])
-			binary.LittleEndian.PutUint64(buf[o:], acc)
-			k := nbits >> 3
-			o += int(k)
-			acc >>= k << 3
-			nbits &= 7
-		}
-		p += int(q.lits)
-		if q.length == 0 {
-			break // the last seq
 		}
 		length, dist := uint32(q.length), uint32(q.dist)
-		p += int(length)
+		p = end + int(length)
 		ls := lengthSym[length] - 257
 		acc |= uint64(litCode[257+ls]) << nbits
 		nbits += uint(litLen[257+ls])
@@ -297,6 +330,29 @@ func (c *Compressor) writeSeqs(src []byte) {
 		nbits += uint(dstLen[ds])
 		acc |= uint64(dist-distBase[ds]) << nbits
 		nbits += uint(distExtra[ds])
+		binary.LittleEndian.PutUint64(buf[o:], acc)
+		k := nbits >> 3
+		o += int(k)
+		acc >>= k << 3
+		nbits &= 7
+	}
+	lits := src[p:]
+	for len(lits) >= 3 {
+		b0, b1, b2 := lits[0], lits[1], lits[2]
+		n0, n1 := uint(litLen[b0]), uint(litLen[b1])
+		v := uint64(litCode[b0]) | uint64(litCode[b1])<<n0 | uint64(litCode[b2])<<(n0+n1)
+		acc |= v << nbits
+		nbits += n0 + n1 + uint(litLen[b2])
+		binary.LittleEndian.PutUint64(buf[o:], acc)
+		k := nbits >> 3
+		o += int(k)
+		acc >>= k << 3
+		nbits &= 7
+		lits = lits[3:]
+	}
+	for _, b := range lits {
+		acc |= uint64(litCode[b]) << nbits
+		nbits += uint(litLen[b])
 		binary.LittleEndian.PutUint64(buf[o:], acc)
 		k := nbits >> 3
 		o += int(k)

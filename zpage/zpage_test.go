@@ -138,7 +138,7 @@ func BenchmarkCompress(b *testing.B) {
 // sums).
 func TestAdler32(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(7, 8))
-	for _, n := range []int{0, 1, 7, 8, 9, 5551, 5552, 5553, 5560, 4096, 11104, 65536, 100003} {
+	for _, n := range []int{0, 1, 7, 8, 9, 63, 64, 65, 5503, 5504, 5505, 5551, 5552, 5553, 5560, 4096, 11104, 65536, 100003} {
 		for _, fill := range []string{"random", "ff"} {
 			b := make([]byte, n)
 			for i := range b {
