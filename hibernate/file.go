@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/kjump/kjump/extents"
+	"github.com/kjump/kjump/internal/blockdev"
 )
 
 // An image in a file of the hibernating system's filesystem. The resume kernel
@@ -122,7 +123,7 @@ func (s *Section) Sync() error { return s.f.Sync() }
 
 // openImageFile opens the image file whose locator is at offset on the device
 // dev (the resume kernel's view).
-func openImageFile(dev device, devNum string, offset int64) (*Section, error) {
+func openImageFile(dev blockdev.Device, devNum string, offset int64) (*Section, error) {
 	b := make([]byte, imageOffset)
 	if _, err := dev.ReadAt(b, offset); err != nil {
 		return nil, fmt.Errorf("reading the locator at %d of %s: %w", offset, dev.Name(), err)

@@ -48,7 +48,7 @@ var ErrOverlap = errors.New("this kernel's memory overlaps the saved system's")
 // Opened is an image Check found resumable.
 type Opened struct {
 	*image.Image
-	dev  device
+	dev  blockdev.Device    // O_DIRECT where the kernel takes it
 	rw   image.ReadWriterAt // the image: dev, or the image part of a file on it
 	size int64
 }
@@ -74,7 +74,7 @@ func Check(o ResumeOptions) (*Opened, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := openDevice(o.From)
+	f, err := blockdev.Open(o.From)
 	if err != nil {
 		return nil, err
 	}
@@ -367,28 +367,7 @@ func restore(mem *physmem.Mem, im *image.Image, progress Progress) error {
 	})
 }
 
-// device is the device (or file) an image is resumed from.
-type device interface {
-	image.ReadWriterAt
-	Name() string
-	Stat() (os.FileInfo, error)
-	Seek(offset int64, whence int) (int64, error)
-	Sync() error
-	Close() error
-}
-
-// openDevice opens path for reading and writing: with O_DIRECT
-// (blockdev.Direct) where the kernel takes it, so that the restore reads its
-// chunks straight into its buffers, with no copy through the page cache of
-// a kernel that has a few hundred MiB; else through the page cache.
-func openDevice(path string) (device, error) {
-	if d, err := blockdev.OpenDirect(path); err == nil {
-		return d, nil
-	}
-	return os.OpenFile(path, os.O_RDWR, 0)
-}
-
-func deviceSize(f device) (int64, error) {
+func deviceSize(f blockdev.Device) (int64, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return 0, err

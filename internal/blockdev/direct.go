@@ -2,6 +2,7 @@ package blockdev
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"unsafe"
 
@@ -38,6 +39,30 @@ func OpenDirect(path string) (*Direct, error) {
 		return nil, err
 	}
 	return &Direct{File: f, plain: plain}, nil
+}
+
+// Device is a device (or file) open for reading and writing: a *Direct, or
+// an *os.File where the kernel refuses O_DIRECT (Open).
+type Device interface {
+	io.ReaderAt
+	io.WriterAt
+	Name() string
+	Stat() (os.FileInfo, error)
+	Seek(offset int64, whence int) (int64, error)
+	Sync() error
+	Close() error
+}
+
+// Open opens path for reading and writing with O_DIRECT (Direct) where the
+// kernel takes it: an image's chunks then go between the disk and the
+// caller's buffers with no copy through the page cache, which in a second
+// or resume kernel of a few hundred MiB is also memory to fill and reclaim.
+// Elsewhere (tmpfs, some filesystems) it opens path through the page cache.
+func Open(path string) (Device, error) {
+	if d, err := OpenDirect(path); err == nil {
+		return d, nil
+	}
+	return os.OpenFile(path, os.O_RDWR, 0)
 }
 
 // AlignedBuffer returns n zero bytes whose first byte is aligned to Align.

@@ -14,12 +14,13 @@ import (
 	"github.com/kjump/kjump/dump"
 	"github.com/kjump/kjump/hibernate"
 	"github.com/kjump/kjump/image"
+	"github.com/kjump/kjump/internal/blockdev"
 	"github.com/kjump/kjump/pageclass/pageclasstest"
 )
 
 // BenchmarkWriteBesideDD writes a real vmcore's pages as a hibernation image
 // the way the second kernel does (vmcoreRuns, pageSource, writeOptions,
-// openTarget's O_DIRECT), with --compress none, auto and lz4, to a
+// blockdev.Open's O_DIRECT), with --compress none, auto and lz4, to a
 // preallocated file, and in each iteration times dd writing as many bytes
 // with O_DIRECT and 4 MiB blocks to the same file: the write path's speed
 // beside the disk's, on this machine's own CPU. (In the lab's TCG guest the
@@ -99,7 +100,7 @@ func BenchmarkWriteBesideDD(b *testing.B) {
 // vmcore's pages are in the page cache (vmcoreRuns read them all), as in the
 // second kernel /proc/vmcore is memory.
 func writeOnce(b *testing.B, vm *dump.Vmcore, runs []image.Run, total uint64, path string, opt image.WriteOptions) image.Stats {
-	dev, err := openTarget(path)
+	dev, err := blockdev.Open(path)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -313,7 +313,7 @@ func write(req hibernate.Request, mailboxAddr uint64, root string, progress hibe
 		return nil, err
 	}
 
-	dev, err := openTarget(node)
+	dev, err := blockdev.Open(node)
 	if err != nil {
 		return nil, err
 	}
@@ -420,24 +420,6 @@ func writesInFlight(budget uint64, ppc int) int {
 type imageWriter interface {
 	io.WriterAt
 	Sync() error
-}
-
-// target is the device the image goes to, read and written.
-type target interface {
-	io.ReaderAt
-	imageWriter
-	Close() error
-}
-
-// openTarget opens the image's device with O_DIRECT (blockdev.Direct): the
-// chunks go from the writer's buffers to the disk, several at once, with no
-// copy into the page cache of a kernel that has little memory; where the
-// kernel refuses O_DIRECT, through the page cache.
-func openTarget(node string) (target, error) {
-	if d, err := blockdev.OpenDirect(node); err == nil {
-		return d, nil
-	}
-	return os.OpenFile(node, os.O_RDWR, 0)
 }
 
 func writerSize(w imageWriter, node string) (int64, error) {
