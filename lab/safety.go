@@ -120,7 +120,10 @@ func imageState(path string) error {
 }
 
 func hibernateResumeFail(ctx context.Context, l *Lab) error {
-	g, err := l.saved(ctx, "resume-fail", Guest{}, "/lab/hibernate.sh")
+	// Every chunk compressed: one in the second half must be there to spoil
+	// (auto stores most of them raw when the disk outruns the guest's zstd).
+	const job = "/lab/hibernate.sh --compress zstd"
+	g, err := l.saved(ctx, "resume-fail", Guest{}, job)
 	if err != nil {
 		return err
 	}
@@ -180,7 +183,7 @@ func hibernateResumeFail(ctx context.Context, l *Lab) error {
 	if err := imageState(img); err != nil {
 		return fmt.Errorf("after the I/O error the image is %w, want resumable", err)
 	}
-	return l.resumeOK(ctx, "resume-fail", g, "", "/lab/hibernate.sh")
+	return l.resumeOK(ctx, "resume-fail", g, "", job)
 }
 
 func readAtFile(path string, off, n int64) ([]byte, error) {
