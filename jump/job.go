@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/kjump/kjump/internal/initmode"
 	"github.com/kjump/kjump/internal/mailbox"
 	"github.com/kjump/kjump/kexec"
@@ -117,8 +115,7 @@ func RunJob(j Job) (Reply, error) {
 			return Reply{}, err
 		}
 	}
-	unix.Sync()
-	took, err := kexec.Exec()
+	took, err := kexec.Exec() // syncs first
 	if err != nil {
 		return Reply{}, err
 	}

@@ -200,10 +200,17 @@ func Unload() error {
 
 // Exec jumps to the loaded image. For a preserve-context image it returns when the
 // image jumps back, with the time spent away; for any other image it does not return.
-func Exec() (time.Duration, error) { return execUnder("/") }
+// It syncs the filesystems first, as kexec -e does (and hibernation): the
+// kernel's jump suspends the devices with whatever writeback is under way,
+// and on QEMU's virtio-blk a request still in flight then can hang the jump
+// for good (a real-roundtrip run stopped in freeze_secondary_cpus, cpuhp
+// waiting in blk_mq_hctx_notify_offline for a request that never completed,
+// behind the journal's writeback).
+func Exec() (time.Duration, error) { return execUnder("/", unix.Sync, sys.KexecExec) }
 
-// execUnder is Exec reading the kernel's state under root.
-func execUnder(root string) (time.Duration, error) {
+// execUnder is Exec reading the kernel's state under root, with the sync
+// and the jump given.
+func execUnder(root string, sync func(), jump func() error) (time.Duration, error) {
 	loaded, err := loaded(root)
 	if err != nil {
 		return 0, err
@@ -213,8 +220,9 @@ func execUnder(root string) (time.Duration, error) {
 	}
 	// The wall clock: the monotonic clock stops while the other kernel runs
 	// (timekeeping is suspended across the jump).
+	sync()
 	start := time.Now().Round(0)
-	if err := sys.KexecExec(); err != nil {
+	if err := jump(); err != nil {
 		switch err {
 		case unix.EPERM:
 			return 0, fmt.Errorf("%w: %s", ErrNotPermitted, permissionCause(root))

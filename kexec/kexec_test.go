@@ -235,12 +235,42 @@ func TestExecNotLoaded(t *testing.T) {
 	if b, err := os.ReadFile("/sys/kernel/kexec_loaded"); err == nil && strings.TrimSpace(string(b)) != "0" {
 		t.Skip("this machine has a kexec image loaded; not calling Exec")
 	}
-	d, err := execUnder(fakeRoot(t, map[string]string{"sys/kernel/kexec_loaded": "0\n"}))
+	never := func() error { t.Fatal("the jump was called"); return nil }
+	d, err := execUnder(fakeRoot(t, map[string]string{"sys/kernel/kexec_loaded": "0\n"}), func() {}, never)
 	if !errors.Is(err, ErrNotLoaded) || d != 0 {
 		t.Fatalf("Exec with nothing loaded: %v, %v; want ErrNotLoaded", d, err)
 	}
-	if _, err := execUnder(fakeRoot(t, nil)); !errors.Is(err, ErrNotSupported) {
+	if _, err := execUnder(fakeRoot(t, nil), func() {}, never); !errors.Is(err, ErrNotSupported) {
 		t.Fatalf("Exec without /sys/kernel/kexec_loaded: %v; want ErrNotSupported", err)
+	}
+}
+
+// TestExecSyncsFirst: with an image loaded, Exec syncs the filesystems before
+// the jump, as kexec -e does (the jump suspends devices with whatever
+// writeback is in flight), and maps the jump's errors.
+func TestExecSyncsFirst(t *testing.T) {
+	root := fakeRoot(t, map[string]string{"sys/kernel/kexec_loaded": "1\n"})
+	for _, c := range []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"jumps and returns", nil, nil},
+		{"a device refused to suspend", unix.EBUSY, ErrBusy},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var steps []string
+			_, err := execUnder(root, func() { steps = append(steps, "sync") }, func() error {
+				steps = append(steps, "jump")
+				return c.err
+			})
+			if !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
+				t.Errorf("Exec: %v, want %v", err, c.want)
+			}
+			if got := strings.Join(steps, ", "); got != "sync, jump" {
+				t.Errorf("steps: %s; want sync, jump", got)
+			}
+		})
 	}
 }
 

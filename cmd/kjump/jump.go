@@ -135,7 +135,8 @@ Examples:
 			name:    "exec",
 			summary: "jump to the loaded kernel; returns when it jumps back (kexec -e)",
 			usage:   "",
-			help: `Jumps to the kernel 'kjump load' loaded (reboot(LINUX_REBOOT_CMD_KEXEC)). The kernel
+			help: `Jumps to the kernel 'kjump load' loaded (reboot(LINUX_REBOOT_CMD_KEXEC)), after
+syncing the filesystems as kexec -e does. The kernel
 freezes processes and suspends devices first, like hibernation does; after the
 second kernel jumps back, devices resume and processes continue. The first exec
 starts the second kernel; each later exec re-enters it where it left off.
