@@ -12,14 +12,17 @@ func huffLengths(freq []uint32, lens []uint8, limit int, sorted []uint32) {
 	// Symbols with their frequency, in ascending order of frequency:
 	// freq<<10 | symbol (alphabets have at most 288 symbols, a page at most
 	// 64 Ki occurrences of one).
-	s := sorted[:0]
+	// Every symbol is written, the next one over it unless it occurs: no
+	// branch on the frequency (sorted has room for all).
+	all := sorted[:len(freq)]
+	k := 0
 	var hi uint32
 	for sym, f := range freq {
-		if f > 0 {
-			s = append(s, f<<10|uint32(sym))
-			hi |= f
-		}
+		all[k] = f<<10 | uint32(sym)
+		k += int((uint64(f) + 0xffffffff) >> 32) // 1 if f > 0
+		hi |= f
 	}
+	s := all[:k]
 	switch len(s) {
 	case 0:
 		return

@@ -146,7 +146,15 @@ func (c *Compressor) lz(src []byte) {
 	// The last 3 bytes are left as literals: a position is searched with
 	// the 4 bytes there in one load.
 	for i+4 <= n {
-		v := binary.LittleEndian.Uint32(src[i:])
+		// The next 8 bytes where there are 8 (candidates are compared with
+		// them in one load), else 4.
+		var w uint64
+		if i+8 <= n {
+			w = binary.LittleEndian.Uint64(src[i:])
+		} else {
+			w = uint64(binary.LittleEndian.Uint32(src[i:]))
+		}
+		v := uint32(w)
 		h := hash3v(v)
 		cand := c.head[h] - base
 		prev[i] = c.head[h]
@@ -157,11 +165,25 @@ func (c *Compressor) lz(src []byte) {
 			j := int(cand)
 			cand = prev[j] - base
 			// A candidate must share 3 bytes (not just their hash) and the
-			// byte that would make it longer than the best so far.
-			if (binary.LittleEndian.Uint32(src[j:])^v)&0xffffff != 0 || src[j+bestLen] != src[i+bestLen] {
-				continue
+			// byte that would make it longer than the best so far. Most
+			// matches are short: their end is in the first 8 bytes,
+			// compared here in one load rather than in a call.
+			var l int
+			if limit >= 8 {
+				x := binary.LittleEndian.Uint64(src[j:]) ^ w
+				if x&0xffffff != 0 || src[j+bestLen] != src[i+bestLen] {
+					continue
+				}
+				l = bits.TrailingZeros64(x) >> 3
+				if x == 0 {
+					l = 8 + prefix.Len(src[j+8:j+limit], src[i+8:i+limit])
+				}
+			} else {
+				if (binary.LittleEndian.Uint32(src[j:])^v)&0xffffff != 0 || src[j+bestLen] != src[i+bestLen] {
+					continue
+				}
+				l = 3 + prefix.Len(src[j+3:j+limit], src[i+3:i+limit])
 			}
-			l := 3 + prefix.Len(src[j+3:j+limit], src[i+3:i+limit])
 			if l > bestLen {
 				bestLen, bestDist = l, i-j
 				if l >= min(niceMatch, limit) {
