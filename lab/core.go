@@ -27,7 +27,22 @@ func init() {
 	})
 }
 
-var patternPageRE = regexp.MustCompile(`(?m)^pattern: phys 0x([0-9a-f]+) index (\d+)`)
+// patternPageRE is a whole "pattern: phys 0x… index N [window 0x…]" line: a
+// kernel message the serial console put in the middle of one ("index 4[
+// 1.655] clocksource: …" once read as page 4 at page 44's address) is no
+// page.
+var patternPageRE = regexp.MustCompile(`(?m)^pattern: phys 0x([0-9a-f]+) index (\d+)(?: window 0x[0-9a-f]+)?\r?$`)
+
+// patternPages are the pages the pattern process reported on the console.
+func patternPages(console string) []patternPage {
+	var pages []patternPage
+	for _, m := range patternPageRE.FindAllStringSubmatch(console, -1) {
+		p, _ := strconv.ParseUint(m[1], 16, 64)
+		i, _ := strconv.ParseUint(m[2], 10, 64)
+		pages = append(pages, patternPage{p, i})
+	}
+	return pages
+}
 
 // patternPage is a page of the second kernel's pattern process.
 type patternPage struct{ phys, index uint64 }
@@ -71,12 +86,7 @@ func coreCheck(ctx context.Context, l *Lab, name, params string, pokeWorks bool)
 		return err
 	}
 	console := vm.Console()
-	var pages []patternPage
-	for _, m := range patternPageRE.FindAllStringSubmatch(console, -1) {
-		p, _ := strconv.ParseUint(m[1], 16, 64)
-		i, _ := strconv.ParseUint(m[2], 10, 64)
-		pages = append(pages, patternPage{p, i})
-	}
+	pages := patternPages(console)
 	if len(pages) < 64 {
 		return fmt.Errorf("the second kernel's pattern process reported %d pages (log: %s)", len(pages), vm.LogPath())
 	}
