@@ -4,7 +4,8 @@ import (
 	"errors"
 	"sync"
 	"time"
-	"unsafe"
+
+	"github.com/kjump/kjump/internal/blockdev"
 )
 
 // ordered runs n jobs: prepare(i) is called in order on one goroutine (for
@@ -164,9 +165,7 @@ func (b *buffers) get(n int) []byte {
 	case p := <-b.free:
 		return p[:n]
 	default:
-		p := make([]byte, b.size+BlockSize)
-		skip := (BlockSize - int(uintptr(unsafe.Pointer(unsafe.SliceData(p)))%BlockSize)) % BlockSize
-		return p[skip : skip+n : skip+b.size]
+		return blockdev.AlignedBuffer(b.size)[:n] // BlockSize == blockdev.Align
 	}
 }
 

@@ -128,10 +128,11 @@ func loadRetrying(load func() error, free func()) error {
 // freeMemory gives back what can be given before a retried kexec_load: this
 // process's unused heap, then the page cache. The kernel allocates a kexec
 // image's control pages with __GFP_NORETRY, which fails while reclaimable
-// memory is plentiful; a resume kernel, a few hundred MiB, has just read
-// gigabytes of image through its page cache (in the lab's 4 GiB bench 1
-// resume of 3 failed so, "Could not allocate control_code_buffer", and
-// powered off with the image intact).
+// memory is plentiful; a resume kernel, a few hundred MiB, has just restored
+// gigabytes (in the lab's 4 GiB bench 1 resume of 3 failed so, "Could not
+// allocate control_code_buffer", and powered off with the image intact; it
+// read the image through its page cache then, and reads it with O_DIRECT
+// now, but its heap and other caches still hold what the retry frees).
 func freeMemory() {
 	debug.FreeOSMemory()
 	unix.Sync()

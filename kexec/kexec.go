@@ -218,9 +218,9 @@ func execUnder(root string, sync func(), jump func() error) (time.Duration, erro
 	if !loaded {
 		return 0, fmt.Errorf("%w: load one first (kjump load)", ErrNotLoaded)
 	}
+	sync()
 	// The wall clock: the monotonic clock stops while the other kernel runs
 	// (timekeeping is suspended across the jump).
-	sync()
 	start := time.Now().Round(0)
 	if err := jump(); err != nil {
 		switch err {
