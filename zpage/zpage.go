@@ -54,7 +54,12 @@ func (c *Compressor) Compress(dst, src []byte) []byte {
 	return c.w.out
 }
 
-// adler32 is hash/adler32.Checksum, 64 bytes a step. Within a step, the
+// adlerMod is Adler-32's modulus.
+const adlerMod = 65521
+
+// adlerScalar continues an Adler-32 (s1, s2 below adlerMod) over p, 64
+// bytes a step, in plain Go (adler32 uses it where there are no vector
+// instructions, and for the tail). Within a step, the
 // bytes are added in 16-bit lanes, the even and odd bytes of each 8-byte
 // word apart, without multiplications: each lane's sum over the step, the
 // sum of all four words' lanes, and the running total of that sum before
@@ -65,9 +70,9 @@ func (c *Compressor) Compress(dst, src []byte) []byte {
 // most 4·255, its weighted sum 1020·52 and a lower lane's 1020·36; the
 // running total's lanes at most 6·1020. The sums are reduced modulo 65521
 // once per 5504 bytes, before 32 bits can overflow (zlib's limit is 5552).
-func adler32(p []byte) uint32 {
+func adlerScalar(s1, s2 uint32, p []byte) uint32 {
 	const (
-		mod, nmax = 65521, 5552
+		mod, nmax = adlerMod, 5552
 		lanes     = 0x00ff00ff00ff00ff
 		ones      = 0x0001000100010001
 		// The weights of a word's even bytes (b0, b2, b4, b6) and of its
@@ -79,7 +84,6 @@ func adler32(p []byte) uint32 {
 		even2 = 2 | 4<<16 | 6<<32 | 8<<48
 		odd2  = 1 | 3<<16 | 5<<32 | 7<<48
 	)
-	s1, s2 := uint32(1), uint32(0)
 	for len(p) > 0 {
 		q := p[:min(len(p), nmax/64*64)]
 		p = p[len(q):]

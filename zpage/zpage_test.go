@@ -133,12 +133,13 @@ func BenchmarkCompress(b *testing.B) {
 	}
 }
 
-// TestAdler32 checks the 8-bytes-a-step Adler-32 against hash/adler32,
-// across the 5552-byte reduction points and on bytes of 0xff (the largest
-// sums).
+// TestAdler32 checks adler32 (AVX2 where the CPU has it) and adlerScalar
+// against hash/adler32, across the reduction points (5552 bytes for the
+// scalar loop, 64 KiB for a vector call), on random bytes and on bytes of
+// 0xff (the largest sums).
 func TestAdler32(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(7, 8))
-	for _, n := range []int{0, 1, 7, 8, 9, 63, 64, 65, 5503, 5504, 5505, 5551, 5552, 5553, 5560, 4096, 11104, 65536, 100003} {
+	for _, n := range []int{0, 1, 7, 8, 9, 31, 32, 33, 63, 64, 65, 5503, 5504, 5505, 5551, 5552, 5553, 5560, 4096, 11104, 65535, 65536, 65537, 65568, 100003, 300000} {
 		for _, fill := range []string{"random", "ff"} {
 			b := make([]byte, n)
 			for i := range b {
@@ -147,10 +148,34 @@ func TestAdler32(t *testing.T) {
 					b[i] = byte(rnd.Uint32())
 				}
 			}
-			if got, want := adler32(b), stdadler32.Checksum(b); got != want {
-				t.Errorf("%d bytes of %s: %#x, want %#x", n, fill, got, want)
+			want := stdadler32.Checksum(b)
+			if got := adler32(b); got != want {
+				t.Errorf("adler32, %d bytes of %s: %#x, want %#x", n, fill, got, want)
+			}
+			if got := adlerScalar(1, 0, b); got != want {
+				t.Errorf("adlerScalar, %d bytes of %s: %#x, want %#x", n, fill, got, want)
 			}
 		}
+	}
+}
+
+// BenchmarkAdler32 checksums a page of random bytes.
+func BenchmarkAdler32(b *testing.B) {
+	rnd := rand.New(rand.NewPCG(7, 8))
+	page := make([]byte, 4096)
+	for i := range page {
+		page[i] = byte(rnd.Uint32())
+	}
+	for _, bc := range []struct {
+		name string
+		f    func([]byte) uint32
+	}{{"adler32", adler32}, {"scalar", func(p []byte) uint32 { return adlerScalar(1, 0, p) }}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(page)))
+			for b.Loop() {
+				bc.f(page)
+			}
+		})
 	}
 }
 
