@@ -1,9 +1,10 @@
 package lzo
 
 import (
-	"bytes"
 	"encoding/binary"
 	"math/bits"
+
+	"github.com/kjump/kjump/internal/prefix"
 )
 
 const (
@@ -112,10 +113,10 @@ func encode(table *[1 << tableBits]uint32, base uint32, src, out []byte, d int) 
 			if x != 0 {
 				m = minMatch + bits.TrailingZeros64(x)>>3
 			} else {
-				m = minMatch + 8 + matchLen(src, cand+minMatch+8, ip+minMatch+8)
+				m = minMatch + 8 + prefix.Len(src[cand+minMatch+8:], src[ip+minMatch+8:])
 			}
 		} else {
-			m = minMatch + matchLen(src, cand+minMatch, ip+minMatch)
+			m = minMatch + prefix.Len(src[cand+minMatch:], src[ip+minMatch:])
 		}
 
 		// The literals before the match: none, or 1 to 3 in the last
@@ -158,31 +159,6 @@ func encode(table *[1 << tableBits]uint32, base uint32, src, out []byte, d int) 
 }
 
 func hash(v uint32) uint32 { return (v * 2654435761) >> (32 - tableBits) }
-
-// matchLen returns how many bytes src[a:] and src[b:] share, a < b: up to
-// the end of src.
-func matchLen(src []byte, a, b int) int {
-	n := 0
-	// Most matches are short: 8 bytes at a time for the first 64.
-	for b+n+8 <= len(src) {
-		x := binary.LittleEndian.Uint64(src[a+n:]) ^ binary.LittleEndian.Uint64(src[b+n:])
-		if x != 0 {
-			return n + bits.TrailingZeros64(x)>>3
-		}
-		n += 8
-		if n == 64 {
-			// A long one (a run of zeros, a repeated structure): 64 bytes
-			// at a time through bytes.Equal's vector instructions.
-			for b+n+64 <= len(src) && bytes.Equal(src[a+n:a+n+64], src[b+n:b+n+64]) {
-				n += 64
-			}
-		}
-	}
-	for b+n < len(src) && src[a+n] == src[b+n] {
-		n++
-	}
-	return n
-}
 
 // literals writes the literal run src[lit:end] at out[d:] and returns
 // where the next instruction goes. statePos is as in encode: a run of 1 to
