@@ -42,6 +42,8 @@ compressed on its own; --compress picks how:
   zstd    read by crash only (Debian's makedumpfile is built without it)
   snappy  read by crash only (likewise)
 --format elf writes an ELF core like makedumpfile -E, which both read.
+makedumpfile's spellings work too: -c, -l, -p and -z for --compress zlib, lzo,
+snappy and zstd, -E for --format elf, --num-threads for --threads.
 
 DST is written as DST.tmp-XXXX in the same directory, synced and renamed when
 complete (mode 0600); on an error or Ctrl-C it is removed. A DST that is a block
@@ -56,20 +58,37 @@ Examples:
   # keep everything but zero pages, zstd, and a JSON summary
   $ kjump dump --level 1 --compress zstd --json vmcore.elf vmcore.zst | jq .mb_per_s
   # a filtered ELF core that makedumpfile --dump-dmesg and crash read
-  $ kjump dump --format elf vmcore.elf vmcore.small.elf`,
+  $ kjump dump --format elf vmcore.elf vmcore.small.elf
+  # as makedumpfile would be called: LZO, level 31
+  $ kjump dump -l -d 31 /proc/vmcore /var/crash/vmcore.kdump`,
 		setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 			level := fs.String("level", "31", "dump level: the page classes to leave out, 0 to 31 (makedumpfile -d)")
 			fs.StringVar(level, "d", "31", "same as --level")
 			format := fs.String("format", "kdump", "output format: kdump or elf")
 			compress := fs.String("compress", "zlib", "kdump page compression: zlib, lzo, zstd, snappy or none (zstd and snappy: crash only)")
+			short := map[string]*bool{}
+			for _, m := range makedumpfileCompressions {
+				short[m.flag] = fs.Bool(m.flag, false, "same as --compress "+m.compress+" (makedumpfile -"+m.flag+")")
+			}
+			elf := fs.Bool("E", false, "same as --format elf (makedumpfile -E)")
 			threads := fs.Int("threads", runtime.NumCPU(), "goroutines that read and compress pages")
+			fs.IntVar(threads, "num-threads", runtime.NumCPU(), "same as --threads (makedumpfile --num-threads)")
 			asJSON := fs.Bool("json", false, "print a JSON summary at the end")
 			return func(args []string, stdout, stderr io.Writer) error {
 				if len(args) != 2 {
 					return errUsage
 				}
-				opt := dump.DefaultOptions()
+				given := map[string]bool{}
+				fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+				picked := map[string]bool{"E": *elf}
+				for name, on := range short {
+					picked[name] = *on
+				}
 				var err error
+				if *compress, *format, err = makedumpfileSpellings(picked, *compress, given["compress"], *format, given["format"]); err != nil {
+					return fmt.Errorf("%w: %w", err, errUsage)
+				}
+				opt := dump.DefaultOptions()
 				if opt.Level, err = pageclass.ParseLevel(*level); err != nil {
 					return fmt.Errorf("--level: %w: %w", err, errUsage)
 				}
@@ -107,6 +126,39 @@ Examples:
 			}
 		},
 	})
+}
+
+// makedumpfileCompressions are makedumpfile's compression flags and the
+// --compress each stands for.
+var makedumpfileCompressions = []struct{ flag, compress string }{
+	{"c", "zlib"}, {"l", "lzo"}, {"p", "snappy"}, {"z", "zstd"},
+}
+
+// makedumpfileSpellings folds makedumpfile's -c, -l, -p, -z and -E (those
+// in picked that are true) into --compress and --format, which the user
+// gave explicitly when compressSet and formatSet say so. Flags that
+// contradict each other are an error, as is a compression with the ELF
+// format, which has none (makedumpfile refuses -E with -c too).
+func makedumpfileSpellings(picked map[string]bool, compress string, compressSet bool, format string, formatSet bool) (string, string, error) {
+	for _, m := range makedumpfileCompressions {
+		if !picked[m.flag] {
+			continue
+		}
+		if compressSet && compress != m.compress {
+			return "", "", fmt.Errorf("-%s means --compress %s, and --compress %s was given too", m.flag, m.compress, compress)
+		}
+		compress, compressSet = m.compress, true
+	}
+	if picked["E"] {
+		if formatSet && format != "elf" {
+			return "", "", fmt.Errorf("-E means --format elf, and --format %s was given too", format)
+		}
+		format, formatSet = "elf", true
+	}
+	if format == "elf" && compressSet {
+		return "", "", fmt.Errorf("--compress %s: the ELF format stores pages uncompressed; leave out the compression or use --format kdump", compress)
+	}
+	return compress, format, nil
 }
 
 func writeDumpSummary(w io.Writer, s dump.Summary) {

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kjump/kjump/dump"
+	"github.com/kjump/kjump/pageclass/pageclasstest"
+)
+
+// TestMakedumpfileSpellings: makedumpfile's -c, -l, -p, -z and -E fold
+// into --compress and --format; contradictions are refused.
+func TestMakedumpfileSpellings(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		picked                map[string]bool
+		compress              string
+		compressSet           bool
+		format                string
+		formatSet             bool
+		wantCompress, wantFmt string
+		wantErr               string
+	}{
+		{"defaults", nil, "zlib", false, "kdump", false, "zlib", "kdump", ""},
+		{"-l", map[string]bool{"l": true}, "zlib", false, "kdump", false, "lzo", "kdump", ""},
+		{"-c", map[string]bool{"c": true}, "zlib", false, "kdump", false, "zlib", "kdump", ""},
+		{"-p", map[string]bool{"p": true}, "zlib", false, "kdump", false, "snappy", "kdump", ""},
+		{"-z", map[string]bool{"z": true}, "zlib", false, "kdump", false, "zstd", "kdump", ""},
+		{"-l --compress lzo", map[string]bool{"l": true}, "lzo", true, "kdump", false, "lzo", "kdump", ""},
+		{"-l --compress zstd", map[string]bool{"l": true}, "zstd", true, "kdump", false, "", "", "-l means --compress lzo, and --compress zstd"},
+		{"-c -l", map[string]bool{"c": true, "l": true}, "zlib", false, "kdump", false, "", "", "-l means --compress lzo, and --compress zlib"},
+		{"-E", map[string]bool{"E": true}, "zlib", false, "kdump", false, "zlib", "elf", ""},
+		{"-E --format kdump", map[string]bool{"E": true}, "zlib", false, "kdump", true, "", "", "-E means --format elf, and --format kdump"},
+		{"-E -c", map[string]bool{"E": true, "c": true}, "zlib", false, "kdump", false, "", "", "the ELF format stores pages uncompressed"},
+		{"--format elf --compress none", nil, "none", true, "elf", true, "", "", "the ELF format stores pages uncompressed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, f, err := makedumpfileSpellings(tc.picked, tc.compress, tc.compressSet, tc.format, tc.formatSet)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || c != tc.wantCompress || f != tc.wantFmt {
+				t.Errorf("= %q, %q, %v; want %q, %q", c, f, err, tc.wantCompress, tc.wantFmt)
+			}
+		})
+	}
+}
+
+// TestDumpMakedumpfileFlags runs kjump dump as makedumpfile is called, on
+// a synthetic kernel's vmcore, and reads back what it wrote; a command line
+// makedumpfile would refuse stops with the usage and writes nothing.
+func TestDumpMakedumpfileFlags(t *testing.T) {
+	k := pageclasstest.New(1024, false)
+	k.SetFree(512, 2)
+	k.WritePage(600, []byte("hello"))
+	dir := t.TempDir()
+	src := filepath.Join(dir, "vmcore")
+	if err := os.WriteFile(src, k.ELF(nil, true), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args                []string
+		format, compression string
+		threads             int
+	}{
+		{[]string{"-l", "-d", "31", "--num-threads", "1"}, "kdump", "lzo", 1},
+		{[]string{"-c"}, "kdump", "zlib", 0},
+		{[]string{"-E", "-d", "1"}, "elf", "", 0},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			dst := filepath.Join(dir, "out")
+			args := append(append([]string{"dump", "--json"}, tc.args...), src, dst)
+			code, out, errOut := runKjump(args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var sum dump.Summary
+			if err := json.Unmarshal([]byte(out), &sum); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			if sum.Format != tc.format || sum.Compression != tc.compression || (tc.threads > 0 && sum.Threads != tc.threads) {
+				t.Errorf("wrote %s/%s with %d threads, want %s/%s", sum.Format, sum.Compression, sum.Threads, tc.format, tc.compression)
+			}
+		})
+	}
+	for _, args := range [][]string{{"-c", "-l"}, {"-E", "--compress", "zstd"}, {"-E", "--format", "kdump"}} {
+		t.Run("refused "+strings.Join(args, " "), func(t *testing.T) {
+			dst := filepath.Join(dir, "refused")
+			code, _, errOut := runKjump(append(append([]string{"dump"}, args...), src, dst)...)
+			if code != 2 || !strings.Contains(errOut, "usage: kjump dump") {
+				t.Errorf("exit %d, stderr %q; want the usage", code, errOut)
+			}
+			if _, err := os.Stat(dst); err == nil {
+				t.Errorf("%s was written", dst)
+			}
+		})
+	}
+}
