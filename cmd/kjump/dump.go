@@ -85,7 +85,7 @@ Examples:
 					picked[name] = *on
 				}
 				var err error
-				if *compress, *format, err = makedumpfileSpellings(picked, *compress, given["compress"], *format, given["format"]); err != nil {
+				if *compress, *format, err = resolveDumpFormat(picked, *compress, given["compress"], *format, given["format"]); err != nil {
 					return fmt.Errorf("%w: %w", err, errUsage)
 				}
 				opt := dump.DefaultOptions()
@@ -134,12 +134,13 @@ var makedumpfileCompressions = []struct{ flag, compress string }{
 	{"c", "zlib"}, {"l", "lzo"}, {"p", "snappy"}, {"z", "zstd"},
 }
 
-// makedumpfileSpellings folds makedumpfile's -c, -l, -p, -z and -E (those
-// in picked that are true) into --compress and --format, which the user
-// gave explicitly when compressSet and formatSet say so. Flags that
-// contradict each other are an error, as is a compression with the ELF
-// format, which has none (makedumpfile refuses -E with -c too).
-func makedumpfileSpellings(picked map[string]bool, compress string, compressSet bool, format string, formatSet bool) (string, string, error) {
+// resolveDumpFormat folds makedumpfile's -c, -l, -p, -z and -E (those
+// in picked that are true; kjump dump has them) into --compress and
+// --format, which the user gave explicitly when compressSet and formatSet
+// say so. Flags that contradict each other are an error, as is a
+// compression given with the ELF format, which has none (makedumpfile
+// refuses -E with -c too). kjump dump and kjump snapshot both check here.
+func resolveDumpFormat(picked map[string]bool, compress string, compressSet bool, format string, formatSet bool) (string, string, error) {
 	for _, m := range makedumpfileCompressions {
 		if !picked[m.flag] {
 			continue

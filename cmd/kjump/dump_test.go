@@ -38,7 +38,7 @@ func TestMakedumpfileSpellings(t *testing.T) {
 		{"--format elf --compress none", nil, "none", true, "elf", true, "", "", "the ELF format stores pages uncompressed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, f, err := makedumpfileSpellings(tc.picked, tc.compress, tc.compressSet, tc.format, tc.formatSet)
+			c, f, err := resolveDumpFormat(tc.picked, tc.compress, tc.compressSet, tc.format, tc.formatSet)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)

@@ -225,6 +225,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"lab", "build", "extra"}, ""},
 		{[]string{"initramfs"}, ""}, // -o is required
 		{[]string{"initramfs", "-o", "x.cpio", "extra"}, ""},
+		{[]string{"snapshot", "-o", "x", "--format", "elf", "--compress", "zstd"}, "the ELF format stores pages uncompressed"},
+		{[]string{"dump", "-c", "-l", "a", "b"}, "-l means --compress lzo"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out, errOut := runKjump(tc.args...)

@@ -78,6 +78,11 @@ Examples:
 					if len(args) > 0 || o.Output == "" {
 						return errUsage
 					}
+					given := map[string]bool{}
+					fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+					if _, _, err := resolveDumpFormat(nil, o.Compression, given["compress"], o.Format, given["format"]); err != nil {
+						return fmt.Errorf("%w: %w", err, errUsage)
+					}
 					o.Log = stderr
 					r, err := snapshot.Take(o)
 					if err != nil {
