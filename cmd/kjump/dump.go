@@ -66,11 +66,10 @@ Examples:
 			fs.StringVar(level, "d", "31", "same as --level")
 			format := fs.String("format", "kdump", "output format: kdump or elf")
 			compress := fs.String("compress", "zlib", "kdump page compression: zlib, lzo, zstd, snappy or none (zstd and snappy: crash only)")
-			short := map[string]*bool{}
+			spellings := map[string]*bool{"E": fs.Bool("E", false, "same as --format elf (makedumpfile -E)")}
 			for _, m := range makedumpfileCompressions {
-				short[m.flag] = fs.Bool(m.flag, false, "same as --compress "+m.compress+" (makedumpfile -"+m.flag+")")
+				spellings[m.flag] = fs.Bool(m.flag, false, "same as --compress "+m.compress+" (makedumpfile -"+m.flag+")")
 			}
-			elf := fs.Bool("E", false, "same as --format elf (makedumpfile -E)")
 			threads := fs.Int("threads", runtime.NumCPU(), "goroutines that read and compress pages")
 			fs.IntVar(threads, "num-threads", runtime.NumCPU(), "same as --threads (makedumpfile --num-threads)")
 			asJSON := fs.Bool("json", false, "print a JSON summary at the end")
@@ -80,8 +79,8 @@ Examples:
 				}
 				given := map[string]bool{}
 				fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-				picked := map[string]bool{"E": *elf}
-				for name, on := range short {
+				picked := map[string]bool{}
+				for name, on := range spellings {
 					picked[name] = *on
 				}
 				var err error
