@@ -123,8 +123,8 @@ func hybridSleep(root string, req hibernate.Request, box *mailbox.Box, seq uint6
 	unix.Sync()
 	fmt.Fprintf(os.Stderr, "hibernate-write: image %s committed; suspending to RAM (hybrid sleep)\n", rep.Image)
 	// Let the line reach the console before the kernel's own suspend lines,
-	// which otherwise land in the middle of it (tcdrain; not a tty: nothing).
-	unix.IoctlSetInt(int(os.Stderr.Fd()), unix.TCSBRK, 1)
+	// which otherwise land in the middle of it.
+	initmode.DrainConsole(os.Stderr)
 	if err := os.WriteFile(filepath.Join(root, "sys/power/state"), []byte("mem"), 0); err != nil {
 		powerOff(fmt.Errorf("suspend to RAM failed (%w)", err))
 	}
@@ -205,10 +205,7 @@ func Summary(st *image.Stats, took time.Duration) string {
 func end(then initmode.Action, why string) {
 	unix.Sync()
 	fmt.Fprintf(os.Stderr, "hibernate-write: %s; %s\n", why, then)
-	if then == initmode.Reboot {
-		unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
-	}
-	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	initmode.Halt(os.Stderr, then)
 	select {}
 }
 

@@ -50,7 +50,7 @@ func Main(cfg Config) {
 	p, err := ParseCmdline(cfg.Cmdline)
 	if err != nil {
 		say("%v", err)
-		finish(say, PowerOff)
+		finish(cfg.Console, say, PowerOff)
 	}
 	for entry := 1; ; entry++ {
 		ok, failed := Run(p, cfg.Self, cfg.Console)
@@ -67,7 +67,7 @@ func Main(cfg Config) {
 			then = Back
 		}
 		if then != Back {
-			finish(say, then)
+			finish(cfg.Console, say, then)
 		}
 		// Returns when the first kernel re-enters this one.
 		if _, failed := Run(Params{Run: []string{"back"}}, cfg.Self, cfg.Console); failed > 0 {
@@ -76,7 +76,7 @@ func Main(cfg Config) {
 				then = PowerOff
 			}
 			say("cannot jump back; then %s", then)
-			finish(say, then)
+			finish(cfg.Console, say, then)
 		}
 		say("re-entered (%d): running the commands again", entry)
 	}
@@ -212,7 +212,7 @@ func (r *reaper) wait(pid int) unix.WaitStatus {
 	return <-ch
 }
 
-func finish(say func(string, ...any), a Action) {
+func finish(console *os.File, say func(string, ...any), a Action) {
 	unix.Sync()
 	switch a {
 	case Shell:
@@ -227,12 +227,39 @@ func finish(say func(string, ...any), a Action) {
 	unix.Sync()
 	if a == Reboot {
 		say("rebooting")
-		unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
+	} else {
+		say("powering off")
 	}
-	say("powering off")
-	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	Halt(console, a)
 	select {}
 }
+
+// Halt reboots or powers off (Reboot, or anything else) once the console has
+// printed what was written to it (DrainConsole).
+func Halt(console *os.File, a Action) {
+	drainConsole(console)
+	cmd := unix.LINUX_REBOOT_CMD_POWER_OFF
+	if a == Reboot {
+		cmd = unix.LINUX_REBOOT_CMD_RESTART
+	}
+	reboot(cmd)
+}
+
+// reboot and drainConsole are unix.Reboot and DrainConsole; tests replace
+// them.
+var (
+	reboot       = unix.Reboot
+	drainConsole = DrainConsole
+)
+
+// DrainConsole waits until what was written to the console f has gone out
+// (tcdrain; on a file that is not a tty it does nothing). The kernel prints
+// its own messages at once, ahead of the output a serial console's tty
+// still holds, so without it the kernel's power-off message lands in the
+// middle of the last lines written before: "kjump-init: ok: /lab/hibernate.s[
+// 7.381347] ACPI: PM: Preparing to enter system sleep state S5", and a lab
+// scenario waiting for that line failed.
+func DrainConsole(f *os.File) { unix.IoctlSetInt(int(f.Fd()), unix.TCSBRK, 1) }
 
 // shell runs an interactive shell on the console and returns when it exits.
 func shell(say func(string, ...any)) error {

@@ -1,11 +1,14 @@
 package initmode
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestRun runs real child processes and checks init's report lines.
@@ -67,5 +70,27 @@ func TestRunReapsOrphans(t *testing.T) {
 	out, _ := os.ReadFile(console.Name())
 	if ok != 1 || failed != 1 || !strings.Contains(string(out), "exit status 7") {
 		t.Errorf("ok=%d failed=%d, console:\n%s", ok, failed, out)
+	}
+}
+
+// TestHaltDrainsFirst: the console is drained before the reboot or power-off,
+// for both actions (a kernel message used to cut kjump-init's last line).
+func TestHaltDrainsFirst(t *testing.T) {
+	var calls []string
+	defer func(r func(int) error, d func(*os.File)) { reboot, drainConsole = r, d }(reboot, drainConsole)
+	reboot = func(cmd int) error { calls = append(calls, fmt.Sprintf("reboot %#x", cmd)); return nil }
+	drainConsole = func(*os.File) { calls = append(calls, "drain") }
+	for _, tc := range []struct {
+		a    Action
+		want string
+	}{
+		{PowerOff, fmt.Sprintf("drain reboot %#x", unix.LINUX_REBOOT_CMD_POWER_OFF)},
+		{Reboot, fmt.Sprintf("drain reboot %#x", unix.LINUX_REBOOT_CMD_RESTART)},
+	} {
+		calls = nil
+		Halt(os.Stdout, tc.a)
+		if got := strings.Join(calls, " "); got != tc.want {
+			t.Errorf("Halt(%v): %s, want %s", tc.a, got, tc.want)
+		}
 	}
 }
