@@ -3,12 +3,14 @@ package dump
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"sync"
 	"time"
 
 	"github.com/kjump/kjump/dumpfile"
+	"github.com/kjump/kjump/flattened"
 	"github.com/kjump/kjump/pageclass"
 	"github.com/kjump/kjump/pageset"
 )
@@ -34,6 +36,43 @@ func RunDevice(ctx context.Context, src string, dev Device, capacity int64, name
 	return run(ctx, src, name, opt, func(_ string, write func(output) error) (int64, error) {
 		return writeInPlace(dev, capacity, name, write)
 	})
+}
+
+// RunFlattened is RunContext writing the dump as makedumpfile's flattened
+// stream (package flattened) to w, a pipe or a connection that cannot seek:
+// kjump dump -F. The dump is written as to a device, its first block last,
+// and the stream's end record only after that, so a stream cut short
+// rebuilds into no valid dump. name names w in the summary and messages.
+func RunFlattened(ctx context.Context, src string, w io.Writer, name string, opt Options) (Summary, error) {
+	fw, err := flattened.NewWriter(w)
+	if err != nil {
+		return Summary{}, err
+	}
+	sum, err := RunDevice(ctx, src, fw, 0, name, opt)
+	if err != nil {
+		return sum, err
+	}
+	if err := fw.Close(); err != nil {
+		return sum, fmt.Errorf("dump: ending the stream on %s: %w", name, err)
+	}
+	return sum, nil
+}
+
+// Rebuild writes the dump file that the flattened stream r carries (from
+// kjump dump -F, makedumpfile -F or QEMU's dump-guest-memory) to dst, as
+// makedumpfile -R does, and returns its size. dst is written as Run writes
+// its output (a new file renamed over dst when complete, a device in place
+// with its first block last), so a stream that was cut short leaves dst
+// as it was.
+func Rebuild(r io.Reader, dst string) (int64, error) {
+	size, err := writeOutput(dst, func(o output) error {
+		_, err := flattened.Rebuild(r, o)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("dump: rebuilding %s: %w", dst, err)
+	}
+	return size, nil
 }
 
 // run is RunContext writing through writeOut (writeOutput, or in tests

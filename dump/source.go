@@ -148,7 +148,7 @@ func sourceError(path string, err error) error {
 	case errors.Is(err, elfcore.ErrKdumpCompressed):
 		reason = "a kdump-compressed file already: crash and makedumpfile read it as it is (makedumpfile -d N re-filters it)"
 	case errors.Is(err, elfcore.ErrFlattened):
-		reason = "in makedumpfile's flattened format: reassemble it with makedumpfile -R first"
+		reason = "in makedumpfile's flattened format: rebuild it first with kjump dump -R OUT < FILE (or makedumpfile -R)"
 	case errors.Is(err, elfcore.ErrNotELF):
 		reason = "not a vmcore (neither an ELF core nor a kdump-compressed file)"
 	case errors.Is(err, elfcore.ErrSegmentBeyondEOF), errors.Is(err, elfcore.ErrTruncated):

@@ -88,8 +88,8 @@
 // them in memory.
 //
 // Not handled: makedumpfile's flattened format (makedumpfile -F, QEMU's
-// dump-guest-memory -z; Open says ErrFlattened: "makedumpfile -R"
-// reassembles it), the older "DISKDUMP" format, and big-endian dumps.
+// dump-guest-memory -z; Open says ErrFlattened: package flattened, kjump
+// dump -R or makedumpfile -R rebuilds it), the older "DISKDUMP" format, and big-endian dumps.
 // Open reads one file of a split set (the page frames it holds); joining
 // the set is left to the caller.
 package dumpfile

@@ -13,8 +13,8 @@ var (
 	ErrNotKdump = errors.New("not a kdump-compressed file")
 	// ErrFlattened: the file is in makedumpfile's flattened format (what
 	// makedumpfile -F and QEMU's dump-guest-memory write); turn it into a
-	// regular file with makedumpfile -R.
-	ErrFlattened = errors.New("flattened kdump format; reassemble it with makedumpfile -R")
+	// regular file with kjump dump -R (package flattened) or makedumpfile -R.
+	ErrFlattened = errors.New("flattened kdump format; rebuild it with kjump dump -R OUT < FILE (or makedumpfile -R)")
 	// ErrUnsupported: a well-formed file or request this package does not
 	// handle (a header version, block size or compression).
 	ErrUnsupported = errors.New("unsupported")

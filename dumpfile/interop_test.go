@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kjump/kjump/flattened"
 	"github.com/kjump/kjump/pageset"
 )
 
@@ -660,6 +661,14 @@ func TestQEMUDump(t *testing.T) {
 	kd := filepath.Join(dir, "guest.kdump")
 	if _, err := run(t, bytes.NewReader(fb), mdf, "-R", kd); err != nil {
 		t.Fatal(err)
+	}
+	// Package flattened rebuilds QEMU's stream into the same bytes.
+	var ours memFile
+	if _, err := flattened.Rebuild(bytes.NewReader(fb), &ours); err != nil {
+		t.Fatalf("flattened.Rebuild of QEMU's stream: %v", err)
+	}
+	if kb, _ := os.ReadFile(kd); !bytes.Equal(ours.Bytes(), kb) {
+		t.Errorf("flattened.Rebuild: %d bytes that differ from makedumpfile -R's %d", len(ours.Bytes()), len(kb))
 	}
 	f := openFile(t, kd)
 	if f.Header.Compression != Zlib || f.Header.Utsname.Machine != "x86_64" {

@@ -273,7 +273,7 @@ func notELF(head []byte) error {
 	case bytes.HasPrefix(head, []byte("makedumpfile")):
 		return &FormatError{Err: ErrFlattened, Offset: 0,
 			Detail: "magic \"makedumpfile\": this is makedumpfile's flattened format, not an ELF core",
-			Hint:   "rearrange it into a regular dump first: makedumpfile -R OUT < FILE"}
+			Hint:   "rebuild it into a regular dump first: kjump dump -R OUT < FILE (or makedumpfile -R OUT < FILE)"}
 	case len(head) == 0:
 		return formatErr(ErrNotELF, -1, "empty file")
 	}

@@ -22,7 +22,7 @@ func init() {
 	registry = append(registry, command{
 		name:    "dump",
 		summary: "copy a vmcore into a smaller dump file for crash or makedumpfile (makedumpfile -d N -c)",
-		usage:   "[flags] SRC DST",
+		usage:   "[flags] SRC DST | -F [flags] SRC | -R DST",
 		help: `Copies the ELF vmcore SRC (/proc/vmcore in a kdump or kexec-jump second kernel,
 or a saved copy of it) to DST, leaving out the pages a crash analysis does not
 need, like makedumpfile. --level takes makedumpfile's -d bits:
@@ -45,6 +45,13 @@ compressed on its own; --compress picks how:
 makedumpfile's spellings work too: -c, -l, -p and -z for --compress zlib, lzo,
 snappy and zstd, -E for --format elf, --num-threads for --threads.
 
+-F writes the dump to standard output instead of DST, in makedumpfile's
+flattened format (makedumpfile -F): a stream for a pipe or ssh, which crash
+opens as it is and makedumpfile -R or kjump dump -R turn back into the file.
+The summary goes to standard error then. -R DST reads such a stream (also
+QEMU's dump-guest-memory's flattened formats) from standard input and writes
+DST; a stream cut short leaves DST as it was.
+
 DST is written as DST.tmp-XXXX in the same directory, synced and renamed when
 complete (mode 0600); on an error or Ctrl-C it is removed. A DST that is a block
 device is written in place, its first block last (zeroed on an error). The
@@ -60,7 +67,9 @@ Examples:
   # a filtered ELF core that makedumpfile --dump-dmesg and crash read
   $ kjump dump --format elf vmcore.elf vmcore.small.elf
   # as makedumpfile would be called: LZO, level 31
-  $ kjump dump -l -d 31 /proc/vmcore /var/crash/vmcore.kdump`,
+  $ kjump dump -l -d 31 /proc/vmcore /var/crash/vmcore.kdump
+  # from the second kernel to another machine, and back into a file there
+  $ kjump dump -F -l /proc/vmcore | ssh host 'kjump dump -R /var/crash/vmcore.kdump'`,
 		setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 			level := fs.String("level", "31", "dump level: the page classes to leave out, 0 to 31 (makedumpfile -d)")
 			fs.StringVar(level, "d", "31", "same as --level")
@@ -73,8 +82,30 @@ Examples:
 			threads := fs.Int("threads", runtime.NumCPU(), "goroutines that read and compress pages")
 			fs.IntVar(threads, "num-threads", runtime.NumCPU(), "same as --threads (makedumpfile --num-threads)")
 			asJSON := fs.Bool("json", false, "print a JSON summary at the end")
+			flat := fs.Bool("F", false, "write the dump to standard output in makedumpfile's flattened format (makedumpfile -F); no DST")
+			rebuild := fs.Bool("R", false, "rebuild DST from a flattened stream on standard input (makedumpfile -R); no SRC")
 			return func(args []string, stdout, stderr io.Writer) error {
-				if len(args) != 2 {
+				switch {
+				case *flat && *rebuild:
+					return fmt.Errorf("-F and -R: one writes a stream, the other reads one: %w", errUsage)
+				case *rebuild:
+					if len(args) != 1 || fs.NFlag() != 1 {
+						return fmt.Errorf("-R takes DST and no other flag: %w", errUsage)
+					}
+					size, err := dump.Rebuild(os.Stdin, args[0])
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(stdout, "%s: rebuilt from the flattened stream, %s\n", args[0], memmap.FormatSize(uint64(size)))
+					return nil
+				case *flat:
+					if len(args) != 1 {
+						return fmt.Errorf("-F takes SRC only: the dump goes to standard output: %w", errUsage)
+					}
+					if f, ok := stdout.(*os.File); ok && isTerminal(f) {
+						return fmt.Errorf("-F writes the dump to standard output, which is a terminal: pipe it (| ssh host 'kjump dump -R FILE') or redirect it: %w", errUsage)
+					}
+				case len(args) != 2:
 					return errUsage
 				}
 				given := map[string]bool{}
@@ -108,7 +139,13 @@ Examples:
 				}
 				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
-				sum, err := dump.RunContext(ctx, args[0], args[1], opt)
+				var sum dump.Summary
+				if *flat {
+					sum, err = dump.RunFlattened(ctx, args[0], stdout, "standard output", opt)
+					stdout = stderr // the summary: standard output holds the stream
+				} else {
+					sum, err = dump.RunContext(ctx, args[0], args[1], opt)
+				}
 				if bar != nil {
 					bar.finish()
 				}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kjump/kjump/dump"
+	"github.com/kjump/kjump/dumpfile"
 	"github.com/kjump/kjump/pageclass/pageclasstest"
 )
 
@@ -100,5 +102,59 @@ func TestDumpMakedumpfileFlags(t *testing.T) {
 				t.Errorf("%s was written", dst)
 			}
 		})
+	}
+}
+
+// TestDumpFlattenedStream: kjump dump -F writes the stream to standard
+// output and its summary to standard error; kjump dump -R turns the stream
+// on standard input back into the dump file.
+func TestDumpFlattenedStream(t *testing.T) {
+	k := pageclasstest.New(1024, false)
+	k.WritePage(600, []byte("hello"))
+	dir := t.TempDir()
+	src := filepath.Join(dir, "vmcore")
+	if err := os.WriteFile(src, k.ELF(nil, true), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stream, errOut := runKjump("dump", "-F", "-l", "--json", src)
+	if code != 0 {
+		t.Fatalf("dump -F: exit %d: %s", code, errOut)
+	}
+	var sum dump.Summary
+	if err := json.Unmarshal([]byte(errOut), &sum); err != nil || sum.Compression != "lzo" {
+		t.Fatalf("dump -F: summary on stderr %q (%v)", errOut, err)
+	}
+	in := filepath.Join(dir, "stream")
+	if err := os.WriteFile(in, []byte(stream), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	defer func(old *os.File) { os.Stdin = old }(os.Stdin)
+	os.Stdin = f
+	dst := filepath.Join(dir, "rebuilt")
+	if code, out, errOut := runKjump("dump", "-R", dst); code != 0 || !strings.Contains(out, "rebuilt from the flattened stream") {
+		t.Fatalf("dump -R: exit %d, %q, %q", code, out, errOut)
+	}
+	b, err := os.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := dumpfile.Open(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The dumped bitmap holds the zero pages too (they share one stored page).
+	if pages := sum.PagesWritten + sum.Excluded.Zero; d.Header.Compression != dumpfile.LZO || int64(len(b)) != sum.OutputBytes || d.Dumped.Count() != pages {
+		t.Errorf("rebuilt: %v, %d bytes, %d pages; the summary says %d bytes, %d pages", d.Header.Compression, len(b), d.Dumped.Count(), sum.OutputBytes, pages)
+	}
+
+	for _, args := range [][]string{{"-F", src, dst}, {"-F", "-R", dst}, {"-R", "-l", dst}, {"-R", src, dst}} {
+		if code, _, errOut := runKjump(append([]string{"dump"}, args...)...); code != 2 || !strings.Contains(errOut, "usage: kjump dump") {
+			t.Errorf("dump %q: exit %d, stderr %q; want the usage", args, code, errOut)
+		}
 	}
 }
