@@ -114,7 +114,7 @@ func (fw *Writer) Close() error {
 // and io.WriterAt errors are wrapped as they are.
 var (
 	// ErrFormat: the stream is not in the flattened format (its header),
-	// or a record cannot be one (a negative offset or size).
+	// or a record cannot be one (a negative offset, a size of 0 or less).
 	ErrFormat = errors.New("not a flattened stream")
 	// ErrCutShort: the stream ends before its end record.
 	ErrCutShort = errors.New("the stream ends before its end record: it was cut short")
@@ -155,7 +155,8 @@ func Rebuild(r io.Reader, w io.WriterAt) (int64, error) {
 		if off == -1 && n == -1 {
 			return size, nil
 		}
-		if off < 0 || n < 0 || off > math.MaxInt64-n {
+		// A record of no bytes writes nothing (makedumpfile -R refuses one).
+		if off < 0 || n <= 0 || off > math.MaxInt64-n {
 			return size, fmt.Errorf("flattened: a record of %d bytes at offset %d: %w", n, off, ErrFormat)
 		}
 		got, err := io.CopyBuffer(io.NewOffsetWriter(w, off), io.LimitReader(r, n), buf)

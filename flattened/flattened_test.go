@@ -146,6 +146,12 @@ func TestRebuildRefuses(t *testing.T) {
 	negative := bytes.Clone(good[:HeaderSize])
 	negative = binary.BigEndian.AppendUint64(negative, 1<<63)
 	negative = binary.BigEndian.AppendUint64(negative, 1)
+	// Far away and empty: it would make the rebuilt file seem that large.
+	empty := bytes.Clone(good[:HeaderSize])
+	empty = binary.BigEndian.AppendUint64(empty, 1<<62)
+	empty = binary.BigEndian.AppendUint64(empty, 0)
+	empty = binary.BigEndian.AppendUint64(empty, 1<<64-1)
+	empty = binary.BigEndian.AppendUint64(empty, 1<<64-1)
 	for _, tc := range []struct {
 		name   string
 		stream []byte
@@ -157,6 +163,7 @@ func TestRebuildRefuses(t *testing.T) {
 		{"type", bad(23, 2), ErrFormat},
 		{"version", bad(31, 2), ErrFormat},
 		{"negative offset", negative, ErrFormat},
+		{"a record of no bytes", empty, ErrFormat},
 		{"no records", good[:HeaderSize], ErrCutShort},
 		{"cut in a record's header", good[:HeaderSize+10], ErrCutShort},
 		{"cut in a record's data", good[:HeaderSize+recordHeader+50], ErrCutShort},
