@@ -24,7 +24,7 @@ const (
 )
 
 // ErrClosed is returned by writes after Close.
-var ErrClosed = errors.New("flattened: write after Close")
+var ErrClosed = errors.New("write after Close")
 
 // Writer writes a dump file as a flattened stream: see the package
 // documentation. It is safe for concurrent use; the first error sticks.
@@ -58,7 +58,7 @@ func (fw *Writer) WriteAt(p []byte, off int64) (int, error) {
 	fw.mu.Lock()
 	defer fw.mu.Unlock()
 	if fw.closed {
-		return 0, ErrClosed
+		return 0, fmt.Errorf("flattened: %w", ErrClosed)
 	}
 	n := 0
 	for fw.err == nil && n < len(p) {
@@ -111,7 +111,7 @@ func (fw *Writer) Close() error {
 }
 
 // Errors of Rebuild, wrapped with what was wrong; the caller's io.Reader
-// and io.WriterAt errors are wrapped as they are.
+// and io.WriterAt errors are returned as they are.
 var (
 	// ErrFormat: the stream is not in the flattened format (its header),
 	// or a record cannot be one (a negative offset, a size of 0 or less).
