@@ -27,8 +27,8 @@ func needTool(t testing.TB, name string) string {
 	return p
 }
 
-// dmesg runs makedumpfile --dump-dmesg on a dump and returns the log.
-func dmesg(t testing.TB, mdf, dump string) []byte {
+// mdfDmesg runs makedumpfile --dump-dmesg on a dump and returns the log.
+func mdfDmesg(t testing.TB, mdf, dump string) []byte {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "dmesg")
 	if msg, err := exec.Command(mdf, "--dump-dmesg", dump, out).CombinedOutput(); err != nil {
@@ -49,7 +49,7 @@ var realExcluded = Excluded{Zero: 0x105fb + 1, Cache: 0x4c82, User: 0x191, Free:
 func TestRealInterop(t *testing.T) {
 	src := realVmcore(t)
 	mdf := needTool(t, "makedumpfile")
-	want := dmesg(t, mdf, src)
+	want := mdfDmesg(t, mdf, src)
 	if !bytes.Contains(want, []byte("Linux version 6.12.")) {
 		t.Fatalf("the vmcore's own log lacks the banner:\n%.300s", want)
 	}
@@ -69,7 +69,7 @@ func TestRealInterop(t *testing.T) {
 		if sum.Excluded != realExcluded || sum.Release != "6.12.117" || sum.PagesUnclassified != 0 {
 			t.Errorf("%v: summary %+v, want excluded %+v", format, sum, realExcluded)
 		}
-		if got := dmesg(t, mdf, dst); !bytes.Equal(got, want) {
+		if got := mdfDmesg(t, mdf, dst); !bytes.Equal(got, want) {
 			t.Errorf("%v: makedumpfile --dump-dmesg printed %d bytes, the vmcore's log is %d", format, len(got), len(want))
 		}
 		if crash, err := exec.LookPath("crash"); err == nil {

@@ -352,3 +352,20 @@ func (f *File) readPageData(d PageDesc, buf []byte) error {
 	}
 	return nil
 }
+
+// ReadPhys reads the dumped memory at physical address phys into p, a page
+// at a time, so that a File serves as the memory of the kernel it holds
+// (pageclass.Memory). A page not in the dump is ErrNotDumped.
+func (f *File) ReadPhys(p []byte, phys uint64) (int, error) {
+	bs := uint64(f.Header.BlockSize)
+	buf := make([]byte, bs)
+	n := 0
+	for n < len(p) {
+		a := phys + uint64(n)
+		if err := f.ReadPage(a/bs, buf); err != nil {
+			return n, err
+		}
+		n += copy(p[n:], buf[a%bs:])
+	}
+	return n, nil
+}

@@ -16,7 +16,7 @@ import (
 func init() {
 	register(Scenario{
 		Name:    "dump-stream",
-		Summary: "a second kernel sends the first kernel's memory as a flattened stream (kjump dump -F); kjump dump -R and makedumpfile -R rebuild the same file, makedumpfile and crash read the log, crash the stream itself",
+		Summary: "a second kernel sends the first kernel's memory as a flattened stream (kjump dump -F) and reads its log (kjump dump --dump-dmesg); kjump dump -R and makedumpfile -R rebuild the same file, kjump and makedumpfile --dump-dmesg write the same log, crash reads it from the file and the stream",
 		Run:     dumpStreamScenario,
 	})
 }
@@ -58,6 +58,14 @@ func dumpStreamScenario(ctx context.Context, l *Lab) error {
 	if !strings.Contains(log, "Linux version "+l.Kernel.Release) || !strings.Contains(log, "kjump-lab: before the stream") {
 		return fmt.Errorf("makedumpfile's log of the rebuilt dump lacks the first kernel's banner or its line before the jump")
 	}
+	// kjump dump --dump-dmesg writes makedumpfile's log byte for byte.
+	ourLog := filepath.Join(l.LogDir, "dump-stream.dmesg")
+	if out, err := exec.Command(l.ropt.Kjump, "dump", "--dump-dmesg", ours, ourLog).CombinedOutput(); err != nil {
+		return fmt.Errorf("kjump dump --dump-dmesg: %v\n%s", err, out)
+	}
+	if b, err := os.ReadFile(ourLog); err != nil || string(b) != log {
+		return fmt.Errorf("kjump dump --dump-dmesg wrote %d bytes (%v), makedumpfile --dump-dmesg %d, and they differ", len(b), err, len(log))
+	}
 	for _, dump := range []string{ours, disk} {
 		out, err := crash(l.Kernel.Vmlinux, dump, "log\nquit\n")
 		if err != nil {
@@ -67,7 +75,7 @@ func dumpStreamScenario(ctx context.Context, l *Lab) error {
 			return fmt.Errorf("crash --minimal log of %s lacks the line before the jump:\n%s", dump, tail(out, 30))
 		}
 	}
-	fmt.Fprintf(l.progress, "dump-stream: %d bytes rebuilt alike by kjump dump -R and makedumpfile -R; makedumpfile and crash read the log, crash the stream too\n", len(a))
+	fmt.Fprintf(l.progress, "dump-stream: %d bytes rebuilt alike by kjump dump -R and makedumpfile -R; kjump and makedumpfile --dump-dmesg wrote the same %d bytes of log; crash read it from the file and the stream\n", len(a), len(log))
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kjump/kjump/dump"
+	"github.com/kjump/kjump/internal/atomicfile"
 	"github.com/kjump/kjump/memmap"
 	"github.com/kjump/kjump/pageclass"
 )
@@ -22,7 +23,7 @@ func init() {
 	registry = append(registry, command{
 		name:    "dump",
 		summary: "copy a vmcore into a smaller dump file for crash or makedumpfile (makedumpfile -d N -c)",
-		usage:   "[flags] SRC DST | -F [flags] SRC | -R DST",
+		usage:   "[flags] SRC DST | -F [flags] SRC | -R DST | --dump-dmesg SRC LOGFILE",
 		help: `Copies the ELF vmcore SRC (/proc/vmcore in a kdump or kexec-jump second kernel,
 or a saved copy of it) to DST, leaving out the pages a crash analysis does not
 need, like makedumpfile. --level takes makedumpfile's -d bits:
@@ -52,6 +53,10 @@ The summary goes to standard error then. -R DST reads such a stream (also
 QEMU's dump-guest-memory's flattened formats) from standard input and writes
 DST; a stream cut short leaves DST as it was.
 
+--dump-dmesg SRC LOGFILE writes the kernel log that SRC holds (an ELF vmcore
+such as /proc/vmcore, or a kdump-compressed file, kjump's or makedumpfile's)
+to LOGFILE, as makedumpfile --dump-dmesg does: Linux 5.10 and later.
+
 DST is written as DST.tmp-XXXX in the same directory, synced and renamed when
 complete (mode 0600); on an error or Ctrl-C it is removed. A DST that is a block
 device is written in place, its first block last (zeroed on an error). The
@@ -69,7 +74,9 @@ Examples:
   # as makedumpfile would be called: LZO, level 31
   $ kjump dump -l -d 31 /proc/vmcore /var/crash/vmcore.kdump
   # from the second kernel to another machine, and back into a file there
-  $ kjump dump -F -l /proc/vmcore | ssh host 'kjump dump -R /var/crash/vmcore.kdump'`,
+  $ kjump dump -F -l /proc/vmcore | ssh host 'kjump dump -R /var/crash/vmcore.kdump'
+  # the crashed kernel's log, as kdump-tools saves it beside the dump
+  $ kjump dump --dump-dmesg /proc/vmcore /var/crash/dmesg.txt`,
 		setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 			level := fs.String("level", "31", "dump level: the page classes to leave out, 0 to 31 (makedumpfile -d)")
 			fs.StringVar(level, "d", "31", "same as --level")
@@ -84,10 +91,20 @@ Examples:
 			asJSON := fs.Bool("json", false, "print a JSON summary at the end")
 			flat := fs.Bool("F", false, "write the dump to standard output in makedumpfile's flattened format (makedumpfile -F); no DST")
 			rebuild := fs.Bool("R", false, "rebuild DST from a flattened stream on standard input (makedumpfile -R); no SRC")
+			log := fs.Bool("dump-dmesg", false, "write the kernel log SRC holds to LOGFILE instead of a dump (makedumpfile --dump-dmesg)")
 			return func(args []string, stdout, stderr io.Writer) error {
 				switch {
 				case *flat && *rebuild:
 					return fmt.Errorf("-F and -R: one writes a stream, the other reads one: %w", errUsage)
+				case *log:
+					if len(args) != 2 || fs.NFlag() != 1 {
+						return fmt.Errorf("--dump-dmesg takes SRC and LOGFILE and no other flag: %w", errUsage)
+					}
+					if err := atomicfile.Write(args[1], 0o600, func(w io.Writer) error { return dump.Dmesg(args[0], w) }); err != nil {
+						return err
+					}
+					fmt.Fprintf(stdout, "%s: the kernel log of %s\n", args[1], args[0])
+					return nil
 				case *rebuild:
 					if len(args) != 1 || fs.NFlag() != 1 {
 						return fmt.Errorf("-R takes DST and no other flag: %w", errUsage)

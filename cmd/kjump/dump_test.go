@@ -158,3 +158,26 @@ func TestDumpFlattenedStream(t *testing.T) {
 		}
 	}
 }
+
+// TestDumpDmesgRefuses: a vmcore without the printk ring buffer's
+// VMCOREINFO (the synthetic kernel has none) is refused naming the key, and
+// no LOGFILE is left; a flag beside --dump-dmesg is a usage error.
+func TestDumpDmesgRefuses(t *testing.T) {
+	k := pageclasstest.New(1024, false)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "vmcore")
+	if err := os.WriteFile(src, k.ELF(nil, true), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(dir, "dmesg.txt")
+	code, _, errOut := runKjump("dump", "--dump-dmesg", src, log)
+	if code != 1 || !strings.Contains(errOut, "SYMBOL(prb)") {
+		t.Errorf("exit %d, stderr %q; want the missing key named", code, errOut)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("%d files in the directory, want the vmcore alone", len(ents))
+	}
+	if code, _, errOut := runKjump("dump", "--dump-dmesg", "-l", src, log); code != 2 || !strings.Contains(errOut, "usage: kjump dump") {
+		t.Errorf("--dump-dmesg -l: exit %d, stderr %q", code, errOut)
+	}
+}
