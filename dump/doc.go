@@ -61,6 +61,15 @@
 //
 // Both writers produce the same bytes whatever Options.Threads is.
 //
+// # Streams and logs
+//
+// RunFlattened writes either format as makedumpfile's flattened stream
+// (package flattened) to a pipe or connection, as to a device: first block
+// last, then the stream's end record. Rebuild turns such a stream back into
+// the file, byte for byte what Run writes. Dmesg writes the kernel log a
+// vmcore or a kdump file holds (package dmesg), as makedumpfile
+// --dump-dmesg does.
+//
 // # A live kernel's CPU: JumpedCPU
 //
 // A kernel that crashed left an NT_PRSTATUS note per online CPU (its

@@ -61,9 +61,9 @@ func RunFlattened(ctx context.Context, src string, w io.Writer, name string, opt
 // Rebuild writes the dump file that the flattened stream r carries (from
 // kjump dump -F, makedumpfile -F or QEMU's dump-guest-memory) to dst, as
 // makedumpfile -R does, and returns its size. dst is written as Run writes
-// its output (a new file renamed over dst when complete, a device in place
-// with its first block last), so a stream that was cut short leaves dst
-// as it was.
+// its output: a new file renamed over dst when complete, so that a stream
+// cut short leaves dst as it was; a device in place, its first block last
+// (zeroed when the stream was cut short).
 func Rebuild(r io.Reader, dst string) (int64, error) {
 	size, err := writeOutput(dst, func(o output) error {
 		_, err := flattened.Rebuild(r, o)
