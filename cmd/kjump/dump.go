@@ -51,7 +51,7 @@ flattened format (makedumpfile -F): a stream for a pipe or ssh, which crash
 opens as it is and makedumpfile -R or kjump dump -R turn back into the file.
 The summary goes to standard error then. -R DST reads such a stream (also
 QEMU's dump-guest-memory's flattened formats) from standard input and writes
-DST; a stream cut short leaves DST as it was.
+DST like a dump: a stream cut short leaves a file DST as it was.
 
 --dump-dmesg SRC LOGFILE writes the kernel log that SRC holds (an ELF vmcore
 such as /proc/vmcore, or a kdump-compressed file, kjump's or makedumpfile's)
