@@ -256,6 +256,9 @@ func realSnapshot(ctx context.Context, l *Lab) error {
 	if !strings.Contains(dmesg, marker) {
 		return fmt.Errorf("makedumpfile --dump-dmesg %s: the kernel log lacks %q", dump, marker)
 	}
+	if err := l.sameDmesg(dump, dmesg); err != nil {
+		return err
+	}
 	vmlinux := l.real.Kernel.Vmlinux
 	out, err := crash(vmlinux, dump, "log\nquit\n")
 	if err != nil {
@@ -273,7 +276,7 @@ func realSnapshot(ctx context.Context, l *Lab) error {
 			return fmt.Errorf("drgn: no task %q among the %d tasks of %s", want, len(tasks), dump)
 		}
 	}
-	fmt.Fprintf(l.progress, "real-snapshot: makedumpfile and crash read the marker; drgn lists %d tasks\n", len(tasks))
+	fmt.Fprintf(l.progress, "real-snapshot: makedumpfile and crash read the marker, kjump dump --dump-dmesg writes makedumpfile's log; drgn lists %d tasks\n", len(tasks))
 	return nil
 }
 
