@@ -109,6 +109,9 @@ Examples:
 					if len(args) != 1 || fs.NFlag() != 1 {
 						return fmt.Errorf("-R takes DST and no other flag: %w", errUsage)
 					}
+					if isTerminal(os.Stdin) {
+						return fmt.Errorf("-R reads the stream from standard input, which is a terminal: pipe it (ssh host 'kjump dump -F SRC' | kjump dump -R DST) or redirect it: %w", errUsage)
+					}
 					size, err := dump.Rebuild(os.Stdin, args[0])
 					if err != nil {
 						return err
