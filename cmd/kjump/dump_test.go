@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/kjump/kjump/dump"
 	"github.com/kjump/kjump/dumpfile"
@@ -179,5 +182,45 @@ func TestDumpDmesgRefuses(t *testing.T) {
 	}
 	if code, _, errOut := runKjump("dump", "--dump-dmesg", "-l", src, log); code != 2 || !strings.Contains(errOut, "usage: kjump dump") {
 		t.Errorf("--dump-dmesg -l: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// openPty returns the two ends of a new pseudo-terminal: a terminal for
+// isTerminal.
+func openPty(t *testing.T) (master, tty *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return m, s
+}
+
+// TestDumpStreamTerminal: -F will not write a dump onto a terminal, and -R
+// will not wait for one typed on it.
+func TestDumpStreamTerminal(t *testing.T) {
+	_, tty := openPty(t)
+	var errOut bytes.Buffer
+	if code := run([]string{"dump", "-F", "vmcore"}, tty, &errOut); code != 2 || !strings.Contains(errOut.String(), "which is a terminal") {
+		t.Errorf("dump -F onto a terminal: exit %d, stderr %q", code, errOut.String())
+	}
+	defer func(old *os.File) { os.Stdin = old }(os.Stdin)
+	os.Stdin = tty
+	dst := filepath.Join(t.TempDir(), "dump")
+	if code, _, errOut := runKjump("dump", "-R", dst); code != 2 || !strings.Contains(errOut, "which is a terminal") {
+		t.Errorf("dump -R from a terminal: exit %d, stderr %q", code, errOut)
 	}
 }
