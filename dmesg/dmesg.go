@@ -181,9 +181,11 @@ func Each(info *vmcoreinfo.Info, mem Memory, fn func(Record) error) error {
 				} else {
 					tlen = min(tlen, next-begin)
 				}
-				text = text[:0]
+				if uint64(cap(text)) < tlen {
+					text = make([]byte, tlen)
+				}
+				text = text[:tlen]
 				if tlen > 0 {
-					text = append(text, make([]byte, tlen)...)
 					if err := mem.ReadVirt(text, data+begin); err != nil {
 						return fmt.Errorf("dmesg: text of record %d: %w", id, err)
 					}
